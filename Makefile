@@ -1,0 +1,41 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint check-compose messages bench clean
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	touch $(STAMP)
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.env:
+	$(PY) scripts/write_dev_env.py .env
+
+run: $(STAMP) .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	scripts/run-demo.sh
+
+test: $(STAMP) node_modules/axe-core/axe.min.js
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
+
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l es --no-obsolete --add-location file
+	$(PY) manage.py makemessages -l es -d djangojs --no-obsolete --add-location file --ignore=node_modules --ignore=staticfiles
+	$(PY) manage.py compilemessages
+
+clean:
+	rm -rf var staticfiles .pytest_cache

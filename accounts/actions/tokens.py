@@ -1,0 +1,36 @@
+"""Issuing and revoking API tokens (only from a fully verified web session)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.actions.audit import record_audit_event
+from accounts.models import ApiToken, User
+from accounts.models.tokens import digest_token, new_token
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+
+@transaction.atomic
+def create_api_token(*, user: User, name: str, request: HttpRequest) -> tuple[ApiToken, str]:
+    """Returns the token row and the token itself, which is never shown again."""
+    token = new_token()
+    row = ApiToken.objects.create(user=user, name=name.strip()[:100] or "API token", digest=digest_token(token))
+    record_audit_event(action="api_token.created", user=user, request=request, basis="self",
+                       object_type="api_token", object_id=row.pk)
+    return row, token
+
+
+@transaction.atomic
+def revoke_api_token(*, user: User, token_id: int, request: HttpRequest) -> bool:
+    revoked = ApiToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if revoked:
+        record_audit_event(action="api_token.revoked", user=user, request=request, basis="self",
+                           object_type="api_token", object_id=token_id)
+    return bool(revoked)

@@ -1,0 +1,102 @@
+"""The actor: who is asking, for whom, on what basis, with which scopes.
+
+Every request resolves one (request.actor for pages, `actor_for(user)` for the
+API). Feature code asks the actor and the access helpers in accounts.access;
+it never filters by user id by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Membership, Patient, Role, User
+from accounts.models.audit import Basis
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+
+class Scope:
+    RECORDS = "records"
+    MESSAGING = "messaging"
+    SCHEDULING = "scheduling"
+    REFILLS = "refills"
+    BILLING = "billing"
+    MANAGE_PROXIES = "manage_proxies"
+
+    ALL = frozenset({RECORDS, MESSAGING, SCHEDULING, REFILLS, BILLING, MANAGE_PROXIES})
+    LABELS = {
+        RECORDS: _("Health records"),
+        MESSAGING: _("Messages"),
+        SCHEDULING: _("Appointments"),
+        REFILLS: _("Prescription refills"),
+        BILLING: _("Bills and payments"),
+        MANAGE_PROXIES: _("Manage who has access"),
+    }
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User | None
+    subject: Patient | None = None
+    basis: str = Basis.ANONYMOUS
+    scopes: frozenset[str] = frozenset()
+    memberships: tuple[Membership, ...] = field(default_factory=tuple)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user is not None
+
+    @property
+    def is_clinic_staff(self) -> bool:
+        return bool(self.memberships)
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return bool(self.user and self.user.is_platform_admin)
+
+    @property
+    def must_use_mfa(self) -> bool:
+        """Staff and admins may not open staff or admin pages without a second factor."""
+        return bool(self.user and (self.memberships or self.user.is_platform_admin or self.user.is_staff))
+
+    @property
+    def staff_organization_ids(self) -> frozenset[int]:
+        return frozenset(m.organization_id for m in self.memberships)
+
+    def roles_at(self, organization_id: int) -> frozenset[str]:
+        return frozenset(m.role for m in self.memberships if m.organization_id == organization_id)
+
+    def is_org_admin_of(self, organization_id: int) -> bool:
+        return Role.ORG_ADMIN in self.roles_at(organization_id)
+
+    def may(self, scope: str) -> bool:
+        return self.subject is not None and scope in self.scopes
+
+    @property
+    def acts_for_self(self) -> bool:
+        return self.subject is not None and self.basis == Basis.SELF
+
+
+ANONYMOUS_ACTOR = Actor(user=None)
+
+
+def actor_for(user: User | AnonymousUser | None) -> Actor:
+    """Resolve the actor for a signed-in user acting on their own record."""
+    if user is None or not user.is_authenticated:
+        return ANONYMOUS_ACTOR
+    assert isinstance(user, User)
+    memberships = tuple(
+        Membership.objects.filter(user=user).select_related("organization").order_by("organization__name", "role")
+    )
+    subject = Patient.objects.filter(user=user).first()
+    return Actor(
+        user=user,
+        subject=subject,
+        basis=Basis.SELF if subject else Basis.ANONYMOUS,
+        scopes=Scope.ALL if subject else frozenset(),
+        memberships=memberships,
+    )

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class SubjectSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    basis = serializers.CharField(help_text="On what basis the caller acts for this person.")
+    scopes = serializers.ListField(child=serializers.CharField())
+    is_self = serializers.BooleanField()
+
+
+class MembershipSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    organization = serializers.CharField()
+    organization_slug = serializers.SlugField()
+    role = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+    mfa_enabled = serializers.BooleanField()
+    acting_for = SubjectSerializer(allow_null=True, help_text="Whose record calls act on now.")
+    may_act_for = SubjectSerializer(many=True)
+    memberships = MembershipSerializer(many=True)

@@ -1,0 +1,41 @@
+"""Plain-language names for audit actions, as patients read them."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.functional import Promise
+
+ACTION_LABELS: dict[str, Promise] = {
+    "auth.login": _("Signed in"),
+    "auth.logout": _("Signed out"),
+    "auth.idle_logout": _("Signed out after inactivity"),
+    "auth.login_failed": _("Failed sign-in attempt"),
+    "auth.mfa_verified": _("Passed two-step verification"),
+    "auth.mfa_failed": _("Wrong two-step verification code"),
+    "auth.recovery_code_used": _("Used a recovery code"),
+    "auth.password_changed": _("Changed the password"),
+    "auth.password_reset": _("Reset the password"),
+    "auth.password_set": _("Set a password"),
+    "auth.email_verified": _("Verified the email address"),
+    "mfa.enabled": _("Turned on two-step verification"),
+    "mfa.removed": _("Turned off two-step verification"),
+    "mfa.recovery_codes_replaced": _("Made new recovery codes"),
+    "api_token.created": _("Created an API token"),
+    "api_token.revoked": _("Revoked an API token"),
+    "record.created": _("Started the record"),
+    "record.viewed": _("Viewed the record"),
+    "access_history.viewed": _("Viewed the access history"),
+    "access_history.downloaded": _("Downloaded the access history"),
+    "roster.viewed": _("Care team viewed the patient list"),
+    "patient.viewed": _("Care team viewed the patient's details"),
+}
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def basis_label(basis: str) -> str:
+    from accounts.models.audit import Basis
+
+    return str(dict(Basis.choices).get(basis, basis))

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+
+
+class SignupDetailsForm(forms.Form):
+    """Extra fields on allauth's sign-up form."""
+
+    full_name = forms.CharField(
+        label=_("Your full name"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+
+    def signup(self, request: HttpRequest, user: User) -> None:
+        user.full_name = self.cleaned_data["full_name"].strip()
+        user.save(update_fields=["full_name"])
+
+
+class SecondFactorForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from your authenticator app, or a recovery code"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off",
+                   "spellcheck": "false"}
+        ),
+    )
+
+
+class ConfirmAuthenticatorForm(forms.Form):
+    code = forms.CharField(
+        label=_("The 6-digit code your app shows now"),
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "pattern": "[0-9 ]*"}),
+    )
+
+
+class OwnRecordForm(forms.Form):
+    given_name = forms.CharField(label=_("Given name"), max_length=100,
+                                 widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    family_name = forms.CharField(label=_("Family name"), max_length=100,
+                                  widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    birth_date = forms.DateField(
+        label=_("Date of birth"),
+        help_text=_("For example 1990-04-21."),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+    )
+
+    def clean_birth_date(self) -> date:
+        value: date = self.cleaned_data["birth_date"]
+        today = timezone.localdate()
+        if value > today:
+            raise forms.ValidationError(_("The date of birth cannot be in the future."))
+        if value.year < today.year - 130:
+            raise forms.ValidationError(_("Please check the year of birth."))
+        return value
+
+
+class AccessHistoryFilterForm(forms.Form):
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    action = forms.ChoiceField(label=_("What happened"), required=False)
+
+    def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from accounts.audit_labels import action_label
+
+        self.fields["action"].choices = [("", _("Everything"))] + [(a, action_label(a)) for a in actions]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError(_("The start date is after the end date."))
+        return data
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("What the token is for"), max_length=100,
+                           help_text=_("For example: my spreadsheet."))

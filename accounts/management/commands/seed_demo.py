@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.demo import DEMO_LOGINS, DEMO_TOTP_KEY_BASE32, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo organizations, people and logins (idempotent). Refused with DEBUG off unless --force."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force", action="store_true", help="Load demo data even with DEBUG off (never on a real deployment)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "Refusing to load demo data with DEBUG off: demo logins share one known password. "
+                "Pass --force only on a throwaway environment."
+            )
+        counts = seed_demo()
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {counts['users']} logins, "
+                                             f"{counts['organizations']} organizations."))
+        self.stdout.write(f"Every demo login's password: {settings.DEMO_PASSWORD}")
+        self.stdout.write(f"Staff and admins' authenticator key (RFC 6238 test vector): {DEMO_TOTP_KEY_BASE32}")
+        for login in DEMO_LOGINS:
+            self.stdout.write(f"  {login.email:32} {login.what}")

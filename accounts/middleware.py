@@ -1,0 +1,113 @@
+"""Request policy: idle expiry, the second-factor step, the actor, and preferences."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.functional import SimpleLazyObject
+from django.utils.http import urlencode
+
+from accounts.actors import actor_for
+from accounts.models import TOTPDevice
+
+LAST_ACTIVITY_KEY = "portal_last_activity"
+IDLE_SIGNED_OUT_KEY = "portal_idle_signed_out"
+HAS_MFA_KEY = "portal_has_mfa"
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class IdleTimeoutMiddleware:
+    """Signs a session out after SESSION_IDLE_TIMEOUT seconds without a request.
+
+    Expiry is decided here on the server, so it holds with JavaScript off; the
+    page script only warns a minute ahead and offers to stay signed in.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = timezone.now().timestamp()
+            last = request.session.get(LAST_ACTIVITY_KEY)
+            if last is not None and now - float(last) > settings.SESSION_IDLE_TIMEOUT:
+                request.portal_idle_logout = True  # type: ignore[attr-defined]  (read by the audit receiver)
+                logout(request)
+                request.session[IDLE_SIGNED_OUT_KEY] = True
+            else:
+                request.session[LAST_ACTIVITY_KEY] = now
+        return self.get_response(request)
+
+
+def session_has_mfa(request: HttpRequest) -> bool:
+    if HAS_MFA_KEY not in request.session:
+        request.session[HAS_MFA_KEY] = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
+    return bool(request.session[HAS_MFA_KEY])
+
+
+class MFAVerificationMiddleware:
+    """Anyone with a second factor must pass it after the password before anything else."""
+
+    EXEMPT_URL_NAMES = ("mfa_verify", "account_logout", "set_language", "healthz", "readyz")
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self._exempt_paths: tuple[str, ...] | None = None
+
+    def exempt_paths(self) -> tuple[str, ...]:
+        if self._exempt_paths is None:
+            self._exempt_paths = tuple(reverse(name) for name in self.EXEMPT_URL_NAMES)
+        return self._exempt_paths
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            user.is_authenticated
+            and not user.is_verified()  # type: ignore[union-attr]
+            and not request.path.startswith(settings.STATIC_URL)
+            and request.path not in self.exempt_paths()
+            and session_has_mfa(request)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": "Two-step verification is needed for this session."}, status=403)
+            return redirect(reverse("mfa_verify") + "?" + urlencode({"next": request.get_full_path()}))
+        return self.get_response(request)
+
+
+class ActorMiddleware:
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.actor = SimpleLazyObject(lambda: actor_for(request.user))  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+
+class UserPreferencesMiddleware:
+    """The signed-in person's language (unless they just chose one) and time zone."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone_name = settings.DEFAULT_USER_TIME_ZONE
+        user = request.user
+        if user.is_authenticated:
+            zone_name = user.time_zone or zone_name  # type: ignore[union-attr]
+            language = user.language  # type: ignore[union-attr]
+            if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(zone_name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.activate(zoneinfo.ZoneInfo(settings.DEFAULT_USER_TIME_ZONE))
+        return self.get_response(request)

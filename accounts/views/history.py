@@ -1,0 +1,87 @@
+"""A patient's own access history: who did what with their record, and when."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.access import access_subject
+from accounts.actions.audit import record_audit_event
+from accounts.actors import Actor, Scope
+from accounts.audit_labels import action_label, basis_label
+from accounts.forms import AccessHistoryFilterForm
+from accounts.models import AuditEvent
+from accounts.selectors import access_history_for, actions_in_history
+
+PAGE_SIZE = 50
+
+
+def _own_record_actor(request: HttpRequest) -> Actor:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access_subject(actor, Scope.RECORDS)
+    if not actor.acts_for_self:
+        # Access history is the patient's own; a proxy reads it through the
+        # grant pages (manage-proxies scope), not here.
+        raise Http404
+    return actor
+
+
+def _filtered(request: HttpRequest, actor: Actor) -> tuple[AccessHistoryFilterForm, object]:
+    form = AccessHistoryFilterForm(request.GET or None, actions=actions_in_history(actor))
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    events = access_history_for(
+        actor, since=filters.get("since"), until=filters.get("until"), action=filters.get("action") or None
+    ).select_related("actor_user")
+    return form, events
+
+
+@login_required
+def access_history(request: HttpRequest) -> HttpResponse:
+    actor = _own_record_actor(request)
+    form, events = _filtered(request, actor)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+    record_audit_event(action="access_history.viewed", actor=actor, request=request)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/access_history.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_rows(events: object) -> object:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(["when", "who", "on what basis", "what happened", "from address"])
+    for event in events.iterator(chunk_size=500):  # type: ignore[attr-defined]
+        assert isinstance(event, AuditEvent)
+        yield writer.writerow(
+            [
+                timezone.localtime(event.occurred_at).isoformat(timespec="seconds"),
+                event.actor_name or "—",
+                basis_label(event.basis),
+                action_label(event.action),
+                event.ip or "",
+            ]
+        )
+
+
+@login_required
+def access_history_csv(request: HttpRequest) -> StreamingHttpResponse:
+    actor = _own_record_actor(request)
+    _, events = _filtered(request, actor)
+    record_audit_event(action="access_history.downloaded", actor=actor, request=request)
+    response = StreamingHttpResponse(_csv_rows(events), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="access-history.csv"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,50 @@
+"""Clinic staff pages for one organization: its patient list and its members."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import urlencode
+
+from accounts.access import access_organization_as_admin, access_organization_as_staff, enrollments_visible_to_staff
+from accounts.actions.audit import record_audit_events_for_patients
+from accounts.actors import Actor
+from accounts.decorators import staff_page
+from accounts.models.audit import Basis
+from accounts.selectors import organizations_with_members
+
+PAGE_SIZE = 50
+
+
+@staff_page
+def patient_roster(request: HttpRequest, org_slug: str) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    organization = access_organization_as_staff(actor, org_slug)
+    query = request.GET.get("q", "").strip()[:100]
+    enrollments = enrollments_visible_to_staff(actor, organization).select_related("patient")
+    if query:
+        enrollments = enrollments.filter(
+            Q(patient__family_name__icontains=query) | Q(patient__given_name__icontains=query) | Q(mrn=query)
+        )
+    page = Paginator(enrollments.order_by("patient__family_name", "patient__given_name", "pk"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    record_audit_events_for_patients(
+        action="roster.viewed", actor=actor, patients=[e.patient for e in page], request=request,
+        basis=Basis.STAFF, object_type="organization", object_id=organization.pk,
+    )
+    return render(
+        request,
+        "accounts/staff/roster.html",
+        {"organization": organization, "page": page, "q": query, "query": urlencode({"q": query}) if query else ""},
+    )
+
+
+@staff_page
+def organization_members(request: HttpRequest, org_slug: str) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    organization = access_organization_as_admin(actor, org_slug)
+    members = organizations_with_members(actor, organization)
+    return render(request, "accounts/staff/members.html", {"organization": organization, "members": members})

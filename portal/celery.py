@@ -1,0 +1,23 @@
+"""The Celery app: every background job of the portal runs here."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def _schedule(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        float(settings.AUDIT_SEAL_INTERVAL_SECONDS), sender.signature("accounts.seal_audit_events"),
+        name="seal the audit log",
+    )

@@ -1,0 +1,124 @@
+"""The shell's pages: the dashboard, staff and platform homes, health checks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
+
+from accounts.actions.mfa import has_mfa
+from accounts.actors import Actor
+from accounts.decorators import staff_page
+from accounts.models import AuditEvent, AuditSeal, Organization
+from accounts.selectors import subjects_for
+from portal.celery import app as celery_app
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("account_login")
+    return dashboard(request)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    user = actor.user
+    assert user is not None
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "subjects": subjects_for(actor),
+            "mfa_enabled": has_mfa(user),
+            "memberships": actor.memberships,
+        },
+    )
+
+
+@staff_page
+def staff_home(request: HttpRequest) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    organizations: dict[int, dict[str, object]] = {}
+    for membership in actor.memberships:
+        entry = organizations.setdefault(
+            membership.organization_id, {"organization": membership.organization, "roles": [], "admin": False}
+        )
+        entry["roles"].append(membership.get_role_display())  # type: ignore[attr-defined]
+        entry["admin"] = entry["admin"] or actor.is_org_admin_of(membership.organization_id)
+    return render(request, "portal/staff_home.html", {"organizations": list(organizations.values())})
+
+
+@staff_page
+def platform_home(request: HttpRequest) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    if not actor.is_platform_admin:
+        raise Http404
+    organizations = Organization.objects.annotate(
+        member_count=Count("memberships__user", distinct=True),
+        patient_count=Count("enrollments", distinct=True),
+    ).order_by("name")
+    return render(
+        request,
+        "portal/platform_home.html",
+        {
+            "organizations": organizations,
+            "audit_events": AuditEvent.objects.count(),
+            "audit_sealed": AuditSeal.objects.count(),
+        },
+    )
+
+
+@require_POST
+def session_keepalive(request: HttpRequest) -> HttpResponse:
+    """Counts as activity (the idle middleware saw this request); the warning's 'Stay signed in'."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"signed_in": False}, status=401)
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return redirect(next_url)
+    return JsonResponse({"signed_in": True, "idle_timeout": settings.SESSION_IDLE_TIMEOUT})
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, also remembered on the signed-in person's account."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        type(request.user).objects.filter(pk=request.user.pk).update(language=language)
+    return response
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is up and answering."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """The process can serve: its database and its broker answer."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception:  # noqa: BLE001  (any failure means not ready)
+        checks["database"] = "unavailable"
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        checks["broker"] = "ok"
+    except Exception:  # noqa: BLE001
+        checks["broker"] = "unavailable"
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)

@@ -1,0 +1,25 @@
+"""Settings for the test suite: the portal's one settings module, fed a test environment.
+
+Only environment defaults are set here (a real DATABASE_URL or REDIS_URL from
+the caller wins), plus what makes tests faster or deterministic.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("HTTPS", "false")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "k" * 30)
+# Two fixed keys, newest first, so rotation can be tested.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1rZXktb25lLWZvci10aGUtdGVzdC1zdWl0ZSE=")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+os.environ.setdefault("EMAIL_URL", "memorymail://")
+os.environ.setdefault("STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "false")
+os.environ.setdefault("PORTAL_ENV_FILE", "/nonexistent/.env")  # a developer's .env never leaks into tests
+# Each xdist worker gets its own cache keys, so rate limits never cross tests in parallel.
+os.environ.setdefault("CACHE_KEY_PREFIX", "portal-test-" + os.environ.get("PYTEST_XDIST_WORKER", "main"))
+
+from portal.settings import *  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
