@@ -56,7 +56,7 @@ def session_has_mfa(request: HttpRequest) -> bool:
 class MFAVerificationMiddleware:
     """Anyone with a second factor must pass it after the password before anything else."""
 
-    EXEMPT_URL_NAMES = ("mfa_verify", "account_logout", "set_language", "healthz", "readyz")
+    EXEMPT_URL_NAMES = ("mfa_verify", "account_logout", "set_language", "healthz", "readyz", "favicon")
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response

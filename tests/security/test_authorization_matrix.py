@@ -1,0 +1,135 @@
+"""One table: every URL of the portal, every persona, the status each must get.
+
+The table is checked against the URL resolver, so a new URL without a row
+fails the suite. 404 is the answer for anything outside a persona's reach,
+the same as for something that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import PERSONAS, World, sign_in
+from tests.url_inventory import named_url_patterns
+
+ANON, PAT, CARE, STR, HERE, OTHER, OADM, PADM, UNVER, NOMFA = PERSONAS
+
+SIGNED_IN = (PAT, CARE, STR, HERE, OTHER, OADM, PADM)  # every session that may browse freely
+EVERYONE = (ANON, *SIGNED_IN, UNVER, NOMFA)
+WITH_OWN_RECORD = (PAT, CARE)
+NO_OWN_RECORD = (STR, HERE, OTHER, OADM, PADM, NOMFA)
+VERIFIED_STAFF = (HERE, OTHER, OADM, PADM)
+
+
+def expand(default: int, *exceptions: tuple[int, str | tuple[str, ...]]) -> dict[str, int]:
+    """A persona -> status map: `default` for everyone but the listed (status, personas) exceptions."""
+    table = dict.fromkeys(EVERYONE, default)
+    for status, personas in exceptions:
+        for persona in (personas,) if isinstance(personas, str) else personas:
+            table[persona] = status
+    return table
+
+
+# A staff member with a device but no second factor yet is sent to the
+# verification step from every page; one without a device meets the
+# set-up step on staff pages only.
+TO_VERIFY = 302
+
+# url name -> (kwargs, method, {persona: status})
+MATRIX: dict[str, tuple[dict[str, Any], str, dict[str, int]]] = {
+    # The shell
+    "home": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
+    "staff_home": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, VERIFIED_STAFF))),
+    "platform_home": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, PADM))),
+    "session_keepalive": ({}, "GET", expand(405, (TO_VERIFY, UNVER))),
+    "set_language": ({}, "GET", expand(405)),
+    "healthz": ({}, "GET", expand(200)),
+    "readyz": ({}, "GET", expand(200)),
+    "favicon": ({}, "GET", expand(301)),
+    # The person's own account
+    "mfa_overview": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
+    "mfa_setup": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER), (302, VERIFIED_STAFF))),
+    "mfa_recovery_codes": ({}, "GET", expand(302, (TO_VERIFY, UNVER), (200, VERIFIED_STAFF))),
+    "mfa_remove": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
+    "mfa_verify": ({}, "GET", expand(302, (200, UNVER))),
+    "api_tokens": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
+    "api_token_revoke": ({"token_id": 1}, "GET", expand(405, (302, ANON), (TO_VERIFY, UNVER))),
+    "own_record_start": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER), (302, WITH_OWN_RECORD))),
+    "access_history": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, WITH_OWN_RECORD))),
+    "access_history_csv": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, WITH_OWN_RECORD))),
+    # Staff pages of one organization ("riverside" is the patient's; staff_other works elsewhere)
+    "staff_roster": (
+        {"org_slug": "riverside"}, "GET",
+        expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, (HERE, OADM))),
+    ),
+    "org_members": (
+        {"org_slug": "riverside"}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM))
+    ),
+    # The API
+    "api-me": ({}, "GET", expand(200, (403, ANON), (403, UNVER))),
+    "api-schema": ({}, "GET", expand(200, (403, UNVER))),
+    "api-docs": ({}, "GET", expand(200, (403, UNVER))),
+    # The Django admin: platform staff with a verified second factor only.
+    "admin:index": ({}, "GET", expand(302, (200, PADM))),
+    "admin:accounts_user_changelist": ({}, "GET", expand(302, (200, PADM))),
+    "admin:accounts_auditevent_changelist": ({}, "GET", expand(302, (200, PADM))),
+    # allauth's account pages
+    "account_login": ({}, "GET", expand(302, (200, ANON))),
+    "account_signup": ({}, "GET", expand(302, (200, ANON))),
+    "account_logout": ({}, "GET", expand(200, (302, ANON))),
+    "account_change_password": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
+    "account_set_password": ({}, "GET", expand(302)),
+    "account_inactive": ({}, "GET", expand(200, (TO_VERIFY, UNVER))),
+    "account_email": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
+    "account_email_verification_sent": ({}, "GET", expand(200, (TO_VERIFY, UNVER))),
+    "account_confirm_email": ({"key": "not-a-real-key"}, "GET", expand(200, (TO_VERIFY, UNVER))),
+    "account_reset_password": ({}, "GET", expand(200, (TO_VERIFY, UNVER))),
+    "account_reset_password_done": ({}, "GET", expand(200, (TO_VERIFY, UNVER))),
+    "account_reset_password_from_key": (
+        {"uidb36": "zz", "key": "not-a-real-key"}, "GET", expand(200, (TO_VERIFY, UNVER))
+    ),
+    "account_reset_password_from_key_done": ({}, "GET", expand(200, (TO_VERIFY, UNVER))),
+    "account_confirm_login_code": ({}, "GET", expand(302, (TO_VERIFY, UNVER))),
+    "account_reauthenticate": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
+}
+
+# The admin registers dozens of URLs per model; the rows above stand for all
+# of them (the admin site checks permission in one place for every view).
+COVERED_BY_REPRESENTATIVE_ROWS = ("admin:",)
+
+
+def test_every_url_has_a_row() -> None:
+    names = {
+        name for name in named_url_patterns() if not name.startswith(COVERED_BY_REPRESENTATIVE_ROWS)
+    }
+    missing = sorted(names - MATRIX.keys())
+    assert not missing, f"URLs without a row in the authorization matrix: {missing}"
+    stale = sorted(set(MATRIX) - names - {n for n in MATRIX if n.startswith(COVERED_BY_REPRESENTATIVE_ROWS)})
+    assert not stale, f"Rows for URLs that no longer exist: {stale}"
+
+
+def test_every_row_names_every_persona() -> None:
+    for name, (_kwargs, _method, statuses) in MATRIX.items():
+        assert set(statuses) == set(EVERYONE), f"{name}: personas missing {set(EVERYONE) - set(statuses)}"
+
+
+CASES = [
+    pytest.param(name, persona, id=f"{name}-{persona}")
+    for name, (_kwargs, _method, statuses) in MATRIX.items()
+    for persona in statuses
+]
+
+
+@pytest.mark.parametrize(("url_name", "persona"), CASES)
+def test_authorization_matrix(client: Client, world: World, url_name: str, persona: str) -> None:
+    kwargs, method, statuses = MATRIX[url_name]
+    sign_in(client, world, persona)
+    url = reverse(url_name, kwargs=kwargs)
+    response = client.generic(method, url)
+    assert response.status_code == statuses[persona], (
+        f"{method} {url} as {persona}: expected {statuses[persona]}, got {response.status_code}"
+    )
