@@ -32,6 +32,9 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
 
+check-compose:
+	docker-compose --env-file .env.production.example config -q
+
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l es --no-obsolete --add-location file
 	$(PY) manage.py makemessages -l es -d djangojs --no-obsolete --add-location file --ignore=node_modules --ignore=staticfiles

@@ -45,6 +45,7 @@ class Actor:
     basis: str = Basis.ANONYMOUS
     scopes: frozenset[str] = frozenset()
     memberships: tuple[Membership, ...] = field(default_factory=tuple)
+    own_record: Patient | None = None  # the user's own chart, whoever they act for now
 
     @property
     def is_authenticated(self) -> bool:
@@ -99,4 +100,5 @@ def actor_for(user: User | AnonymousUser | None) -> Actor:
         basis=Basis.SELF if subject else Basis.ANONYMOUS,
         scopes=Scope.ALL if subject else frozenset(),
         memberships=memberships,
+        own_record=subject,
     )

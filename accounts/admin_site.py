@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.admin import AdminSite
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -20,6 +20,8 @@ class PortalAdminSite(AdminSite):
 
     def login(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
         next_url = request.GET.get("next", reverse("admin:index"))
-        if request.user.is_authenticated and request.user.is_staff:
-            return redirect(reverse("mfa_verify") + "?" + urlencode({"next": next_url}))
-        return redirect_to_login(next_url)
+        if not request.user.is_authenticated:
+            return redirect_to_login(next_url)
+        if not request.user.is_staff:
+            raise Http404
+        return redirect(reverse("mfa_verify") + "?" + urlencode({"next": next_url}))

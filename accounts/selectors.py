@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.actors import Actor, Scope
-from accounts.models import AuditEvent, AuditSeal, Membership, Organization, Patient
+from accounts.models import AuditEvent, AuditSeal, Membership, Organization
 from accounts.models.audit import GENESIS_HASH, Basis, chain_hash
 
 
@@ -110,7 +110,7 @@ def subjects_for(actor: Actor) -> list[dict[str, object]]:
     """The people the actor may act for: themselves first (proxy grants join here)."""
     subjects: list[dict[str, object]] = []
     if actor.user is not None:
-        own = actor.subject if actor.acts_for_self else Patient.objects.filter(user=actor.user).first()
+        own = actor.own_record
         if own is not None:
             subjects.append(
                 {"id": own.pk, "name": own.display_name, "basis": Basis.SELF, "scopes": sorted(Scope.ALL),

@@ -297,10 +297,7 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # Email: never carries health information (see accounts.adapters).
-_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "")
-if not _email.get("EMAIL_BACKEND"):
-    raise ImproperlyConfigured("The environment variable EMAIL_URL is required when DEBUG is off.")
-globals().update(_email)
+globals().update(environ.Env.email_url_config(required("EMAIL_URL", dev_default="consolemail://")))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Family Health Portal <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

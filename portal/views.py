@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.templatetags.static import static
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -94,8 +103,13 @@ def set_language(request: HttpRequest) -> HttpResponse:
     response = django_set_language(request)
     language = request.POST.get("language", "")
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
-        type(request.user).objects.filter(pk=request.user.pk).update(language=language)
+        get_user_model().objects.filter(pk=request.user.pk).update(language=language)
     return response
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico; the icon is an SVG among the static files."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 @never_cache

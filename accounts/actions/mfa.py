@@ -23,6 +23,18 @@ def confirmed_totp_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
+def seconds_until_next_attempt(user: User) -> int:
+    """How long the throttle makes this person wait before the next code is checked (0: now)."""
+    from django.utils import timezone
+
+    waits = []
+    for device in (confirmed_totp_device(user), RecoveryCodeDevice.objects.filter(user=user).first()):
+        if device is not None and device.throttling_failure_timestamp is not None:
+            delay = device.get_throttle_factor() * (2 ** (device.throttling_failure_count - 1))
+            waits.append(delay - (timezone.now() - device.throttling_failure_timestamp).total_seconds())
+    return max(0, int(max(waits, default=0) + 0.999))
+
+
 def has_mfa(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
@@ -85,12 +97,17 @@ def remove_mfa(*, user: User, request: HttpRequest) -> None:
 
 def verify_second_factor(*, user: User, token: str, request: HttpRequest) -> bool:
     """Check a code from the authenticator app, or else a recovery code, and mark the session verified."""
-    token = token.strip()
-    totp = confirmed_totp_device(user)
-    if totp is not None and totp.verify_token(token):
-        django_otp.login(request, totp)
-        record_audit_event(action="auth.mfa_verified", user=user, request=request, basis="self")
-        return True
+    token = token.strip().replace(" ", "")
+    # Six digits is an app code; anything else is a recovery code. Trying only
+    # the matching device keeps a typo in one from throttling the other.
+    if token.isdigit():
+        totp = confirmed_totp_device(user)
+        if totp is not None and totp.verify_token(token):
+            django_otp.login(request, totp)
+            record_audit_event(action="auth.mfa_verified", user=user, request=request, basis="self")
+            return True
+        record_audit_event(action="auth.mfa_failed", user=user, request=request, basis="self")
+        return False
     recovery = RecoveryCodeDevice.objects.filter(user=user, confirmed=True).first()
     if recovery is not None and recovery.verify_token(token):
         django_otp.login(request, recovery)

@@ -11,6 +11,7 @@ on Postgres, in the database itself (see migration 0002).
 from __future__ import annotations
 
 import hashlib
+from datetime import timezone as dt_timezone
 import json
 from typing import Any, NoReturn
 
@@ -91,7 +92,7 @@ class AuditEvent(AppendOnlyModel):
         """The event's content exactly as the chain hashes it."""
         content = [
             self.pk,
-            timezone.localtime(self.occurred_at, timezone.UTC).isoformat(timespec="microseconds"),
+            self.occurred_at.astimezone(dt_timezone.utc).isoformat(timespec="microseconds"),
             self.actor_user_id,
             self.actor_name,
             str(self.subject_patient_id) if self.subject_patient_id else None,

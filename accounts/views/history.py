@@ -43,9 +43,10 @@ def _filtered(request: HttpRequest, actor: Actor) -> tuple[AccessHistoryFilterFo
 @login_required
 def access_history(request: HttpRequest) -> HttpResponse:
     actor = _own_record_actor(request)
+    # Recorded first, so that the page (evaluated lazily) lists this view too.
+    record_audit_event(action="access_history.viewed", actor=actor, request=request)
     form, events = _filtered(request, actor)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
-    record_audit_event(action="access_history.viewed", actor=actor, request=request)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -79,8 +80,8 @@ def _csv_rows(events: object) -> object:
 @login_required
 def access_history_csv(request: HttpRequest) -> StreamingHttpResponse:
     actor = _own_record_actor(request)
-    _, events = _filtered(request, actor)
     record_audit_event(action="access_history.downloaded", actor=actor, request=request)
+    _, events = _filtered(request, actor)
     response = StreamingHttpResponse(_csv_rows(events), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="access-history.csv"'
     response["Cache-Control"] = "no-store"

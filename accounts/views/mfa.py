@@ -110,7 +110,13 @@ def verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if mfa_actions.verify_second_factor(user=user, token=form.cleaned_data["code"], request=request):  # type: ignore[arg-type]
             return redirect(next_url)
-        form.add_error("code", _("That code did not work. Try the newest code from your app, or a recovery code."))
+        wait = mfa_actions.seconds_until_next_attempt(user)  # type: ignore[arg-type]
+        if wait:
+            form.add_error("code", _("That code did not work. After several wrong codes we wait a little: "
+                                     "try again in %(seconds)s seconds.") % {"seconds": wait})
+        else:
+            form.add_error("code", _("That code did not work. Try the newest code from your app, "
+                                     "or a recovery code."))
     return render(request, "accounts/verify.html", {"form": form, "next": next_url})
 
 

@@ -1,0 +1,23 @@
+"""Pinning query counts: a page's count must not grow with the rows it lists."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+
+def count_queries(client: Client, url: str, *, expected_status: int = 200) -> int:
+    """Queries for one request of `url`, after a first request has warmed the session."""
+    client.get(url)
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == expected_status, f"{url}: {response.status_code}"
+    return len(context.captured_queries)
+
+
+def queries_made(client: Client, url: str) -> list[str]:
+    """The SQL a page ran, for a readable failure message."""
+    with CaptureQueriesContext(connection) as context:
+        client.get(url)
+    return [q["sql"] for q in context.captured_queries]
