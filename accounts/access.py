@@ -6,6 +6,9 @@ does not exist, so that ids cannot be probed.
 
 from __future__ import annotations
 
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -20,9 +23,7 @@ def access_subject(actor: Actor, scope: str) -> Patient:
     return actor.subject
 
 
-def access_organization_as_staff(
-    actor: Actor, slug: str, *, roles: frozenset[str] | None = None
-) -> Organization:
+def access_organization_as_staff(actor: Actor, slug: str, *, roles: frozenset[str] | None = None) -> Organization:
     """An organization the actor works at (in one of `roles`, when given)."""
     for membership in actor.memberships:
         organization = membership.organization
@@ -44,12 +45,12 @@ def enrollments_visible_to_staff(actor: Actor, organization: Organization) -> Qu
     return Enrollment.objects.filter(organization=organization)
 
 
-def access_patient_as_staff(actor: Actor, organization: Organization, patient_id: object) -> Patient:
+def access_patient_as_staff(actor: Actor, organization: Organization, patient_id: UUID | str) -> Patient:
     """A patient enrolled at an organization the actor works at."""
     try:
-        enrollment = enrollments_visible_to_staff(actor, organization).select_related("patient").get(
-            patient_id=patient_id
+        enrollment = (
+            enrollments_visible_to_staff(actor, organization).select_related("patient").get(patient_id=patient_id)
         )
-    except (Enrollment.DoesNotExist, ValueError, TypeError) as error:
+    except (Enrollment.DoesNotExist, ValidationError, ValueError, TypeError) as error:
         raise Http404 from error
     return enrollment.patient

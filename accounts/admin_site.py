@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django_otp.middleware import is_verified
 
 
 class PortalAdminSite(AdminSite):
@@ -16,7 +17,7 @@ class PortalAdminSite(AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
-        return bool(user.is_active and user.is_staff and user.is_verified())  # type: ignore[union-attr]
+        return bool(user.is_active and user.is_staff and is_verified(user))
 
     def login(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
         next_url = request.GET.get("next", reverse("admin:index"))

@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django_otp.middleware import is_verified
 
 from accounts.actions.mfa import has_mfa
 
@@ -31,7 +32,7 @@ def staff_page(view: View) -> View:
             return redirect_to_login(request.get_full_path())
         if not request.actor.must_use_mfa:  # type: ignore[attr-defined]
             raise Http404
-        if not request.user.is_verified():  # type: ignore[union-attr]
+        if not is_verified(request.user):
             query = urlencode({"next": request.get_full_path()})
             if not has_mfa(request.user):  # type: ignore[arg-type]
                 messages.info(request, _("Staff and admin pages need two-step verification. Set it up first."))

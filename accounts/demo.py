@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -42,9 +42,7 @@ DEMO_LOGINS = (
 
 
 def _years_ago(today: date, years: int, extra_days: int) -> date:
-    return date(today.year - years, today.month, 1).replace(day=min(today.day, 28)) - timezone.timedelta(
-        days=extra_days
-    )
+    return date(today.year - years, today.month, min(today.day, 28)) - timedelta(days=extra_days)
 
 
 def _user(login: DemoLogin) -> User:
@@ -87,10 +85,20 @@ def seed_demo() -> dict[str, int]:
     ):
         Membership.objects.get_or_create(user=users[email], organization=organization, role=role)
 
-    alex = _patient("alex", user=users["patient@demo.test"], given_name="Alex", family_name="Rivera",
-                    birth_date=_years_ago(today, 34, 40))
-    maria = _patient("maria", user=users["caregiver@demo.test"], given_name="Maria", family_name="Lopez",
-                     birth_date=_years_ago(today, 46, 200))
+    alex = _patient(
+        "alex",
+        user=users["patient@demo.test"],
+        given_name="Alex",
+        family_name="Rivera",
+        birth_date=_years_ago(today, 34, 40),
+    )
+    maria = _patient(
+        "maria",
+        user=users["caregiver@demo.test"],
+        given_name="Maria",
+        family_name="Lopez",
+        birth_date=_years_ago(today, 46, 200),
+    )
     rosa = _patient("rosa", given_name="Rosa", family_name="Lopez", birth_date=_years_ago(today, 78, 120))
     leo = _patient("leo", given_name="Leo", family_name="Lopez", birth_date=_years_ago(today, 13, 75))
 

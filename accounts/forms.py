@@ -30,8 +30,7 @@ class SecondFactorForm(forms.Form):
         label=_("Code from your authenticator app, or a recovery code"),
         max_length=20,
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off",
-                   "spellcheck": "false"}
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off", "spellcheck": "false"}
         ),
     )
 
@@ -40,19 +39,19 @@ class ConfirmAuthenticatorForm(forms.Form):
     code = forms.CharField(
         label=_("The 6-digit code your app shows now"),
         max_length=8,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                      "pattern": "[0-9 ]*"}),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"}),
     )
 
 
 class OwnRecordForm(forms.Form):
-    given_name = forms.CharField(label=_("Given name"), max_length=100,
-                                 widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    family_name = forms.CharField(label=_("Family name"), max_length=100,
-                                  widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    given_name = forms.CharField(
+        label=_("Given name"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    family_name = forms.CharField(
+        label=_("Family name"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+    )
     birth_date = forms.DateField(
         label=_("Date of birth"),
-        help_text=_("For example 1990-04-21."),
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )
 
@@ -75,7 +74,9 @@ class AccessHistoryFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         from accounts.audit_labels import action_label
 
-        self.fields["action"].choices = [("", _("Everything"))] + [(a, action_label(a)) for a in actions]
+        action_field = self.fields["action"]
+        assert isinstance(action_field, forms.ChoiceField)
+        action_field.choices = [("", _("Everything")), *((a, action_label(a)) for a in actions)]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -85,5 +86,6 @@ class AccessHistoryFilterForm(forms.Form):
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(label=_("What the token is for"), max_length=100,
-                           help_text=_("For example: my spreadsheet."))
+    name = forms.CharField(
+        label=_("What the token is for"), max_length=100, help_text=_("For example: my spreadsheet.")
+    )

@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django_otp.middleware import is_verified
 
 from accounts.actors import actor_for
 from accounts.models import TOTPDevice
@@ -39,7 +41,7 @@ class IdleTimeoutMiddleware:
             now = timezone.now().timestamp()
             last = request.session.get(LAST_ACTIVITY_KEY)
             if last is not None and now - float(last) > settings.SESSION_IDLE_TIMEOUT:
-                request.portal_idle_logout = True  # type: ignore[attr-defined]  (read by the audit receiver)
+                setattr(request, "portal_idle_logout", True)  # noqa: B010  (read by the audit receiver)
                 logout(request)
                 request.session[IDLE_SIGNED_OUT_KEY] = True
             else:
@@ -71,13 +73,13 @@ class MFAVerificationMiddleware:
         user = request.user
         if (
             user.is_authenticated
-            and not user.is_verified()  # type: ignore[union-attr]
+            and not is_verified(user)
             and not request.path.startswith(settings.STATIC_URL)
             and request.path not in self.exempt_paths()
             and session_has_mfa(request)
         ):
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": "Two-step verification is needed for this session."}, status=403)
+                return JsonResponse({"detail": _("Two-step verification is needed for this session.")}, status=403)
             return redirect(reverse("mfa_verify") + "?" + urlencode({"next": request.get_full_path()}))
         return self.get_response(request)
 

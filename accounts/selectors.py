@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Iterator
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -29,9 +29,7 @@ def access_history_for(
     if since:
         events = events.filter(occurred_at__gte=datetime.combine(since, time.min, tzinfo=zone))
     if until:
-        events = events.filter(
-            occurred_at__lt=datetime.combine(until + timedelta(days=1), time.min, tzinfo=zone)
-        )
+        events = events.filter(occurred_at__lt=datetime.combine(until + timedelta(days=1), time.min, tzinfo=zone))
     if action:
         events = events.filter(action=action)
     return events.order_by("-occurred_at", "-id")
@@ -64,9 +62,7 @@ class ChainReport:
 def _seals_in_order(batch_size: int) -> Iterator[AuditSeal]:
     last_seq = 0
     while True:
-        batch = list(
-            AuditSeal.objects.filter(seq__gt=last_seq).select_related("event").order_by("seq")[:batch_size]
-        )
+        batch = list(AuditSeal.objects.filter(seq__gt=last_seq).select_related("event").order_by("seq")[:batch_size])
         if not batch:
             return
         yield from batch
@@ -113,7 +109,12 @@ def subjects_for(actor: Actor) -> list[dict[str, object]]:
         own = actor.own_record
         if own is not None:
             subjects.append(
-                {"id": own.pk, "name": own.display_name, "basis": Basis.SELF, "scopes": sorted(Scope.ALL),
-                 "is_self": True}
+                {
+                    "id": own.pk,
+                    "name": own.display_name,
+                    "basis": Basis.SELF,
+                    "scopes": sorted(Scope.ALL),
+                    "is_self": True,
+                }
             )
     return subjects

@@ -29,8 +29,9 @@ def audit_logout(sender: Any, request: HttpRequest | None, user: User | None, **
 
 
 @receiver(user_login_failed)
-def audit_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None,
-                       **kwargs: Any) -> None:
+def audit_login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     # The attempted address is not stored; a known account gets the event on
     # its own history so that its owner can see the attempt.
     email = str(credentials.get("email") or credentials.get("username") or "").strip().lower()
@@ -39,8 +40,7 @@ def audit_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRe
 
 
 def _audit_allauth(action: str) -> Any:
-    def receiver_(sender: Any, request: HttpRequest | None = None, user: User | None = None,
-                  **kwargs: Any) -> None:
+    def receiver_(sender: Any, request: HttpRequest | None = None, user: User | None = None, **kwargs: Any) -> None:
         if user is None and "email_address" in kwargs:
             user = kwargs["email_address"].user
         record_audit_event(action=action, user=user, request=request)

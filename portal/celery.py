@@ -18,6 +18,7 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
     from django.conf import settings
 
     sender.add_periodic_task(
-        float(settings.AUDIT_SEAL_INTERVAL_SECONDS), sender.signature("accounts.seal_audit_events"),
+        float(settings.AUDIT_SEAL_INTERVAL_SECONDS),
+        sender.signature("accounts.seal_audit_events"),
         name="seal the audit log",
     )

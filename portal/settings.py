@@ -35,8 +35,7 @@ def required(name: str, *, dev_default: str | None = None) -> str:
     if DEBUG and dev_default is not None:
         return dev_default
     raise ImproperlyConfigured(
-        f"The environment variable {name} is required when DEBUG is off. "
-        "See README.md, 'Production settings'."
+        f"The environment variable {name} is required when DEBUG is off. See README.md, 'Production settings'."
     )
 
 
@@ -339,4 +338,4 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-DEMO_PASSWORD = "demo-portal-2026"
+DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105  (demo logins only; seed_demo refuses production)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import cast
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Count
 from django.http import (
@@ -15,8 +17,8 @@ from django.http import (
     HttpResponsePermanentRedirect,
     JsonResponse,
 )
-from django.templatetags.static import static
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -26,19 +28,20 @@ from accounts.actions.mfa import has_mfa
 from accounts.actors import Actor
 from accounts.decorators import staff_page
 from accounts.models import AuditEvent, AuditSeal, Organization
+from accounts.requests import SignedInRequest
 from accounts.selectors import subjects_for
 from portal.celery import app as celery_app
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """The front door for visitors (the sign-in page), the dashboard for everyone signed in."""
     if not request.user.is_authenticated:
         return redirect("account_login")
-    return dashboard(request)
+    return dashboard(cast(SignedInRequest, request))
 
 
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+def dashboard(request: SignedInRequest) -> HttpResponse:
+    actor: Actor = request.actor
     user = actor.user
     assert user is not None
     return render(
@@ -52,22 +55,29 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+@dataclass
+class Workplace:
+    organization: Organization
+    admin: bool
+    roles: list[str] = field(default_factory=list)
+
+
 @staff_page
-def staff_home(request: HttpRequest) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    organizations: dict[int, dict[str, object]] = {}
+def staff_home(request: SignedInRequest) -> HttpResponse:
+    actor = request.actor
+    workplaces: dict[int, Workplace] = {}
     for membership in actor.memberships:
-        entry = organizations.setdefault(
-            membership.organization_id, {"organization": membership.organization, "roles": [], "admin": False}
+        workplace = workplaces.setdefault(
+            membership.organization_id,
+            Workplace(membership.organization, admin=actor.is_org_admin_of(membership.organization_id)),
         )
-        entry["roles"].append(membership.get_role_display())  # type: ignore[attr-defined]
-        entry["admin"] = entry["admin"] or actor.is_org_admin_of(membership.organization_id)
-    return render(request, "portal/staff_home.html", {"organizations": list(organizations.values())})
+        workplace.roles.append(membership.get_role_display())
+    return render(request, "portal/staff_home.html", {"organizations": list(workplaces.values())})
 
 
 @staff_page
-def platform_home(request: HttpRequest) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+def platform_home(request: SignedInRequest) -> HttpResponse:
+    actor: Actor = request.actor
     if not actor.is_platform_admin:
         raise Http404
     organizations = Organization.objects.annotate(

@@ -71,7 +71,10 @@ def world(db: Any) -> World:
         "staff_other": UserFactory(email="nurse.other@example.test", full_name="Priya Shah"),
         "org_admin": UserFactory(email="admin.here@example.test", full_name="Sam Okafor"),
         "platform_admin": UserFactory(
-            email="platform@example.test", full_name="Taylor Brooks", is_platform_admin=True, is_staff=True,
+            email="platform@example.test",
+            full_name="Taylor Brooks",
+            is_platform_admin=True,
+            is_staff=True,
             is_superuser=True,
         ),
         "staff_unverified": UserFactory(email="nurse.unverified@example.test", full_name="Uma Unverified"),
@@ -88,8 +91,13 @@ def world(db: Any) -> World:
     caregiver_record = PatientFactory(user=users["caregiver"], given_name="Maria", family_name="Lopez")
     EnrollmentFactory(patient=patient_record, organization=org_here)
     EnrollmentFactory(patient=caregiver_record, organization=org_other)
-    return World(org_here=org_here, org_other=org_other, patient_record=patient_record,
-                 caregiver_record=caregiver_record, users=users)
+    return World(
+        org_here=org_here,
+        org_other=org_other,
+        patient_record=patient_record,
+        caregiver_record=caregiver_record,
+        users=users,
+    )
 
 
 VERIFIED_PERSONAS = frozenset({"staff_here", "staff_other", "org_admin", "platform_admin"})

@@ -19,7 +19,13 @@ os.environ.setdefault("PORTAL_ENV_FILE", "/nonexistent/.env")  # a developer's .
 # Each xdist worker gets its own cache keys, so rate limits never cross tests in parallel.
 os.environ.setdefault("CACHE_KEY_PREFIX", "portal-test-" + os.environ.get("PYTEST_XDIST_WORKER", "main"))
 
-from portal.settings import *  # noqa: E402
+from portal.settings import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+if REDIS_URL:
+    # Each parallel worker clears the cache between tests; give each its own
+    # Redis database so that one worker's clear never wipes another's counters.
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw-1")
+    _database = 1 + (int(_worker.removeprefix("gw")) + 1) % 15
+    CACHES["default"]["LOCATION"] = REDIS_URL.rsplit("/", 1)[0] + f"/{_database}"

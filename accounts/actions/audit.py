@@ -61,8 +61,14 @@ def record_audit_event(
 
 
 def record_audit_events_for_patients(
-    *, action: str, actor: Actor, patients: list[Patient], request: HttpRequest, basis: str,
-    object_type: str = "", object_id: object = "",
+    *,
+    action: str,
+    actor: Actor,
+    patients: list[Patient],
+    request: HttpRequest,
+    basis: str,
+    object_type: str = "",
+    object_id: object = "",
 ) -> None:
     """One row per patient shown (a list page), written in one statement."""
     user = actor.user

@@ -70,8 +70,9 @@ def confirm_totp_enrolment(*, user: User, device: TOTPDevice, token: str, reques
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _replace_recovery_codes(user)
-        record_audit_event(action="mfa.enabled", user=user, request=request, basis="self", object_type="user",
-                           object_id=user.pk)
+        record_audit_event(
+            action="mfa.enabled", user=user, request=request, basis="self", object_type="user", object_id=user.pk
+        )
     django_otp.login(request, device)
     return codes
 
@@ -79,8 +80,14 @@ def confirm_totp_enrolment(*, user: User, device: TOTPDevice, token: str, reques
 def regenerate_recovery_codes(*, user: User, request: HttpRequest) -> list[str]:
     with transaction.atomic():
         codes = _replace_recovery_codes(user)
-        record_audit_event(action="mfa.recovery_codes_replaced", user=user, request=request, basis="self",
-                           object_type="user", object_id=user.pk)
+        record_audit_event(
+            action="mfa.recovery_codes_replaced",
+            user=user,
+            request=request,
+            basis="self",
+            object_type="user",
+            object_id=user.pk,
+        )
     return codes
 
 
@@ -88,8 +95,9 @@ def remove_mfa(*, user: User, request: HttpRequest) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         RecoveryCodeDevice.objects.filter(user=user).delete()
-        record_audit_event(action="mfa.removed", user=user, request=request, basis="self", object_type="user",
-                           object_id=user.pk)
+        record_audit_event(
+            action="mfa.removed", user=user, request=request, basis="self", object_type="user", object_id=user.pk
+        )
     # The session is no longer verified by a device that is gone.
     request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
     request.user.otp_device = None  # type: ignore[union-attr]
@@ -111,8 +119,13 @@ def verify_second_factor(*, user: User, token: str, request: HttpRequest) -> boo
     recovery = RecoveryCodeDevice.objects.filter(user=user, confirmed=True).first()
     if recovery is not None and recovery.verify_token(token):
         django_otp.login(request, recovery)
-        record_audit_event(action="auth.recovery_code_used", user=user, request=request, basis="self",
-                           detail={"codes_left": recovery.remaining})
+        record_audit_event(
+            action="auth.recovery_code_used",
+            user=user,
+            request=request,
+            basis="self",
+            detail={"codes_left": recovery.remaining},
+        )
         return True
     record_audit_event(action="auth.mfa_failed", user=user, request=request, basis="self")
     return False

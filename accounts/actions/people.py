@@ -19,8 +19,16 @@ def start_own_record(
     *, user: User, given_name: str, family_name: str, birth_date: date, request: HttpRequest | None = None
 ) -> Patient:
     """Give a signed-in person a chart of their own (one per login; the database enforces it)."""
-    patient = Patient.objects.create(user=user, given_name=given_name.strip(), family_name=family_name.strip(),
-                                     birth_date=birth_date)
-    record_audit_event(action="record.created", user=user, subject=patient, basis="self", request=request,
-                       object_type="patient", object_id=patient.pk)
+    patient = Patient.objects.create(
+        user=user, given_name=given_name.strip(), family_name=family_name.strip(), birth_date=birth_date
+    )
+    record_audit_event(
+        action="record.created",
+        user=user,
+        subject=patient,
+        basis="self",
+        request=request,
+        object_type="patient",
+        object_id=patient.pk,
+    )
     return patient

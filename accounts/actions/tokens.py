@@ -20,17 +20,22 @@ def create_api_token(*, user: User, name: str, request: HttpRequest) -> tuple[Ap
     """Returns the token row and the token itself, which is never shown again."""
     token = new_token()
     row = ApiToken.objects.create(user=user, name=name.strip()[:100] or "API token", digest=digest_token(token))
-    record_audit_event(action="api_token.created", user=user, request=request, basis="self",
-                       object_type="api_token", object_id=row.pk)
+    record_audit_event(
+        action="api_token.created", user=user, request=request, basis="self", object_type="api_token", object_id=row.pk
+    )
     return row, token
 
 
 @transaction.atomic
 def revoke_api_token(*, user: User, token_id: int, request: HttpRequest) -> bool:
-    revoked = ApiToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    revoked = ApiToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if revoked:
-        record_audit_event(action="api_token.revoked", user=user, request=request, basis="self",
-                           object_type="api_token", object_id=token_id)
+        record_audit_event(
+            action="api_token.revoked",
+            user=user,
+            request=request,
+            basis="self",
+            object_type="api_token",
+            object_id=token_id,
+        )
     return bool(revoked)

@@ -11,8 +11,8 @@ on Postgres, in the database itself (see migration 0002).
 from __future__ import annotations
 
 import hashlib
-from datetime import timezone as dt_timezone
 import json
+from datetime import UTC
 from typing import Any, NoReturn
 
 from django.db import models
@@ -64,13 +64,9 @@ class Basis(models.TextChoices):
 
 class AuditEvent(AppendOnlyModel):
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor_user = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    actor_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     actor_name = models.CharField(max_length=254, blank=True)
-    subject_patient = models.ForeignKey(
-        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    subject_patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     basis = models.CharField(max_length=32, default=Basis.SELF)
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64, blank=True)
@@ -92,7 +88,7 @@ class AuditEvent(AppendOnlyModel):
         """The event's content exactly as the chain hashes it."""
         content = [
             self.pk,
-            self.occurred_at.astimezone(dt_timezone.utc).isoformat(timespec="microseconds"),
+            self.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
             self.actor_user_id,
             self.actor_name,
             str(self.subject_patient_id) if self.subject_patient_id else None,

@@ -75,9 +75,7 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     def config_url(self) -> str:
         issuer = settings.OTP_TOTP_ISSUER.replace(":", "")
         label = f"{issuer}:{self.user.get_username()}"
-        params = urlencode(
-            {"secret": self.base32_key, "algorithm": "SHA1", "digits": self.digits, "period": self.step}
-        )
+        params = urlencode({"secret": self.base32_key, "algorithm": "SHA1", "digits": self.digits, "period": self.step})
         return f"otpauth://totp/{quote(label)}?{params}&issuer={quote(issuer)}"
 
 

@@ -36,9 +36,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
     is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(
-        default=False, help_text="May open the Django admin (after two-step verification)."
-    )
+    is_staff = models.BooleanField(default=False, help_text="May open the Django admin (after two-step verification).")
     is_platform_admin = models.BooleanField(
         default=False, help_text="Runs the platform: reviews access for any patient."
     )

@@ -38,9 +38,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "organization", "role"], name="membership_unique_role")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "organization", "role"], name="membership_unique_role")]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.organization}"

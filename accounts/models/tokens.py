@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models.people import User
 
-TOKEN_PREFIX = "fhp_"
+TOKEN_PREFIX = "fhp_"  # noqa: S105  (a public prefix, not a secret)
 
 
 def digest_token(token: str) -> str:

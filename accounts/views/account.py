@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,19 +16,19 @@ from accounts.actions.people import start_own_record
 from accounts.actions.tokens import create_api_token, revoke_api_token
 from accounts.forms import ApiTokenForm, OwnRecordForm
 from accounts.models import ApiToken, Patient
+from accounts.requests import SignedInRequest
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def own_record_start(request: HttpRequest) -> HttpResponse:
+def own_record_start(request: SignedInRequest) -> HttpResponse:
     if Patient.objects.filter(user=request.user).exists():
         return redirect("home")
     form = OwnRecordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            start_own_record(user=request.user, request=request, **form.cleaned_data)  # type: ignore[arg-type]
-        except IntegrityError:
-            pass  # a double submit: the first one made the record
+        # A double submit finds the record already made by the first one.
+        with contextlib.suppress(IntegrityError):
+            start_own_record(user=request.user, request=request, **form.cleaned_data)
         messages.success(request, _("Your record is ready."))
         return redirect("home")
     return render(request, "accounts/own_record_start.html", {"form": form})
@@ -34,11 +36,11 @@ def own_record_start(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: SignedInRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     new_token = None
     if request.method == "POST" and form.is_valid():
-        _row, new_token = create_api_token(user=request.user, name=form.cleaned_data["name"], request=request)  # type: ignore[arg-type]
+        _row, new_token = create_api_token(user=request.user, name=form.cleaned_data["name"], request=request)
         form = ApiTokenForm()
     tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
     return render(request, "accounts/api_tokens.html", {"form": form, "tokens": tokens, "new_token": new_token})
@@ -46,7 +48,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    if revoke_api_token(user=request.user, token_id=token_id, request=request):  # type: ignore[arg-type]
+def api_token_revoke(request: SignedInRequest, token_id: int) -> HttpResponse:
+    if revoke_api_token(user=request.user, token_id=token_id, request=request):
         messages.success(request, _("The token no longer works."))
     return redirect("api_tokens")

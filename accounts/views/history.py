@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.access import access_subject
 from accounts.actions.audit import record_audit_event
@@ -16,13 +19,14 @@ from accounts.actors import Actor, Scope
 from accounts.audit_labels import action_label, basis_label
 from accounts.forms import AccessHistoryFilterForm
 from accounts.models import AuditEvent
+from accounts.requests import SignedInRequest
 from accounts.selectors import access_history_for, actions_in_history
 
 PAGE_SIZE = 50
 
 
-def _own_record_actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+def _own_record_actor(request: SignedInRequest) -> Actor:
+    actor = request.actor
     access_subject(actor, Scope.RECORDS)
     if not actor.acts_for_self:
         # Access history is the patient's own; a proxy reads it through the
@@ -31,7 +35,7 @@ def _own_record_actor(request: HttpRequest) -> Actor:
     return actor
 
 
-def _filtered(request: HttpRequest, actor: Actor) -> tuple[AccessHistoryFilterForm, object]:
+def _filtered(request: HttpRequest, actor: Actor) -> tuple[AccessHistoryFilterForm, QuerySet[AuditEvent]]:
     form = AccessHistoryFilterForm(request.GET or None, actions=actions_in_history(actor))
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     events = access_history_for(
@@ -41,12 +45,12 @@ def _filtered(request: HttpRequest, actor: Actor) -> tuple[AccessHistoryFilterFo
 
 
 @login_required
-def access_history(request: HttpRequest) -> HttpResponse:
+def access_history(request: SignedInRequest) -> HttpResponse:
     actor = _own_record_actor(request)
     # Recorded first, so that the page (evaluated lazily) lists this view too.
     record_audit_event(action="access_history.viewed", actor=actor, request=request)
     form, events = _filtered(request, actor)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -61,11 +65,10 @@ class _Echo:
         return value
 
 
-def _csv_rows(events: object) -> object:
+def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
     writer = csv.writer(_Echo())
-    yield writer.writerow(["when", "who", "on what basis", "what happened", "from address"])
-    for event in events.iterator(chunk_size=500):  # type: ignore[attr-defined]
-        assert isinstance(event, AuditEvent)
+    yield writer.writerow([_("When"), _("Who"), _("Access type"), _("What happened"), _("IP address")])
+    for event in events.iterator(chunk_size=500):
         yield writer.writerow(
             [
                 timezone.localtime(event.occurred_at).isoformat(timespec="seconds"),
@@ -78,7 +81,7 @@ def _csv_rows(events: object) -> object:
 
 
 @login_required
-def access_history_csv(request: HttpRequest) -> StreamingHttpResponse:
+def access_history_csv(request: SignedInRequest) -> StreamingHttpResponse:
     actor = _own_record_actor(request)
     record_audit_event(action="access_history.downloaded", actor=actor, request=request)
     _, events = _filtered(request, actor)

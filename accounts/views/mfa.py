@@ -15,12 +15,15 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
+from django_otp.middleware import is_verified
 
 from accounts.actions import mfa as mfa_actions
 from accounts.forms import ConfirmAuthenticatorForm, SecondFactorForm
 from accounts.middleware import HAS_MFA_KEY
 from accounts.models import RecoveryCodeDevice, TOTPDevice
+from accounts.requests import SignedInRequest
 
 PENDING_DEVICE_KEY = "portal_pending_totp_device"
 
@@ -43,7 +46,7 @@ def qr_svg(data: str) -> str:
 
 
 @login_required
-def security_overview(request: HttpRequest) -> HttpResponse:
+def security_overview(request: SignedInRequest) -> HttpResponse:
     user = request.user
     recovery = RecoveryCodeDevice.objects.filter(user=user, confirmed=True).first()
     return render(
@@ -52,17 +55,17 @@ def security_overview(request: HttpRequest) -> HttpResponse:
         {
             "totp": TOTPDevice.objects.filter(user=user, confirmed=True).first(),
             "recovery_left": recovery.remaining if recovery else 0,
-            "must_use_mfa": request.actor.must_use_mfa,  # type: ignore[attr-defined]
+            "must_use_mfa": request.actor.must_use_mfa,
         },
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def authenticator_setup(request: HttpRequest) -> HttpResponse:
+def authenticator_setup(request: SignedInRequest) -> HttpResponse:
     user = request.user
     next_url = safe_next(request)
-    if mfa_actions.has_mfa(user):  # type: ignore[arg-type]
+    if mfa_actions.has_mfa(user):
         messages.info(request, _("Two-step verification is already on."))
         return redirect("mfa_overview")
     device = None
@@ -70,18 +73,22 @@ def authenticator_setup(request: HttpRequest) -> HttpResponse:
     if pending_id:
         device = TOTPDevice.objects.filter(pk=pending_id, user=user, confirmed=False).first()
     if device is None:
-        device = mfa_actions.start_totp_enrolment(user=user)  # type: ignore[arg-type]
+        device = mfa_actions.start_totp_enrolment(user=user)
         request.session[PENDING_DEVICE_KEY] = device.pk
     form = ConfirmAuthenticatorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         codes = mfa_actions.confirm_totp_enrolment(
-            user=user, device=device, token=form.cleaned_data["code"], request=request  # type: ignore[arg-type]
+            user=user,
+            device=device,
+            token=form.cleaned_data["code"],
+            request=request,
         )
         if codes is not None:
             request.session.pop(PENDING_DEVICE_KEY, None)
             request.session[HAS_MFA_KEY] = True
-            return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": next_url,
-                                                                    "first_time": True})
+            return render(
+                request, "accounts/recovery_codes.html", {"codes": codes, "next": next_url, "first_time": True}
+            )
         form.add_error("code", _("That code did not match. Check the time on your phone and try the newest code."))
     key = device.base32_key
     return render(
@@ -98,48 +105,55 @@ def authenticator_setup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def verify(request: HttpRequest) -> HttpResponse:
+def verify(request: SignedInRequest) -> HttpResponse:
     """The step after the password for anyone with a second factor."""
     next_url = safe_next(request)
     user = request.user
-    if user.is_verified():  # type: ignore[union-attr]
+    if is_verified(user):
         return redirect(next_url)
-    if not mfa_actions.has_mfa(user):  # type: ignore[arg-type]
+    if not mfa_actions.has_mfa(user):
         return redirect(reverse("mfa_setup") + "?" + urlencode({"next": next_url}))
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if mfa_actions.verify_second_factor(user=user, token=form.cleaned_data["code"], request=request):  # type: ignore[arg-type]
+        if mfa_actions.verify_second_factor(user=user, token=form.cleaned_data["code"], request=request):
             return redirect(next_url)
-        wait = mfa_actions.seconds_until_next_attempt(user)  # type: ignore[arg-type]
+        wait = mfa_actions.seconds_until_next_attempt(user)
         if wait:
-            form.add_error("code", _("That code did not work. After several wrong codes we wait a little: "
-                                     "try again in %(seconds)s seconds.") % {"seconds": wait})
+            form.add_error(
+                "code",
+                ngettext(
+                    "That code did not work. After several wrong codes we wait a little: "
+                    "try again in %(seconds)s second.",
+                    "That code did not work. After several wrong codes we wait a little: "
+                    "try again in %(seconds)s seconds.",
+                    wait,
+                )
+                % {"seconds": wait},
+            )
         else:
-            form.add_error("code", _("That code did not work. Try the newest code from your app, "
-                                     "or a recovery code."))
+            form.add_error("code", _("That code did not work. Try the newest code from your app, or a recovery code."))
     return render(request, "accounts/verify.html", {"form": form, "next": next_url})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 @reauthentication_required(allow_get=True)
-def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
-    if not mfa_actions.has_mfa(request.user):  # type: ignore[arg-type]
+def recovery_codes_regenerate(request: SignedInRequest) -> HttpResponse:
+    if not mfa_actions.has_mfa(request.user):
         return redirect("mfa_overview")
     if request.method == "GET":
         return render(request, "accounts/recovery_codes_confirm.html")
-    codes = mfa_actions.regenerate_recovery_codes(user=request.user, request=request)  # type: ignore[arg-type]
+    codes = mfa_actions.regenerate_recovery_codes(user=request.user, request=request)
     return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("mfa_overview")})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 @reauthentication_required(allow_get=True)
-def remove(request: HttpRequest) -> HttpResponse:
+def remove(request: SignedInRequest) -> HttpResponse:
     if request.method == "POST":
-        mfa_actions.remove_mfa(user=request.user, request=request)  # type: ignore[arg-type]
+        mfa_actions.remove_mfa(user=request.user, request=request)
         request.session[HAS_MFA_KEY] = False
         messages.success(request, _("Two-step verification is off."))
         return redirect("mfa_overview")
-    return render(request, "accounts/mfa_remove.html",
-                  {"must_use_mfa": request.actor.must_use_mfa})  # type: ignore[attr-defined]
+    return render(request, "accounts/mfa_remove.html", {"must_use_mfa": request.actor.must_use_mfa})

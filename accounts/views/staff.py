@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 
@@ -13,14 +13,15 @@ from accounts.actions.audit import record_audit_events_for_patients
 from accounts.actors import Actor
 from accounts.decorators import staff_page
 from accounts.models.audit import Basis
+from accounts.requests import SignedInRequest
 from accounts.selectors import organizations_with_members
 
 PAGE_SIZE = 50
 
 
 @staff_page
-def patient_roster(request: HttpRequest, org_slug: str) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+def patient_roster(request: SignedInRequest, org_slug: str) -> HttpResponse:
+    actor: Actor = request.actor
     organization = access_organization_as_staff(actor, org_slug)
     query = request.GET.get("q", "").strip()[:100]
     enrollments = enrollments_visible_to_staff(actor, organization).select_related("patient")
@@ -32,8 +33,13 @@ def patient_roster(request: HttpRequest, org_slug: str) -> HttpResponse:
         request.GET.get("page")
     )
     record_audit_events_for_patients(
-        action="roster.viewed", actor=actor, patients=[e.patient for e in page], request=request,
-        basis=Basis.STAFF, object_type="organization", object_id=organization.pk,
+        action="roster.viewed",
+        actor=actor,
+        patients=[e.patient for e in page],
+        request=request,
+        basis=Basis.STAFF,
+        object_type="organization",
+        object_id=organization.pk,
     )
     return render(
         request,
@@ -43,8 +49,8 @@ def patient_roster(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 @staff_page
-def organization_members(request: HttpRequest, org_slug: str) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+def organization_members(request: SignedInRequest, org_slug: str) -> HttpResponse:
+    actor: Actor = request.actor
     organization = access_organization_as_admin(actor, org_slug)
     members = organizations_with_members(actor, organization)
     return render(request, "accounts/staff/members.html", {"organization": organization, "members": members})

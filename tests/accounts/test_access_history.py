@@ -78,7 +78,7 @@ def test_csv_download_follows_the_filters_and_is_audited(client: Client, world: 
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["when", "who", "on what basis", "what happened", "from address"]
+    assert rows[0] == ["When", "Who", "Access type", "What happened", "IP address"]
     assert [r[1:4] for r in rows[1:]] == [["Jordan Lee", "Care team", "Viewed the record"]]
     assert AuditEvent.objects.filter(action="access_history.downloaded", subject_patient=record).count() == 1
     everything = client.get(reverse("access_history_csv"))
@@ -95,6 +95,7 @@ def test_history_page_has_a_fixed_number_of_queries(client: Client, world: World
     url = reverse("access_history")
     before = count_queries(client, url)
     for n in range(60):
-        record_audit_event(action="record.viewed", user=world.user("staff_here"), subject=world.patient_record,
-                           detail={"n": n})
+        record_audit_event(
+            action="record.viewed", user=world.user("staff_here"), subject=world.patient_record, detail={"n": n}
+        )
     assert count_queries(client, url) == before

@@ -29,7 +29,12 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     clean.update(env)
     clean["DJANGO_SETTINGS_MODULE"] = "portal.settings"
     return subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from kombu import Connection
 from django.test import Client
 from django.urls import reverse
+from kombu import Connection
 
 from accounts.models import Membership, Role
 from portal.celery import app as celery_app
@@ -35,16 +35,18 @@ def test_dashboard_empty_state_for_someone_without_a_record(client: Client, worl
     sign_in(client, world, "stranger")
     html = client.get(reverse("home")).content.decode()
     assert "You do not have a health record here yet." in html
-    response = client.post(reverse("own_record_start"),
-                           {"given_name": "Sam", "family_name": "Stranger", "birth_date": "1990-04-21"})
+    response = client.post(
+        reverse("own_record_start"), {"given_name": "Sam", "family_name": "Stranger", "birth_date": "1990-04-21"}
+    )
     assert response.status_code == 302
     assert "Sam Stranger" in client.get(reverse("home")).content.decode()
 
 
 def test_own_record_form_explains_bad_input_and_keeps_it(client: Client, world: World) -> None:
     sign_in(client, world, "stranger")
-    response = client.post(reverse("own_record_start"),
-                           {"given_name": "Sam", "family_name": "", "birth_date": "2999-01-01"})
+    response = client.post(
+        reverse("own_record_start"), {"given_name": "Sam", "family_name": "", "birth_date": "2999-01-01"}
+    )
     html = response.content.decode()
     assert "This field is required." in html
     assert "cannot be in the future" in html
@@ -117,3 +119,13 @@ def test_staff_roster_query_count_does_not_grow_with_patients(client: Client, wo
     html = client.get(url).content.decode()
     assert html.count("<tr>") == 32  # header + 31 patients
     assert count_queries(client, url) == baseline
+
+
+def test_pages_speak_spanish(client: Client, world: World) -> None:
+    client.post(reverse("set_language"), {"language": "es", "next": "/"})
+    html = client.get(reverse("account_login")).content.decode()
+    assert '<html lang="es">' in html
+    assert "Iniciar sesión" in html
+    assert "Portal de Salud Familiar" in html
+    sign_in(client, world, "patient")
+    assert "Configurar la verificación en dos pasos" in client.get(reverse("home")).content.decode()

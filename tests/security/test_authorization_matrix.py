@@ -63,11 +63,14 @@ MATRIX: dict[str, tuple[dict[str, Any], str, dict[str, int]]] = {
     "access_history_csv": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, WITH_OWN_RECORD))),
     # Staff pages of one organization ("riverside" is the patient's; staff_other works elsewhere)
     "staff_roster": (
-        {"org_slug": "riverside"}, "GET",
+        {"org_slug": "riverside"},
+        "GET",
         expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, (HERE, OADM))),
     ),
     "org_members": (
-        {"org_slug": "riverside"}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM))
+        {"org_slug": "riverside"},
+        "GET",
+        expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM)),
     ),
     # The API
     "api-me": ({}, "GET", expand(200, (403, ANON), (403, UNVER))),
@@ -90,7 +93,9 @@ MATRIX: dict[str, tuple[dict[str, Any], str, dict[str, int]]] = {
     "account_reset_password": ({}, "GET", expand(200, (TO_VERIFY, UNVER))),
     "account_reset_password_done": ({}, "GET", expand(200, (TO_VERIFY, UNVER))),
     "account_reset_password_from_key": (
-        {"uidb36": "zz", "key": "not-a-real-key"}, "GET", expand(200, (TO_VERIFY, UNVER))
+        {"uidb36": "zz", "key": "not-a-real-key"},
+        "GET",
+        expand(200, (TO_VERIFY, UNVER)),
     ),
     "account_reset_password_from_key_done": ({}, "GET", expand(200, (TO_VERIFY, UNVER))),
     "account_confirm_login_code": ({}, "GET", expand(302, (TO_VERIFY, UNVER))),
@@ -103,9 +108,7 @@ COVERED_BY_REPRESENTATIVE_ROWS = ("admin:",)
 
 
 def test_every_url_has_a_row() -> None:
-    names = {
-        name for name in named_url_patterns() if not name.startswith(COVERED_BY_REPRESENTATIVE_ROWS)
-    }
+    names = {name for name in named_url_patterns() if not name.startswith(COVERED_BY_REPRESENTATIVE_ROWS)}
     missing = sorted(names - MATRIX.keys())
     assert not missing, f"URLs without a row in the authorization matrix: {missing}"
     stale = sorted(set(MATRIX) - names - {n for n in MATRIX if n.startswith(COVERED_BY_REPRESENTATIVE_ROWS)})

@@ -27,8 +27,11 @@ class Command(BaseCommand):
             if not fields:
                 continue
             table = connection.ops.quote_name(model._meta.db_table)
+            assert model._meta.pk is not None
+            assert model._meta.pk.column is not None
             pk_column = connection.ops.quote_name(model._meta.pk.column)
             for field in fields:
+                assert field.column is not None
                 column = connection.ops.quote_name(field.column)
                 rotated = self._rotate_column(table, pk_column, column, batch_size)
                 total += rotated

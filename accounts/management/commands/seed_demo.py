@@ -23,8 +23,9 @@ class Command(BaseCommand):
                 "Pass --force only on a throwaway environment."
             )
         counts = seed_demo()
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {counts['users']} logins, "
-                                             f"{counts['organizations']} organizations."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready: {counts['users']} logins, {counts['organizations']} organizations.")
+        )
         self.stdout.write(f"Every demo login's password: {settings.DEMO_PASSWORD}")
         self.stdout.write(f"Staff and admins' authenticator key (RFC 6238 test vector): {DEMO_TOTP_KEY_BASE32}")
         for login in DEMO_LOGINS:

@@ -1,0 +1,16 @@
+"""Request types for views behind a sign-in: the user is a real User and the actor is resolved."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from accounts.actors import Actor
+    from accounts.models import User
+
+
+class SignedInRequest(HttpRequest):
+    user: User  # type: ignore[assignment]
+    actor: Actor
