@@ -29,3 +29,7 @@ if REDIS_URL:
     _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw-1")
     _database = 1 + (int(_worker.removeprefix("gw")) + 1) % 15
     CACHES["default"]["LOCATION"] = REDIS_URL.rsplit("/", 1)[0] + f"/{_database}"
+
+# Static files come from the finders in tests; nothing is collected first.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 
 class SubjectSerializer(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.UUIDField()
     name = serializers.CharField()
-    basis = serializers.CharField(help_text="On what basis the caller acts for this person.")
+    basis = serializers.CharField(help_text=_("On what basis the caller acts for this person."))
     scopes = serializers.ListField(child=serializers.CharField())
     is_self = serializers.BooleanField()
 
@@ -21,6 +22,6 @@ class MeSerializer(serializers.Serializer):  # type: ignore[type-arg]
     email = serializers.EmailField()
     full_name = serializers.CharField()
     mfa_enabled = serializers.BooleanField()
-    acting_for = SubjectSerializer(allow_null=True, help_text="Whose record calls act on now.")
+    acting_for = SubjectSerializer(allow_null=True, help_text=_("Whose record calls act on now."))
     may_act_for = SubjectSerializer(many=True)
     memberships = MembershipSerializer(many=True)

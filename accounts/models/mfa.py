@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 
@@ -29,15 +30,15 @@ def new_totp_key() -> str:
 
 
 class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
-    key = EncryptedTextField(default=new_totp_key, help_text="Hex-encoded secret, encrypted at rest.")
+    key = EncryptedTextField(default=new_totp_key, help_text=_("Hex-encoded secret, encrypted at rest."))
     step = models.PositiveSmallIntegerField(default=30)
     digits = models.PositiveSmallIntegerField(default=6)
     tolerance = models.PositiveSmallIntegerField(default=1)
     drift = models.SmallIntegerField(default=0)
-    last_t = models.BigIntegerField(default=-1, help_text="Time step of the last accepted code.")
+    last_t = models.BigIntegerField(default=-1, help_text=_("Time step of the last accepted code."))
 
     class Meta(Device.Meta):
-        verbose_name = "authenticator app"
+        verbose_name = _("authenticator app")
 
     @property
     def bin_key(self) -> bytes:
@@ -88,7 +89,7 @@ class RecoveryCodeDevice(ThrottlingMixin, Device):
     """Ten single-use codes for when the authenticator app is lost."""
 
     class Meta(Device.Meta):
-        verbose_name = "recovery codes"
+        verbose_name = _("recovery codes")
 
     def verify_token(self, token: Any) -> bool:
         allowed, _ = self.verify_is_allowed()

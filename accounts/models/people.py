@@ -36,9 +36,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
     is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False, help_text="May open the Django admin (after two-step verification).")
+    is_staff = models.BooleanField(
+        default=False, help_text=_("May open the Django admin (after two-step verification).")
+    )
     is_platform_admin = models.BooleanField(
-        default=False, help_text="Runs the platform: reviews access for any patient."
+        default=False, help_text=_("Runs the platform: reviews access for any patient.")
     )
     date_joined = models.DateTimeField(default=timezone.now)
 
@@ -72,7 +74,7 @@ class Patient(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="own_patient",
-        help_text="The patient's own login, if they have one.",
+        help_text=_("The patient's own login, if they have one."),
     )
     given_name = models.CharField(_("given name"), max_length=100)
     family_name = models.CharField(_("family name"), max_length=100)

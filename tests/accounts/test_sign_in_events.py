@@ -76,3 +76,23 @@ def test_login_is_rate_limited(client: Client, world: World) -> None:
     assert response.status_code == 200
     assert "Too many failed login attempts" in response.content.decode()
     assert client.get(reverse("home")).status_code == 302
+
+
+def test_password_reset_by_email_link(client: Client, world: World) -> None:
+    patient = world.user("patient")
+    client.post(reverse("account_reset_password"), {"email": patient.email})
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert "Alex" not in message.body  # no personal or health information in the email
+    link = next(word for word in message.body.split() if "/accounts/password/reset/key/" in word)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    new_password = "a-fresh-long-passphrase-2026"
+    done = client.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
+        {"password1": new_password, "password2": new_password},
+    )
+    assert done.status_code == 302
+    patient.refresh_from_db()
+    assert patient.check_password(new_password)
+    assert "auth.password_reset" in actions_for(patient)
