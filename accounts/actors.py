@@ -7,8 +7,9 @@ it never filters by user id by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from django.utils.translation import gettext_lazy as _
 
@@ -46,6 +47,8 @@ class Actor:
     scopes: frozenset[str] = frozenset()
     memberships: tuple[Membership, ...] = field(default_factory=tuple)
     own_record: Patient | None = None  # the user's own chart, whoever they act for now
+    grant_id: UUID | None = None  # the proxy grant behind this subject, when not acting for oneself
+    hide_sensitive: bool = False  # a parent of an adolescent: sensitive and confidential items stay hidden
 
     @property
     def is_authenticated(self) -> bool:
@@ -80,6 +83,18 @@ class Actor:
     @property
     def acts_for_self(self) -> bool:
         return self.subject is not None and self.basis == Basis.SELF
+
+    @property
+    def acts_as_proxy(self) -> bool:
+        return self.grant_id is not None
+
+    def acting_for(
+        self, subject: Patient, *, basis: str, scopes: frozenset[str], grant_id: UUID, hide_sensitive: bool
+    ) -> Actor:
+        """The same person, now acting for someone else under a grant."""
+        return replace(
+            self, subject=subject, basis=basis, scopes=scopes, grant_id=grant_id, hide_sensitive=hide_sensitive
+        )
 
 
 ANONYMOUS_ACTOR = Actor(user=None)

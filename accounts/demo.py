@@ -61,8 +61,14 @@ def _patient(key: str, **fields: object) -> Patient:
     return patient
 
 
+@dataclass(frozen=True)
+class DemoPeople:
+    users: dict[str, User]
+    patients: dict[str, Patient]
+
+
 @transaction.atomic
-def seed_demo() -> dict[str, int]:
+def seed_demo_people() -> DemoPeople:
     today = timezone.localdate()
     users = {login.email: _user(login) for login in DEMO_LOGINS}
 
@@ -110,8 +116,4 @@ def seed_demo() -> dict[str, int]:
     ):
         Enrollment.objects.get_or_create(patient=patient, organization=organization, defaults={"mrn": mrn})
 
-    return {
-        "users": User.objects.filter(email__in=[login.email for login in DEMO_LOGINS]).count(),
-        "organizations": Organization.objects.filter(slug__in=["riverside", "lakeside"]).count(),
-        "patients": 4,
-    }
+    return DemoPeople(users=users, patients={"alex": alex, "maria": maria, "rosa": rosa, "leo": leo})

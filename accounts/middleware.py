@@ -11,12 +11,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_otp.middleware import is_verified
 
-from accounts.actors import actor_for
 from accounts.models import TOTPDevice
 
 LAST_ACTIVITY_KEY = "portal_last_activity"
@@ -81,15 +79,6 @@ class MFAVerificationMiddleware:
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": _("Two-step verification is needed for this session.")}, status=403)
             return redirect(reverse("mfa_verify") + "?" + urlencode({"next": request.get_full_path()}))
-        return self.get_response(request)
-
-
-class ActorMiddleware:
-    def __init__(self, get_response: Handler) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.actor = SimpleLazyObject(lambda: actor_for(request.user))  # type: ignore[attr-defined]
         return self.get_response(request)
 
 

@@ -9,9 +9,9 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.actors import Actor, Scope
+from accounts.actors import Actor
 from accounts.models import AuditEvent, AuditSeal, Membership, Organization
-from accounts.models.audit import GENESIS_HASH, Basis, chain_hash
+from accounts.models.audit import GENESIS_HASH, chain_hash
 
 
 def access_history_for(
@@ -100,21 +100,3 @@ def organizations_with_members(actor: Actor, organization: Organization) -> Quer
         .select_related("user")
         .order_by("user__full_name", "user__email", "role")
     )
-
-
-def subjects_for(actor: Actor) -> list[dict[str, object]]:
-    """The people the actor may act for: themselves first (proxy grants join here)."""
-    subjects: list[dict[str, object]] = []
-    if actor.user is not None:
-        own = actor.own_record
-        if own is not None:
-            subjects.append(
-                {
-                    "id": own.pk,
-                    "name": own.display_name,
-                    "basis": Basis.SELF,
-                    "scopes": sorted(Scope.ALL),
-                    "is_self": True,
-                }
-            )
-    return subjects

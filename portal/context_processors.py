@@ -14,6 +14,7 @@ def portal(request: HttpRequest) -> dict[str, object]:
         idle_signed_out = bool(request.session.pop(IDLE_SIGNED_OUT_KEY, False))
     return {
         "actor": getattr(request, "actor", None),
+        "acting": getattr(request, "acting", None),
         "session_idle_timeout": settings.SESSION_IDLE_TIMEOUT,
         "session_idle_warning": settings.SESSION_IDLE_WARNING,
         "session_idle_minutes": max(1, settings.SESSION_IDLE_TIMEOUT // 60),

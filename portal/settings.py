@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "accounts",
+    "proxy",
     "portal",
 ]
 
@@ -89,7 +90,7 @@ MIDDLEWARE = [
     "accounts.middleware.IdleTimeoutMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.MFAVerificationMiddleware",
-    "accounts.middleware.ActorMiddleware",
+    "proxy.middleware.ActorMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -293,7 +294,11 @@ STORAGES = {
         )
     },
 }
+# Uploads live outside the web root and have no MEDIA_URL: they are served only by views that check access.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+PROXY_DOCUMENT_MAX_BYTES = env.int("PROXY_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Email: never carries health information (see accounts.adapters).
 globals().update(environ.Env.email_url_config(required("EMAIL_URL", dev_default="consolemail://")))

@@ -6,6 +6,8 @@ from portal import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("family/", views.family, name="family"),
+    path("person/", views.person, name="person"),
     path("staff/", views.staff_home, name="staff_home"),
     path("platform/", views.platform_home, name="platform_home"),
     path("session/keepalive/", views.session_keepalive, name="session_keepalive"),
@@ -14,9 +16,10 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("", include("accounts.urls")),
+    path("", include("proxy.urls")),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
-    path("api/v1/", include("accounts.api.urls")),
+    path("api/v1/", include("proxy.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

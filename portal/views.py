@@ -7,6 +7,7 @@ from typing import cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Count
 from django.http import (
@@ -24,35 +25,65 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
+from accounts.access import access_subject
+from accounts.actions.audit import record_audit_event
 from accounts.actions.mfa import has_mfa
-from accounts.actors import Actor
+from accounts.actors import Actor, Scope
 from accounts.decorators import staff_page
 from accounts.models import AuditEvent, AuditSeal, Organization
 from accounts.requests import SignedInRequest
-from accounts.selectors import subjects_for
 from portal.celery import app as celery_app
+from proxy.attention import attention_for
+from proxy.context import ActingRequest
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """The front door for visitors (the sign-in page), the dashboard for everyone signed in."""
     if not request.user.is_authenticated:
         return redirect("account_login")
-    return dashboard(cast(SignedInRequest, request))
+    return dashboard(cast(ActingRequest, request))
 
 
-def dashboard(request: SignedInRequest) -> HttpResponse:
+def dashboard(request: ActingRequest) -> HttpResponse:
     actor: Actor = request.actor
     user = actor.user
     assert user is not None
+    subjects = request.acting.subjects
+    current = next((s for s in subjects if actor.subject and s.patient.pk == actor.subject.pk), None)
     return render(
         request,
         "portal/dashboard.html",
         {
-            "subjects": subjects_for(actor),
+            "subjects": subjects,
+            "current": current,
+            "attention": attention_for(actor, [current] if current else []),
             "mfa_enabled": has_mfa(user),
             "memberships": actor.memberships,
         },
     )
+
+
+@login_required
+def family(request: ActingRequest) -> HttpResponse:
+    """Everyone the person may act for, each with what needs their attention."""
+    subjects = request.acting.subjects
+    return render(
+        request,
+        "portal/family.html",
+        {"subjects": subjects, "attention": attention_for(request.actor, subjects)},
+    )
+
+
+@login_required
+def person(request: ActingRequest) -> HttpResponse:
+    """About the person being acted for: who they are and where they are cared for."""
+    actor = request.actor
+    patient = access_subject(actor, Scope.RECORDS)
+    enrollments = patient.enrollments.select_related("organization").order_by("organization__name")
+    record_audit_event(
+        action="record.viewed", actor=actor, request=request, object_type="patient", object_id=patient.pk
+    )
+    return render(request, "portal/person.html", {"patient": patient, "enrollments": enrollments})
 
 
 @dataclass

@@ -10,14 +10,21 @@ session) and staff_no_mfa (has no device yet).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.test import Client
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from accounts.actors import Scope
 from accounts.models import Organization, Patient, Role, User
+from accounts.models.audit import Basis
+from proxy.middleware import ACTING_FOR_KEY
+from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant
 from tests.factories import (
     EnrollmentFactory,
     MembershipFactory,
@@ -38,7 +45,23 @@ PERSONAS = (
     "platform_admin",
     "staff_unverified",
     "staff_no_mfa",
+    # Caregivers, each signed in and acting for the person their grant covers:
+    "caregiver_full",  # power of attorney for Rosa (an adult), every scope
+    "caregiver_records",  # Rosa's consent, records only
+    "caregiver_expired",  # Rosa's consent, expired yesterday
+    "caregiver_revoked",  # Rosa's consent, revoked
+    "parent_of_teen",  # parent of Theo, 13
+    "parent_of_new_adult",  # parent of Nora, who turned 18 yesterday
 )
+
+PROXY_PERSONAS = {
+    "caregiver_full": ("rosa", Basis.POWER_OF_ATTORNEY, sorted(Scope.ALL), "active"),
+    "caregiver_records": ("rosa", Basis.PATIENT_CONSENT, [Scope.RECORDS], "active"),
+    "caregiver_expired": ("rosa", Basis.PATIENT_CONSENT, sorted(Scope.ALL), "expired-yesterday"),
+    "caregiver_revoked": ("rosa", Basis.PATIENT_CONSENT, sorted(Scope.ALL), "revoked"),
+    "parent_of_teen": ("teen", Basis.PARENT_OF_MINOR, sorted(Scope.ALL), "active"),
+    "parent_of_new_adult": ("new_adult", Basis.PARENT_OF_MINOR, sorted(Scope.ALL), "active"),
+}
 
 
 @dataclass
@@ -48,6 +71,10 @@ class World:
     patient_record: Patient
     caregiver_record: Patient
     users: dict[str, User] = field(default_factory=dict)
+    people: dict[str, Patient] = field(default_factory=dict)  # charts without a login: rosa, teen, new_adult
+    grants: dict[str, ProxyGrant] = field(default_factory=dict)  # by persona
+    org_request: AccessRequest | None = None  # waiting for Riverside's admins
+    platform_request: AccessRequest | None = None  # waiting for the platform's
 
     def user(self, persona: str) -> User:
         return self.users[persona]
@@ -91,13 +118,84 @@ def world(db: Any) -> World:
     caregiver_record = PatientFactory(user=users["caregiver"], given_name="Maria", family_name="Lopez")
     EnrollmentFactory(patient=patient_record, organization=org_here)
     EnrollmentFactory(patient=caregiver_record, organization=org_other)
-    return World(
+    world = World(
         org_here=org_here,
         org_other=org_other,
         patient_record=patient_record,
         caregiver_record=caregiver_record,
         users=users,
     )
+    add_proxy_world(world)
+    return world
+
+
+def years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def add_proxy_world(world: World) -> None:
+    today = timezone.localdate()
+    now = timezone.now()
+    world.people = {
+        "rosa": PatientFactory(given_name="Rosa", family_name="Lopez", birth_date=years_before(today, 78)),
+        "teen": PatientFactory(
+            given_name="Theo", family_name="Young", birth_date=years_before(today, 13) - timedelta(days=100)
+        ),
+        "new_adult": PatientFactory(
+            given_name="Nora", family_name="Grown", birth_date=years_before(today - timedelta(days=1), 18)
+        ),
+    }
+    EnrollmentFactory(patient=world.people["rosa"], organization=world.org_here)
+    EnrollmentFactory(patient=world.people["teen"], organization=world.org_other)
+    for persona, (person, basis, scopes, state) in PROXY_PERSONAS.items():
+        user = UserFactory(email=f"{persona.replace('_', '.')}@example.test")
+        world.users[persona] = user
+        world.grants[persona] = ProxyGrant.objects.create(
+            grantee=user,
+            patient=world.people[person],
+            legal_basis=basis,
+            scopes=scopes,
+            status=GrantStatus.REVOKED if state == "revoked" else GrantStatus.ACTIVE,
+            starts_at=now - timedelta(days=30),
+            expires_at=now - timedelta(days=1) if state == "expired-yesterday" else None,
+        )
+    world.org_request = AccessRequest.objects.create(
+        requester=world.user("stranger"),
+        organization=world.org_here,
+        patient_given_name="Rosa",
+        patient_family_name="Lopez",
+        patient_birth_date=world.people["rosa"].birth_date,
+        relationship="son",
+        legal_basis=Basis.POWER_OF_ATTORNEY,
+        requested_scopes=[Scope.RECORDS],
+    )
+    world.platform_request = AccessRequest.objects.create(
+        requester=world.user("stranger"),
+        organization=None,
+        patient_given_name="Ivy",
+        patient_family_name="Nobody",
+        patient_birth_date=date(2019, 3, 1),
+        relationship="daughter",
+        legal_basis=Basis.PARENT_OF_MINOR,
+        requested_scopes=[Scope.RECORDS],
+    )
+    for access_request in (world.org_request, world.platform_request):
+        document = AccessRequestDocument(
+            request=access_request, original_name="proof.pdf", content_type="application/pdf", size=len(SMALL_PDF)
+        )
+        document.file.save("proof.pdf", ContentFile(SMALL_PDF), save=True)
+
+
+SMALL_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings: Any, tmp_path: Any) -> None:
+    # Uploaded documents go to a folder of each test's own.
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 VERIFIED_PERSONAS = frozenset({"staff_here", "staff_other", "org_admin", "platform_admin"})
@@ -112,6 +210,10 @@ def sign_in(client: Client, world: World, persona: str) -> Client:
     if persona in VERIFIED_PERSONAS:
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get().persistent_id
+        session.save()
+    if persona in PROXY_PERSONAS:
+        session = client.session
+        session[ACTING_FOR_KEY] = str(world.grants[persona].patient_id)
         session.save()
     return client
 

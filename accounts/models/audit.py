@@ -56,6 +56,11 @@ class Basis(models.TextChoices):
     """On what basis the actor acted for the subject."""
 
     SELF = "self", _("Own record")
+    PATIENT_CONSENT = "patient_consent", _("Patient's consent")
+    PARENT_OF_MINOR = "parent_of_minor", _("Parent of a minor")
+    COURT_GUARDIANSHIP = "court_guardianship", _("Court-appointed guardianship")
+    POWER_OF_ATTORNEY = "power_of_attorney", _("Power of attorney")
+    OTHER = "other", _("Other (with a document)")
     STAFF = "staff", _("Care team")
     PLATFORM = "platform", _("Platform administration")
     SYSTEM = "system", _("Automatic")

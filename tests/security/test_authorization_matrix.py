@@ -2,11 +2,14 @@
 
 The table is checked against the URL resolver, so a new URL without a row
 fails the suite. 404 is the answer for anything outside a persona's reach,
-the same as for something that does not exist.
+the same as for something that does not exist. A caregiver whose grant has
+ended (expired, revoked, the child turned 18) is refused (403) on every page
+but signing out and the health checks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,13 +19,18 @@ from django.urls import reverse
 from tests.conftest import PERSONAS, World, sign_in
 from tests.url_inventory import named_url_patterns
 
-ANON, PAT, CARE, STR, HERE, OTHER, OADM, PADM, UNVER, NOMFA = PERSONAS
+(ANON, PAT, CARE, STR, HERE, OTHER, OADM, PADM, UNVER, NOMFA,
+ CG_FULL, CG_REC, CG_EXP, CG_REV, TEEN, ADULT) = PERSONAS  # fmt: skip
 
-SIGNED_IN = (PAT, CARE, STR, HERE, OTHER, OADM, PADM)  # every session that may browse freely
-EVERYONE = (ANON, *SIGNED_IN, UNVER, NOMFA)
+EVERYONE = PERSONAS
+ENDED = (CG_EXP, CG_REV, ADULT)  # grants that no longer hold: every page is refused
+ACTIVE_PROXIES = (CG_FULL, CG_REC, TEEN)
 WITH_OWN_RECORD = (PAT, CARE)
-NO_OWN_RECORD = (STR, HERE, OTHER, OADM, PADM, NOMFA)
 VERIFIED_STAFF = (HERE, OTHER, OADM, PADM)
+REFUSED = 403
+TO_VERIFY = 302  # a staff member with a device who has not passed it yet is sent to the verification step
+
+ENDED_EXEMPT = {"healthz", "readyz", "favicon", "account_logout"}
 
 
 def expand(default: int, *exceptions: tuple[int, str | tuple[str, ...]]) -> dict[str, int]:
@@ -34,15 +42,14 @@ def expand(default: int, *exceptions: tuple[int, str | tuple[str, ...]]) -> dict
     return table
 
 
-# A staff member with a device but no second factor yet is sent to the
-# verification step from every page; one without a device meets the
-# set-up step on staff pages only.
-TO_VERIFY = 302
+Kwargs = dict[str, Any] | Callable[[World], dict[str, Any]]
 
-# url name -> (kwargs, method, {persona: status})
-MATRIX: dict[str, tuple[dict[str, Any], str, dict[str, int]]] = {
+# url name -> (kwargs, method, {persona: status}); ended caregivers are filled in below.
+MATRIX: dict[str, tuple[Kwargs, str, dict[str, int]]] = {
     # The shell
     "home": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
+    "family": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
+    "person": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, *ACTIVE_PROXIES)))),
     "staff_home": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, VERIFIED_STAFF))),
     "platform_home": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, PADM))),
     "session_keepalive": ({}, "GET", expand(405, (TO_VERIFY, UNVER))),
@@ -59,18 +66,70 @@ MATRIX: dict[str, tuple[dict[str, Any], str, dict[str, int]]] = {
     "api_tokens": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
     "api_token_revoke": ({"token_id": 1}, "GET", expand(405, (302, ANON), (TO_VERIFY, UNVER))),
     "own_record_start": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER), (302, WITH_OWN_RECORD))),
+    # The access history is the patient's own: a caregiver acting for someone does not get it here.
     "access_history": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, WITH_OWN_RECORD))),
     "access_history_csv": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, WITH_OWN_RECORD))),
-    # Staff pages of one organization ("riverside" is the patient's; staff_other works elsewhere)
+    # Proxy access: the subject's side (manage-proxies scope)
+    "proxy:sharing": (
+        {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))
+    ),
+    "proxy:invite": (
+        {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))
+    ),
+    # Rosa's records-only grant: only someone managing Rosa's record may change it.
+    "proxy:grant_edit": (
+        lambda w: {"grant_id": w.grants[CG_REC].pk}, "GET",
+        expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, CG_FULL)),
+    ),
+    "proxy:grant_revoke": (
+        lambda w: {"grant_id": w.grants[CG_REC].pk}, "GET", expand(405, (302, ANON), (TO_VERIFY, UNVER))
+    ),
+    "proxy:switch_subject": ({}, "GET", expand(405, (302, ANON), (TO_VERIFY, UNVER))),
+    "proxy:invitation": ({"token": "not-a-real-token"}, "GET", expand(200, (TO_VERIFY, UNVER))),
+    # Proxy access: the caregiver's side
+    "proxy:request_access": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
+    "proxy:my_requests": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
+    # Proxy access: reviewers (Riverside's admin for Riverside's patients; the platform for the rest)
+    "proxy:org_queue": (
+        {"org_slug": "riverside"}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM))
+    ),
+    "proxy:org_review": (
+        lambda w: {"org_slug": "riverside", "request_id": w.org_request.pk}, "GET",
+        expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM)),
+    ),
+    "proxy:org_document": (
+        lambda w: {"org_slug": "riverside", "request_id": w.org_request.pk,
+                   "document_id": w.org_request.documents.get().pk},
+        "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM)),
+    ),
+    "proxy:org_grants": (
+        {"org_slug": "riverside"}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM))
+    ),
+    "proxy:org_grant": (
+        lambda w: {"org_slug": "riverside", "grant_id": w.grants[CG_FULL].pk}, "GET",
+        expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM)),
+    ),
+    "proxy:platform_queue": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, PADM))),
+    "proxy:platform_review": (
+        lambda w: {"request_id": w.platform_request.pk}, "GET",
+        expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, PADM)),
+    ),
+    "proxy:platform_document": (
+        lambda w: {"request_id": w.platform_request.pk, "document_id": w.platform_request.documents.get().pk},
+        "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, PADM)),
+    ),
+    "proxy:platform_grants": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, PADM))),
+    "proxy:platform_grant": (
+        lambda w: {"grant_id": w.grants[TEEN].pk}, "GET",
+        expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, PADM)),
+    ),
+    # Clinic staff pages of one organization ("riverside" is the patient's; staff_other works elsewhere)
     "staff_roster": (
-        {"org_slug": "riverside"},
-        "GET",
+        {"org_slug": "riverside"}, "GET",
         expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, (HERE, OADM))),
     ),
     "org_members": (
-        {"org_slug": "riverside"},
-        "GET",
-        expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM)),
+        {"org_slug": "riverside"}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM))
     ),
     # The API
     "api-me": ({}, "GET", expand(200, (403, ANON), (403, UNVER))),
@@ -93,14 +152,16 @@ MATRIX: dict[str, tuple[dict[str, Any], str, dict[str, int]]] = {
     "account_reset_password": ({}, "GET", expand(200, (TO_VERIFY, UNVER))),
     "account_reset_password_done": ({}, "GET", expand(200, (TO_VERIFY, UNVER))),
     "account_reset_password_from_key": (
-        {"uidb36": "zz", "key": "not-a-real-key"},
-        "GET",
-        expand(200, (TO_VERIFY, UNVER)),
+        {"uidb36": "zz", "key": "not-a-real-key"}, "GET", expand(200, (TO_VERIFY, UNVER))
     ),
     "account_reset_password_from_key_done": ({}, "GET", expand(200, (TO_VERIFY, UNVER))),
     "account_confirm_login_code": ({}, "GET", expand(302, (TO_VERIFY, UNVER))),
     "account_reauthenticate": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
-}
+}  # fmt: skip
+
+for _name, (_kwargs, _method, _statuses) in MATRIX.items():
+    if _name not in ENDED_EXEMPT:
+        _statuses.update(dict.fromkeys(ENDED, REFUSED))
 
 # The admin registers dozens of URLs per model; the rows above stand for all
 # of them (the admin site checks permission in one place for every view).
@@ -131,7 +192,7 @@ CASES = [
 def test_authorization_matrix(client: Client, world: World, url_name: str, persona: str) -> None:
     kwargs, method, statuses = MATRIX[url_name]
     sign_in(client, world, persona)
-    url = reverse(url_name, kwargs=kwargs)
+    url = reverse(url_name, kwargs=kwargs(world) if callable(kwargs) else kwargs)
     response = client.generic(method, url)
     assert response.status_code == statuses[persona], (
         f"{method} {url} as {persona}: expected {statuses[persona]}, got {response.status_code}"

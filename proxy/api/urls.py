@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.api.views import MeView
+from proxy.api.views import MeView
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),

@@ -4,8 +4,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
-from accounts.demo import DEMO_LOGINS, DEMO_TOTP_KEY_BASE32, seed_demo
+from accounts.demo import DEMO_LOGINS, DEMO_TOTP_KEY_BASE32, seed_demo_people
+from proxy.demo import seed_proxy_demo
 
 
 class Command(BaseCommand):
@@ -22,9 +24,11 @@ class Command(BaseCommand):
                 "Refusing to load demo data with DEBUG off: demo logins share one known password. "
                 "Pass --force only on a throwaway environment."
             )
-        counts = seed_demo()
+        with transaction.atomic():
+            people = seed_demo_people()
+            seed_proxy_demo(patients=people.patients, users=people.users)
         self.stdout.write(
-            self.style.SUCCESS(f"Demo data ready: {counts['users']} logins, {counts['organizations']} organizations.")
+            self.style.SUCCESS(f"Demo data ready: {len(people.users)} logins, {len(people.patients)} patients.")
         )
         self.stdout.write(f"Every demo login's password: {settings.DEMO_PASSWORD}")
         self.stdout.write(f"Staff and admins' authenticator key (RFC 6238 test vector): {DEMO_TOTP_KEY_BASE32}")

@@ -10,6 +10,11 @@ class SubjectSerializer(serializers.Serializer):  # type: ignore[type-arg]
     basis = serializers.CharField(help_text=_("On what basis the caller acts for this person."))
     scopes = serializers.ListField(child=serializers.CharField())
     is_self = serializers.BooleanField()
+    limited_for_adolescent = serializers.BooleanField(
+        help_text=_("A parent of an adolescent: sensitive and confidential items are hidden.")
+    )
+    grant_id = serializers.UUIDField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
 
 
 class MembershipSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -1,0 +1,384 @@
+"""Every change to who may act for whom: one transaction, its audit row inside, email after commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.actions.audit import record_audit_event
+from accounts.actors import Actor, Scope
+from accounts.models import Enrollment, Patient, User
+from accounts.models.audit import Basis
+from proxy.documents import CheckedDocument, storage_name
+from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant, ProxyInvitation
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+INVITATION_LINK_DAYS = 7
+_INVITATION_SALT = "proxy.invitation"
+
+
+class ProxyError(Exception):
+    """A change that cannot be made, with a message for the person who asked."""
+
+
+def _nonce_digest(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def _clean_scopes(scopes: list[str] | frozenset[str] | set[str]) -> list[str]:
+    chosen = sorted(set(scopes) & Scope.ALL)
+    if not chosen:
+        raise ProxyError(_("Choose at least one thing the person may do."))
+    return chosen
+
+
+def _audit_grant(
+    action: str,
+    *,
+    actor: Actor | None,
+    user: User | None,
+    grant: ProxyGrant,
+    request: HttpRequest | None,
+    detail: dict[str, object] | None = None,
+) -> None:
+    record_audit_event(
+        action=action,
+        actor=actor,
+        user=user,
+        subject=grant.patient,
+        basis=actor.basis if actor is not None else Basis.SYSTEM,
+        request=request,
+        object_type="proxy_grant",
+        object_id=grant.pk,
+        detail={"legal_basis": grant.legal_basis, "status": grant.status, **(detail or {})},
+    )
+
+
+def _set_status(grant: ProxyGrant, status: str, *, reason: str, now: datetime) -> None:
+    grant.status = status
+    grant.status_reason = reason
+    grant.status_changed_at = now
+
+
+# Invitations -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentInvitation:
+    invitation: ProxyInvitation
+    link: str
+
+
+def invite_caregiver(
+    *,
+    actor: Actor,
+    patient: Patient,
+    email: str,
+    scopes: list[str],
+    expires_at: datetime | None,
+    relationship: str = "",
+    request: HttpRequest | None = None,
+) -> SentInvitation:
+    """The patient (or their manager) invites someone by email to help with their care."""
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise ProxyError(_("The end date must be in the future."))
+    email = email.strip().lower()
+    if actor.user is not None and email == actor.user.email and actor.acts_for_self:
+        raise ProxyError(_("You cannot invite yourself."))
+    nonce = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        grant = ProxyGrant.objects.create(
+            patient=patient,
+            legal_basis=Basis.PATIENT_CONSENT,
+            relationship=relationship.strip()[:100],
+            scopes=_clean_scopes(scopes),
+            status=GrantStatus.PENDING,
+            expires_at=expires_at,
+            granted_by=actor.user,
+            status_reason=_("Invited by email"),
+        )
+        invitation = ProxyInvitation.objects.create(
+            grant=grant,
+            email=email,
+            nonce=_nonce_digest(nonce),
+            link_expires_at=now + timedelta(days=INVITATION_LINK_DAYS),
+        )
+        _audit_grant("proxy.invited", actor=actor, user=None, grant=grant, request=request)
+    token = signing.dumps(nonce, salt=_INVITATION_SALT)
+    path = reverse("proxy:invitation", args=[token])
+    link = request.build_absolute_uri(path) if request is not None else path
+    inviter = actor.user.full_name or actor.user.email if actor.user else ""
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _("You are invited to help with someone's care"),
+            message=_(
+                "%(inviter)s invited you to help manage their care on the Family Health Portal.\n\n"
+                "To accept, open this link within %(days)s days:\n%(link)s\n\n"
+                "If you were not expecting this, you can ignore this email."
+            )
+            % {"inviter": inviter, "days": INVITATION_LINK_DAYS, "link": link},
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return SentInvitation(invitation=invitation, link=link)
+
+
+def invitation_from_token(token: str) -> ProxyInvitation | None:
+    """The invitation a link stands for, if the link is genuine and not older than its lifetime."""
+    try:
+        nonce = signing.loads(token, salt=_INVITATION_SALT, max_age=timedelta(days=INVITATION_LINK_DAYS))
+    except signing.BadSignature:
+        return None
+    return (
+        ProxyInvitation.objects.select_related("grant__patient", "grant__granted_by")
+        .filter(nonce=_nonce_digest(str(nonce)))
+        .first()
+    )
+
+
+def accept_invitation(*, user: User, token: str, request: HttpRequest | None = None) -> ProxyGrant:
+    """Single use: the first acceptance wins; the link then stops working."""
+    found = invitation_from_token(token)
+    if found is None:
+        raise ProxyError(_("This invitation link is not valid or has expired. Ask for a new one."))
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            invitation = ProxyInvitation.objects.select_for_update().select_related("grant__patient").get(pk=found.pk)
+            grant = invitation.grant
+            if invitation.accepted_at is not None or grant.status != GrantStatus.PENDING:
+                raise ProxyError(_("This invitation has already been used or was withdrawn."))
+            if invitation.link_expires_at <= now:
+                raise ProxyError(_("This invitation link has expired. Ask for a new one."))
+            if invitation.email != user.email:
+                raise ProxyError(
+                    _("This invitation was sent to another email address. Sign in with that address to accept it.")
+                )
+            if grant.patient.user_id == user.pk:
+                raise ProxyError(_("You cannot accept an invitation to your own record."))
+            invitation.accepted_at = now
+            invitation.save(update_fields=["accepted_at"])
+            grant.grantee = user
+            grant.starts_at = now
+            _set_status(grant, GrantStatus.ACTIVE, reason=_("Invitation accepted"), now=now)
+            grant.save(update_fields=["grantee", "starts_at", "status", "status_reason", "status_changed_at"])
+            _audit_grant("proxy.invitation_accepted", actor=None, user=user, grant=grant, request=request)
+    except IntegrityError as error:
+        raise ProxyError(_("You already have access to this person's record.")) from error
+    return grant
+
+
+def withdraw_invitation(*, actor: Actor, grant: ProxyGrant, request: HttpRequest | None = None) -> None:
+    with transaction.atomic():
+        grant = ProxyGrant.objects.select_for_update().get(pk=grant.pk)
+        if grant.status != GrantStatus.PENDING:
+            raise ProxyError(_("Only a pending invitation can be withdrawn."))
+        _set_status(grant, GrantStatus.REVOKED, reason=_("Invitation withdrawn"), now=timezone.now())
+        grant.save(update_fields=["status", "status_reason", "status_changed_at"])
+        _audit_grant("proxy.invitation_withdrawn", actor=actor, user=None, grant=grant, request=request)
+
+
+# Changing and ending grants ----------------------------------------------------------------------
+
+
+def change_grant_scopes(
+    *,
+    actor: Actor,
+    grant: ProxyGrant,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    keep_expiry: bool = True,
+    request: HttpRequest | None = None,
+) -> ProxyGrant:
+    chosen = _clean_scopes(scopes)
+    with transaction.atomic():
+        grant = ProxyGrant.objects.select_for_update().select_related("patient").get(pk=grant.pk)
+        if grant.status not in (GrantStatus.ACTIVE, GrantStatus.PENDING):
+            raise ProxyError(_("This access has ended and cannot be changed."))
+        before = {"scopes": grant.scopes, "expires_at": grant.expires_at.isoformat() if grant.expires_at else None}
+        grant.scopes = chosen
+        if not keep_expiry:
+            grant.expires_at = expires_at
+        grant.save(update_fields=["scopes", "expires_at"])
+        _audit_grant(
+            "proxy.scopes_changed",
+            actor=actor,
+            user=None,
+            grant=grant,
+            request=request,
+            detail={"before": before, "scopes": chosen},
+        )
+    return grant
+
+
+def revoke_grant(
+    *, actor: Actor, grant: ProxyGrant, reason: str = "", request: HttpRequest | None = None
+) -> ProxyGrant:
+    """Ends a grant at once; the caregiver's next request is refused."""
+    with transaction.atomic():
+        grant = ProxyGrant.objects.select_for_update().select_related("patient").get(pk=grant.pk)
+        if grant.status not in (GrantStatus.ACTIVE, GrantStatus.PENDING):
+            raise ProxyError(_("This access has already ended."))
+        _set_status(grant, GrantStatus.REVOKED, reason=reason.strip() or _("Revoked"), now=timezone.now())
+        grant.save(update_fields=["status", "status_reason", "status_changed_at"])
+        _audit_grant(
+            "proxy.revoked",
+            actor=actor,
+            user=None,
+            grant=grant,
+            request=request,
+            detail={"reason": grant.status_reason[:200]},
+        )
+    return grant
+
+
+# Access requests ---------------------------------------------------------------------------------
+
+
+def submit_access_request(
+    *, user: User, documents: list[CheckedDocument], request: HttpRequest | None = None, **fields: Any
+) -> AccessRequest:
+    """Stores the request and its checked documents; an admin reviews it."""
+    fields["requested_scopes"] = _clean_scopes(fields.get("requested_scopes") or [])
+    with transaction.atomic():
+        access_request = AccessRequest.objects.create(requester=user, **fields)
+        for checked in documents:
+            document = AccessRequestDocument(
+                request=access_request,
+                original_name=(checked.upload.name or "document")[:200],
+                content_type=checked.content_type,
+                size=checked.upload.size or 0,
+            )
+            document.file.save(storage_name(checked), checked.upload, save=False)
+            document.save()
+        record_audit_event(
+            action="proxy.access_requested",
+            user=user,
+            subject=access_request.patient,
+            basis=Basis.SELF,
+            request=request,
+            object_type="access_request",
+            object_id=access_request.pk,
+            detail={"legal_basis": access_request.legal_basis, "documents": len(documents)},
+        )
+    return access_request
+
+
+NEW_PATIENT = "new"
+
+
+def approve_access_request(
+    *,
+    actor: Actor,
+    access_request: AccessRequest,
+    patient_choice: str,
+    scopes: list[str],
+    expires_at: datetime | None,
+    mrn: str = "",
+    reason: str = "",
+    request: HttpRequest | None = None,
+) -> ProxyGrant:
+    """Approves with scopes and expiry; for a child without a record, creates the record first."""
+    chosen = _clean_scopes(scopes)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+            if locked.status != GrantStatus.PENDING:
+                raise ProxyError(_("This request has already been decided."))
+            if patient_choice == NEW_PATIENT:
+                patient = Patient.objects.create(
+                    given_name=locked.patient_given_name,
+                    family_name=locked.patient_family_name,
+                    birth_date=locked.patient_birth_date,
+                )
+                if locked.organization is not None and mrn.strip():
+                    Enrollment.objects.create(patient=patient, organization=locked.organization, mrn=mrn.strip())
+                record_audit_event(
+                    action="record.created",
+                    actor=actor,
+                    subject=patient,
+                    basis=actor.basis,
+                    request=request,
+                    object_type="patient",
+                    object_id=patient.pk,
+                    detail={"from_access_request": locked.pk},
+                )
+            else:
+                patient = Patient.objects.get(pk=patient_choice)
+            if patient.user_id == locked.requester_id:
+                raise ProxyError(_("The requester cannot be given access to their own record."))
+            grant = ProxyGrant.objects.create(
+                grantee=locked.requester,
+                patient=patient,
+                legal_basis=locked.legal_basis,
+                relationship=locked.relationship,
+                scopes=chosen,
+                status=GrantStatus.ACTIVE,
+                starts_at=now,
+                expires_at=expires_at,
+                granted_by=actor.user,
+                reviewed_by=actor.user,
+                status_reason=reason.strip() or _("Request approved"),
+                status_changed_at=now,
+            )
+            locked.patient = patient
+            locked.grant = grant
+            locked.status = GrantStatus.ACTIVE
+            locked.reviewed_by = actor.user
+            locked.decision_reason = reason.strip()
+            locked.decided_at = now
+            locked.save(update_fields=["patient", "grant", "status", "reviewed_by", "decision_reason", "decided_at"])
+            _audit_grant(
+                "proxy.request_approved",
+                actor=actor,
+                user=None,
+                grant=grant,
+                request=request,
+                detail={"access_request": locked.pk},
+            )
+    except IntegrityError as error:
+        raise ProxyError(_("The requester already has access to this record.")) from error
+    return grant
+
+
+def deny_access_request(
+    *, actor: Actor, access_request: AccessRequest, reason: str, request: HttpRequest | None = None
+) -> AccessRequest:
+    if not reason.strip():
+        raise ProxyError(_("Please give a reason; the requester will see it."))
+    with transaction.atomic():
+        locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+        if locked.status != GrantStatus.PENDING:
+            raise ProxyError(_("This request has already been decided."))
+        locked.status = GrantStatus.DENIED
+        locked.reviewed_by = actor.user
+        locked.decision_reason = reason.strip()
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["status", "reviewed_by", "decision_reason", "decided_at"])
+        record_audit_event(
+            action="proxy.request_denied",
+            actor=actor,
+            subject=locked.patient,
+            basis=actor.basis,
+            request=request,
+            object_type="access_request",
+            object_id=locked.pk,
+            detail={"legal_basis": locked.legal_basis},
+        )
+    return locked

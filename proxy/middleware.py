@@ -1,0 +1,63 @@
+"""Resolves request.actor: who is asking, and whom they act for ("viewing as")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+
+from accounts.actions.audit import record_audit_event
+from accounts.actors import Actor, actor_for
+from proxy.access import AccessEndedError, resolve_actor
+from proxy.context import ActingContext
+
+ACTING_FOR_KEY = "portal_acting_for"
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class ActorMiddleware:
+    """The session remembers whom its user acts for; each request re-checks the grant.
+
+    When the grant has ended since the last request (revoked, expired, 18th
+    birthday), this request is refused with an explanation, and the session
+    goes back to the user's own record.
+    """
+
+    # Still reachable when access has ended: signing out, and the machine-facing checks.
+    EXEMPT_URL_NAMES = ("account_logout", "healthz", "readyz", "favicon")
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self._exempt_paths: tuple[str, ...] | None = None
+
+    def exempt(self, request: HttpRequest) -> bool:
+        if self._exempt_paths is None:
+            self._exempt_paths = tuple(reverse(name) for name in self.EXEMPT_URL_NAMES)
+        return request.path in self._exempt_paths or request.path.startswith(settings.STATIC_URL)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.acting = ActingContext(request)  # type: ignore[attr-defined]
+        subject_id = request.session.get(ACTING_FOR_KEY) if hasattr(request, "session") else None
+        if subject_id is None or not request.user.is_authenticated or self.exempt(request):
+            request.actor = SimpleLazyObject(lambda: actor_for(request.user))  # type: ignore[attr-defined]
+            return self.get_response(request)
+        try:
+            actor: Actor = resolve_actor(request.user, subject_id=subject_id)  # type: ignore[arg-type]
+        except AccessEndedError as ended:
+            request.session.pop(ACTING_FOR_KEY, None)
+            request.actor = actor_for(request.user)  # type: ignore[attr-defined]
+            record_audit_event(
+                action="proxy.access_ended_refused",
+                user=request.user,
+                request=request,  # type: ignore[arg-type]
+                object_type="patient",
+                object_id=subject_id,
+            )
+            return render(request, "proxy/access_ended.html", {"patient_name": ended.patient_name}, status=403)
+        request.actor = actor  # type: ignore[attr-defined]
+        return self.get_response(request)

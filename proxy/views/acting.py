@@ -1,0 +1,70 @@
+"""Switching whom the signed-in person acts for, and accepting an invitation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.actions.audit import record_audit_event
+from accounts.actors import Scope
+from accounts.requests import SignedInRequest
+from proxy import actions
+from proxy.access import AccessEndedError, resolve_actor
+from proxy.middleware import ACTING_FOR_KEY
+
+SELF = "self"
+
+
+@login_required
+@require_POST
+def switch_subject(request: SignedInRequest) -> HttpResponse:
+    """Act for someone else (under a live grant), or go back to one's own record."""
+    chosen = request.POST.get("subject", SELF)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("home")
+    if chosen == SELF:
+        request.session.pop(ACTING_FOR_KEY, None)
+        return redirect("home")
+    try:
+        actor = resolve_actor(request.user, subject_id=chosen)
+    except (AccessEndedError, ValueError):
+        messages.error(request, _("You cannot act for that person."))
+        return redirect("home")
+    request.session[ACTING_FOR_KEY] = str(chosen)
+    record_audit_event(
+        action="proxy.switched_to", actor=actor, request=request, object_type="patient", object_id=chosen
+    )
+    # Sections differ between people: land on the home page rather than a page that may be outside the scopes.
+    return redirect("home")
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    found = actions.invitation_from_token(token)
+    usable = found is not None and found.accepted_at is None and found.grant.status == "pending"
+    context: dict[str, object] = {"invitation": found if usable else None, "token": token, "scope_labels": Scope.LABELS}
+    if not request.user.is_authenticated:
+        here = request.get_full_path()
+        context["login_url"] = reverse("account_login") + "?" + urlencode({"next": here})
+        context["signup_url"] = reverse("account_signup") + "?" + urlencode({"next": here})
+        return render(request, "proxy/invitation.html", context)
+    if request.method == "POST" and usable:
+        try:
+            grant = actions.accept_invitation(user=request.user, token=token, request=request)  # type: ignore[arg-type]
+        except actions.ProxyError as error:
+            context["error"] = str(error)
+        else:
+            messages.success(
+                request,
+                _("You can now help with %(name)s's care. Choose them at the top of any page.")
+                % {"name": grant.patient.given_name},
+            )
+            return redirect("home")
+    return render(request, "proxy/invitation.html", context)
