@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -21,4 +22,9 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         float(settings.AUDIT_SEAL_INTERVAL_SECONDS),
         sender.signature("accounts.seal_audit_events"),
         name="seal the audit log",
+    )
+    sender.add_periodic_task(
+        crontab(hour=settings.PROXY_TRANSITIONS_HOUR_UTC, minute=5),
+        sender.signature("proxy.apply_grant_transitions"),
+        name="apply proxy age and expiry rules",
     )

@@ -18,7 +18,7 @@ from accounts.actors import Actor, Scope, actor_for
 from accounts.models import Enrollment, Patient, User
 from accounts.models.audit import Basis
 from proxy.models import GrantStatus, ProxyGrant
-from proxy.policy import AgePolicy, EffectiveAccess, effective_access, policy_for
+from proxy.policy import AgePolicy, EffectiveAccess, care_today, effective_access, policy_for
 
 
 def age_policy_for(patient: Patient) -> AgePolicy:
@@ -41,7 +41,7 @@ def grant_access(grant: ProxyGrant, now: datetime | None = None) -> EffectiveAcc
         expires_at=grant.expires_at,
         birth_date=grant.patient.birth_date,
         now=now,
-        today=timezone.localdate(now),
+        today=care_today(now),
         policy=age_policy_for(grant.patient),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from accounts.models import Enrollment, Patient, User
 from accounts.models.audit import Basis
 from proxy.documents import CheckedDocument, storage_name
 from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant, ProxyInvitation
+from proxy.policy import ADULT_AGE, MAJORITY_NOTICE_DAYS, care_today, majority_notice_due
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -382,3 +383,85 @@ def deny_access_request(
             detail={"legal_basis": locked.legal_basis},
         )
     return locked
+
+
+# The daily transitions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transitions:
+    expired: int
+    ended_at_majority: int
+    notices_sent: int
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def apply_grant_transitions(*, now: datetime | None = None) -> Transitions:
+    """Ends grants past their end date and parents' grants at the 18th birthday; warns 60 days before.
+
+    Idempotent: each grant changes once and each notice is sent once, whatever
+    the number of runs. Access checks do not wait for this: they apply the
+    same rules at every request.
+    """
+    now = now or timezone.now()
+    today = care_today(now)
+    expired = ended = notices = 0
+
+    for grant in ProxyGrant.objects.filter(status=GrantStatus.ACTIVE, expires_at__lte=now).select_related("patient"):
+        with transaction.atomic():
+            if ProxyGrant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).update(
+                status=GrantStatus.EXPIRED, status_reason=_("Reached its end date"), status_changed_at=now
+            ):
+                grant.status = GrantStatus.EXPIRED
+                _audit_grant("proxy.expired", actor=None, user=None, grant=grant, request=None)
+                expired += 1
+
+    adult_cutoff = _years_before(today, ADULT_AGE)  # born on or before this day: 18 or older today
+    parents = ProxyGrant.objects.filter(status=GrantStatus.ACTIVE, legal_basis=Basis.PARENT_OF_MINOR)
+    for grant in parents.filter(patient__birth_date__lte=adult_cutoff).select_related("patient"):
+        with transaction.atomic():
+            if ProxyGrant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).update(
+                status=GrantStatus.EXPIRED, status_reason=_("The patient turned 18"), status_changed_at=now
+            ):
+                grant.status = GrantStatus.EXPIRED
+                _audit_grant("proxy.ended_at_majority", actor=None, user=None, grant=grant, request=None)
+                ended += 1
+
+    window_start = _years_before(today + timedelta(days=MAJORITY_NOTICE_DAYS), ADULT_AGE) - timedelta(days=1)
+    candidates = parents.filter(
+        majority_notice_sent_at__isnull=True,
+        patient__birth_date__gt=adult_cutoff,
+        patient__birth_date__gte=window_start,
+    ).select_related("patient", "grantee")
+    for grant in candidates:
+        if not majority_notice_due(grant.patient.birth_date, today) or grant.grantee is None:
+            continue
+        with transaction.atomic():
+            if not ProxyGrant.objects.filter(pk=grant.pk, majority_notice_sent_at__isnull=True).update(
+                majority_notice_sent_at=now
+            ):
+                continue
+            _audit_grant("proxy.majority_notice_sent", actor=None, user=None, grant=grant, request=None)
+            email = grant.grantee.email
+            transaction.on_commit(lambda email=email: _send_majority_notice(email))  # type: ignore[misc]
+            notices += 1
+    return Transitions(expired=expired, ended_at_majority=ended, notices_sent=notices)
+
+
+def _send_majority_notice(email: str) -> None:
+    # No name, no health information: only that something needs them, and where.
+    send_mail(
+        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _("Access to a record you manage changes soon"),
+        message=_(
+            "Access to the record of someone you care for will change soon.\n\n"
+            "Sign in to the Family Health Portal to see what changes and how to ask for continued access."
+        ),
+        from_email=None,
+        recipient_list=[email],
+    )

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from proxy.models import GrantStatus, ProxyGrant
-from proxy.policy import ADULT_AGE, MAJORITY_NOTICE_DAYS, birthday_at_age
+from proxy.policy import ADULT_AGE, MAJORITY_NOTICE_DAYS, birthday_at_age, care_today
 
 if TYPE_CHECKING:
     from accounts.actors import Actor
@@ -59,7 +59,7 @@ def access_ending(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[Atte
     """The caregiver's own access to someone ends soon: at its expiry, or at the 18th birthday."""
     items: dict[UUID, list[AttentionItem]] = defaultdict(list)
     now = timezone.now()
-    today = timezone.localdate()
+    today = care_today(now)
     for subject in subjects:
         grant = subject.grant
         if grant is None:

@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
 
 from accounts.models.audit import Basis
 
@@ -93,6 +97,11 @@ def majority_notice_due(birth_date: date, today: date) -> bool:
     """True in the 60 days before the 18th birthday (the notice is sent once in that window)."""
     adulthood = birthday_at_age(birth_date, ADULT_AGE)
     return adulthood - timedelta(days=MAJORITY_NOTICE_DAYS) <= today < adulthood
+
+
+def care_today(now: datetime) -> date:
+    """The calendar day for age rules: in the platform's care time zone, the same for pages and the daily task."""
+    return timezone.localdate(now, ZoneInfo(settings.DEFAULT_USER_TIME_ZONE))
 
 
 def policy_for(organizations: list[AgePolicy]) -> AgePolicy:
