@@ -2,79 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.access import access_organization_as_admin
 from accounts.actions.audit import record_audit_event
-from accounts.actors import Actor, Scope
+from accounts.actors import Scope
 from accounts.decorators import staff_page
-from accounts.models import AuditEvent, Organization, Patient
-from accounts.models.audit import Basis
+from accounts.models import AuditEvent
 from accounts.requests import SignedInRequest
 from proxy import actions
+from proxy.desks import review_desk, reviewer_actor
 from proxy.forms import ApproveForm, DenyForm, GrantFilterForm, RevokeForm
-from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant
+from proxy.models import AccessRequestDocument, GrantStatus
 
 PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class ReviewDesk:
-    """Where a reviewer works: one organization's admin desk, or the platform's."""
-
-    organization: Organization | None
-
-    @property
-    def basis(self) -> str:
-        return Basis.STAFF if self.organization else Basis.PLATFORM
-
-    def url(self, name: str, *args: object) -> str:
-        if self.organization is not None:
-            return reverse(f"proxy:org_{name}", args=[self.organization.slug, *args])
-        return reverse(f"proxy:platform_{name}", args=list(args))
-
-    def requests(self) -> QuerySet[AccessRequest]:
-        found = AccessRequest.objects.select_related("requester", "organization", "patient")
-        if self.organization is not None:
-            return found.filter(organization=self.organization)
-        return found.filter(organization__isnull=True)
-
-    def grants(self) -> QuerySet[ProxyGrant]:
-        found = ProxyGrant.objects.select_related("grantee", "patient", "invitation")
-        if self.organization is not None:
-            return found.filter(patient__enrollments__organization=self.organization)
-        return found
-
-    def patient_matches(self, access_request: AccessRequest) -> QuerySet[Patient]:
-        patients = Patient.objects.filter(
-            birth_date=access_request.patient_birth_date,
-            family_name__iexact=access_request.patient_family_name,
-        )
-        if self.organization is not None:
-            patients = patients.filter(enrollments__organization=self.organization)
-        return patients.order_by("given_name")
-
-
-def review_desk(actor: Actor, org_slug: str | None) -> ReviewDesk:
-    if org_slug is not None:
-        return ReviewDesk(access_organization_as_admin(actor, org_slug))
-    if not actor.is_platform_admin:
-        raise Http404
-    return ReviewDesk(None)
-
-
-def _reviewer(actor: Actor, desk: ReviewDesk) -> Actor:
-    """Reviewers act on the basis of their desk, never on their own record."""
-    return Actor(user=actor.user, basis=desk.basis, memberships=actor.memberships, own_record=actor.own_record)
 
 
 @staff_page
@@ -92,7 +38,7 @@ def review(request: SignedInRequest, request_id: int, org_slug: str | None = Non
     access_request = desk.requests().prefetch_related("documents").filter(pk=request_id).first()
     if access_request is None:
         raise Http404
-    reviewer = _reviewer(request.actor, desk)
+    reviewer = reviewer_actor(request.actor, desk)
     matches = list(desk.patient_matches(access_request))
     patient_choices = [(str(p.pk), f"{p.display_name} · {p.birth_date.isoformat()}") for p in matches]
     patient_choices.append((actions.NEW_PATIENT, _("Create a new record for this person")))
@@ -160,7 +106,7 @@ def document(request: SignedInRequest, request_id: int, document_id: int, org_sl
         raise Http404
     record_audit_event(
         action="proxy.document_viewed",
-        actor=_reviewer(request.actor, desk),
+        actor=reviewer_actor(request.actor, desk),
         request=request,
         subject=found.request.patient,
         object_type="access_request_document",
@@ -214,7 +160,7 @@ def grant_detail(request: SignedInRequest, grant_id: str, org_slug: str | None =
         else:
             try:
                 actions.revoke_grant(
-                    actor=_reviewer(request.actor, desk),
+                    actor=reviewer_actor(request.actor, desk),
                     grant=grant,
                     reason=form.cleaned_data["reason"],
                     request=request,

@@ -133,6 +133,26 @@ MATRIX: dict[str, tuple[Kwargs, str, dict[str, int]]] = {
     ),
     # The API
     "api-me": ({}, "GET", expand(200, (403, ANON), (403, UNVER))),
+    "api-subjects": ({}, "GET", expand(200, (403, ANON), (403, UNVER))),
+    "api-grants": (
+        {}, "GET", expand(404, (403, ANON), (403, UNVER), (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))
+    ),
+    "api-grant": (
+        lambda w: {"grant_id": w.grants[CG_REC].pk}, "GET", expand(404, (403, ANON), (403, UNVER), (200, CG_FULL))
+    ),
+    "api-grant-revoke": (
+        lambda w: {"grant_id": w.grants[CG_REC].pk}, "GET", expand(405, (403, ANON), (403, UNVER))
+    ),
+    "api-access-requests": ({}, "GET", expand(200, (403, ANON), (403, UNVER))),
+    # Reviewing needs two-step verification (403 without it); then only the right desk gets past 404.
+    # Without ?organization= the queue is the platform's; Riverside's request is decided at Riverside.
+    "api-review-queue": ({}, "GET", expand(403, (404, (HERE, OTHER, OADM)), (200, PADM))),
+    "api-review-approve": (
+        lambda w: {"request_id": w.org_request.pk}, "POST", expand(403, (404, (HERE, OTHER, PADM)), (400, OADM))
+    ),
+    "api-review-deny": (
+        lambda w: {"request_id": w.org_request.pk}, "POST", expand(403, (404, (HERE, OTHER, PADM)), (400, OADM))
+    ),
     "api-schema": ({}, "GET", expand(200, (403, UNVER))),
     "api-docs": ({}, "GET", expand(200, (403, UNVER))),
     # The Django admin: platform staff with a verified second factor only.
