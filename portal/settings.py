@@ -332,6 +332,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"ScopeEnum": "proxy.api.serializers.SCOPE_CHOICES"},
 }
 
 # Logs never carry health data: only request metadata and our own messages.

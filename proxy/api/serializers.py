@@ -13,6 +13,9 @@ from proxy.documents import CheckedDocument, DocumentRejectedError, check_docume
 from proxy.forms import LEGAL_BASIS_CHOICES_FOR_REQUESTS, MAX_DOCUMENTS
 from proxy.models import ProxyGrant
 
+# One named enum in the OpenAPI schema (settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+SCOPE_CHOICES = sorted(Scope.ALL)
+
 
 class SubjectSerializer(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.UUIDField()
@@ -50,7 +53,7 @@ class GrantSerializer(serializers.Serializer):  # type: ignore[type-arg]
     invited_email = serializers.SerializerMethodField()
     legal_basis = serializers.CharField(read_only=True)
     relationship = serializers.CharField(read_only=True)
-    scopes = serializers.ListField(child=serializers.ChoiceField(choices=sorted(Scope.ALL)))
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES))
     status = serializers.CharField(read_only=True)
     status_reason = serializers.CharField(read_only=True)
     starts_at = serializers.DateTimeField(read_only=True)
@@ -67,12 +70,12 @@ class GrantSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class InviteSerializer(serializers.Serializer):  # type: ignore[type-arg]
     email = serializers.EmailField()
     relationship = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    scopes = serializers.ListField(child=serializers.ChoiceField(choices=sorted(Scope.ALL)), min_length=1)
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES), min_length=1)
     expires_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
 
 
 class GrantChangeSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    scopes = serializers.ListField(child=serializers.ChoiceField(choices=sorted(Scope.ALL)), min_length=1)
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES), min_length=1)
     expires_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
 
 
@@ -90,7 +93,7 @@ class AccessRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
     organization = serializers.SlugRelatedField(
         slug_field="slug", queryset=Organization.objects.all(), allow_null=True, required=False
     )
-    requested_scopes = serializers.ListField(child=serializers.ChoiceField(choices=sorted(Scope.ALL)), min_length=1)
+    requested_scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES), min_length=1)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     documents = serializers.ListField(
         child=serializers.FileField(), write_only=True, min_length=1, max_length=MAX_DOCUMENTS
@@ -115,6 +118,6 @@ class AccessRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class ApproveSerializer(serializers.Serializer):  # type: ignore[type-arg]
     patient = serializers.CharField(help_text=_('An existing patient id, or "new" to create the record.'))
     mrn = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    scopes = serializers.ListField(child=serializers.ChoiceField(choices=sorted(Scope.ALL)), min_length=1)
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES), min_length=1)
     expires_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
