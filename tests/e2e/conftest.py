@@ -94,11 +94,21 @@ class PageProblems:
     """What went wrong in the browser while a test ran."""
 
     messages: list[str] = field(default_factory=list)
+    expected: set[tuple[str, int]] = field(default_factory=set)
+
+    def expect_status(self, path: str, status: int) -> None:
+        """A page the test loads on purpose to see it refused: the browser's error for it is not a problem."""
+        self.expected.add((path, status))
 
     def watch(self, page: Any) -> None:
         def on_console(message: Any) -> None:
             if message.type == "error":
                 source = (message.location or {}).get("url") or page.url
+                if any(
+                    source.split("?")[0].endswith(path) and f"status of {status} " in message.text
+                    for path, status in self.expected
+                ):
+                    return
                 self.messages.append(f"console error on {source}: {message.text}")
 
         page.on("console", on_console)
