@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Organization, User
 
 
 class SignupDetailsForm(forms.Form):
@@ -89,3 +89,21 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(
         label=_("What the token is for"), max_length=100, help_text=_("For example: my spreadsheet.")
     )
+
+
+class OrganizationPolicyForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Organization
+        fields = ["adolescent_from_age", "adolescent_hides_sensitive"]
+        help_texts = {
+            "adolescent_from_age": _(
+                "From this age until 18, a parent no longer sees sensitive or confidential items, and the "
+                "young person may message the care team privately. Most clinics use 12."
+            ),
+        }
+
+    def clean_adolescent_from_age(self) -> int:
+        value: int = self.cleaned_data["adolescent_from_age"]
+        if not 10 <= value <= 17:
+            raise forms.ValidationError(_("Choose an age from 10 to 17."))
+        return value

@@ -15,4 +15,5 @@ urlpatterns = [
     path("record/access-history.csv", history.access_history_csv, name="access_history_csv"),
     path("staff/<slug:org_slug>/patients/", staff.patient_roster, name="staff_roster"),
     path("staff/<slug:org_slug>/members/", staff.organization_members, name="org_members"),
+    path("staff/<slug:org_slug>/policy/", staff.organization_policy, name="org_policy"),
 ]

@@ -191,3 +191,22 @@ def test_family_view_lists_everyone_with_a_constant_number_of_queries(client: Cl
             status=GrantStatus.ACTIVE,
         )
     assert count_queries(client, url) == baseline
+
+
+def test_an_organization_sets_its_policy_for_minors(client: Client, world: World) -> None:
+    """Riverside limits parents from 14: a 13-year-old enrolled only there gets full parent access."""
+    teen = world.people["teen"]
+    from accounts.models import Enrollment
+
+    Enrollment.objects.filter(patient=teen).delete()
+    Enrollment.objects.create(patient=teen, organization=world.org_here, mrn="RFC-TEEN")
+    admin = Client()
+    sign_in(admin, world, "org_admin")
+    bad = admin.post(reverse("org_policy", args=["riverside"]), {"adolescent_from_age": "5"})
+    assert "Choose an age from 10 to 17." in bad.content.decode()
+    admin.post(
+        reverse("org_policy", args=["riverside"]), {"adolescent_from_age": "14", "adolescent_hides_sensitive": "on"}
+    )
+    assert AuditEvent.objects.filter(action="organization.policy_changed").exists()
+    sign_in(client, world, "parent_of_teen")
+    assert client.get(reverse("api-me")).json()["acting_for"]["limited_for_adolescent"] is False

@@ -128,6 +128,9 @@ MATRIX: dict[str, tuple[Kwargs, str, dict[str, int]]] = {
         {"org_slug": "riverside"}, "GET",
         expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, (HERE, OADM))),
     ),
+    "org_policy": (
+        {"org_slug": "riverside"}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM))
+    ),
     "org_members": (
         {"org_slug": "riverside"}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (302, NOMFA), (200, OADM))
     ),
