@@ -127,7 +127,7 @@ def invite_caregiver(
         lambda: send_mail(
             subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _("You are invited to help with someone's care"),
             message=_(
-                "%(inviter)s invited you to help manage their care on the Family Health Portal.\n\n"
+                "%(inviter)s invited you to help with someone's care on the Family Health Portal.\n\n"
                 "To accept, open this link within %(days)s days:\n%(link)s\n\n"
                 "If you were not expecting this, you can ignore this email."
             )

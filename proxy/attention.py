@@ -16,6 +16,7 @@ from uuid import UUID
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from proxy.models import GrantStatus, ProxyGrant
@@ -74,7 +75,7 @@ def access_ending(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[Atte
                             "%(name)s turns 18 on %(day)s and your parent access ends then. "
                             "You can ask for continued access."
                         )
-                        % {"name": subject.patient.given_name, "day": adulthood.isoformat()},
+                        % {"name": subject.patient.given_name, "day": date_format(adulthood, "DATE_FORMAT")},
                         url=reverse("proxy:request_access") + f"?continues={grant.pk}",
                         urgent=True,
                     )
@@ -83,7 +84,8 @@ def access_ending(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[Atte
             items[subject.patient.pk].append(
                 AttentionItem(
                     kind="access_ending",
-                    text=_("Your access ends on %(day)s.") % {"day": timezone.localdate(grant.expires_at).isoformat()},
+                    text=_("Your access ends on %(day)s.")
+                    % {"day": date_format(timezone.localdate(grant.expires_at), "DATE_FORMAT")},
                 )
             )
     return items

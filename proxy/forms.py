@@ -4,6 +4,7 @@ from datetime import datetime, time
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -52,7 +53,7 @@ class InviteForm(forms.Form):
         label=_("Who they are to you"),
         max_length=100,
         required=False,
-        help_text=_("For example: daughter, neighbour, husband."),
+        help_text=_("For example: daughter, neighbor, husband."),
     )
     scopes = ScopesField()
     expires_at = ExpiryField()
@@ -123,13 +124,13 @@ class AccessRequestForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    documents = DocumentsField(
-        label=_("Documents"),
-        help_text=_("A birth certificate, court order or power of attorney. PDF, PNG or JPEG, up to 10 MB each."),
-    )
+    documents = DocumentsField(label=_("Documents"))
 
     def __init__(self, *args: Any, bases: list[tuple[str, Any]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["documents"].help_text = _(
+            "A birth certificate, court order or power of attorney. PDF, PNG or JPEG, up to %(megabytes)s MB each."
+        ) % {"megabytes": settings.PROXY_DOCUMENT_MAX_BYTES // (1024 * 1024)}
         if bases is not None:
             field = self.fields["legal_basis"]
             assert isinstance(field, forms.ChoiceField)

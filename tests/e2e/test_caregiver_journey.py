@@ -46,7 +46,7 @@ def test_invite_accept_switch_and_revoke(
 
     caregiver = new_page()
     caregiver.goto(link)
-    expect(caregiver.get_by_role("heading", level=1)).to_contain_text("Alex Rivera invited you")
+    expect(caregiver.get_by_role("heading", level=1)).to_contain_text("You are invited to help")
     axe_check(caregiver)
     caregiver.get_by_role("link", name="Create an account").click()
     caregiver.get_by_label("Your full name").fill("Hana Helper")
@@ -59,6 +59,7 @@ def test_invite_accept_switch_and_revoke(
     caregiver.get_by_role("button", name="Confirm").click()
     sign_in_through_form(caregiver, "helper@example.test", "lantern-harbour-quiet-42")
     caregiver.goto(link)
+    expect(caregiver.get_by_role("heading", level=1)).to_contain_text("Alex Rivera invited you to help with Alex")
     caregiver.get_by_role("button", name="Accept the invitation").click()
     expect(caregiver.get_by_text("You can now help with Alex's care")).to_be_visible()
     axe_check(caregiver)

@@ -35,12 +35,13 @@ def test_invite_accept_act_and_revoke(world: World) -> None:
     sign_in(patient_client, world, "patient")
     link = invite(patient_client, "helper@example.test", ["records", "scheduling"])
     body = mail.outbox[-1].body
-    assert "Alex Rivera invited you" in body
+    assert "Alex Rivera invited you to help with someone's care" in body
     assert "diabetes" not in body.lower()
 
     # Not signed in: the link offers sign-in or sign-up and keeps the way back.
     page = helper_client.get(link).content.decode()
     assert "Create an account" in page
+    assert "Alex" not in page.split("<main", 1)[1]  # names only for the invited person, signed in
     helper = UserFactory(email="helper@example.test", full_name="Hana Helper")
     helper_client.force_login(helper)
     assert helper_client.post(link).status_code == 302
