@@ -28,9 +28,9 @@ PAGE_SIZE = 50
 def _own_record_actor(request: SignedInRequest) -> Actor:
     actor = request.actor
     access_subject(actor, Scope.RECORDS)
-    if not actor.acts_for_self:
-        # Access history is the patient's own; a proxy reads it through the
-        # grant pages (manage-proxies scope), not here.
+    if not (actor.acts_for_self or actor.may(Scope.MANAGE_PROXIES)):
+        # The patient's own, and their legal representative's (someone who may
+        # manage who has access, e.g. a power of attorney); not every helper's.
         raise Http404
     return actor
 

@@ -66,9 +66,13 @@ MATRIX: dict[str, tuple[Kwargs, str, dict[str, int]]] = {
     "api_tokens": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER))),
     "api_token_revoke": ({"token_id": 1}, "GET", expand(405, (302, ANON), (TO_VERIFY, UNVER))),
     "own_record_start": ({}, "GET", expand(200, (302, ANON), (TO_VERIFY, UNVER), (302, WITH_OWN_RECORD))),
-    # The access history is the patient's own: a caregiver acting for someone does not get it here.
-    "access_history": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, WITH_OWN_RECORD))),
-    "access_history_csv": ({}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, WITH_OWN_RECORD))),
+    # The access history: the patient's own, and their representatives' (manage-proxies scope).
+    "access_history": (
+        {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))
+    ),
+    "access_history_csv": (
+        {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))
+    ),
     # Proxy access: the subject's side (manage-proxies scope)
     "proxy:sharing": (
         {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))

@@ -1,0 +1,98 @@
+"""Every list page makes the same number of queries however many rows it lists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.actions.audit import record_audit_event
+from accounts.models.audit import Basis
+from proxy.models import AccessRequest, GrantStatus, ProxyGrant
+from tests.conftest import World, sign_in
+from tests.factories import EnrollmentFactory, PatientFactory, UserFactory
+from tests.query_counts import count_queries
+
+
+def more_grants_on_alex(world: World) -> None:
+    for _ in range(5):
+        ProxyGrant.objects.create(
+            grantee=UserFactory(),
+            patient=world.patient_record,
+            legal_basis=Basis.OTHER,
+            scopes=["records"],
+            status=GrantStatus.ACTIVE,
+        )
+        ProxyGrant.objects.create(
+            grantee=UserFactory(),
+            patient=world.patient_record,
+            legal_basis=Basis.OTHER,
+            scopes=["records"],
+            status=GrantStatus.REVOKED,
+        )
+
+
+def more_grants_at_riverside(world: World) -> None:
+    for _ in range(5):
+        child = PatientFactory()
+        EnrollmentFactory(patient=child, organization=world.org_here)
+        ProxyGrant.objects.create(
+            grantee=UserFactory(),
+            patient=child,
+            legal_basis=Basis.PARENT_OF_MINOR,
+            scopes=["records"],
+            status=GrantStatus.ACTIVE,
+        )
+
+
+def more_requests(world: World, organization: object) -> None:
+    for n in range(5):
+        AccessRequest.objects.create(
+            requester=UserFactory(),
+            organization=organization,
+            patient_given_name=f"Kid{n}",
+            patient_family_name="Many",
+            patient_birth_date="2018-01-01",
+            relationship="son",
+            legal_basis=Basis.PARENT_OF_MINOR,
+            requested_scopes=["records"],
+        )
+
+
+def more_history(world: World) -> None:
+    for _ in range(10):
+        record_audit_event(
+            action="record.viewed",
+            user=world.user("caregiver_full"),
+            subject=world.people["rosa"],
+            basis=Basis.POWER_OF_ATTORNEY,
+        )
+
+
+CASES: list[tuple[str, str, dict[str, str], Callable[[World], None]]] = [
+    ("patient", "proxy:sharing", {}, more_grants_on_alex),
+    ("org_admin", "proxy:org_grants", {"org_slug": "riverside"}, more_grants_at_riverside),
+    ("platform_admin", "proxy:platform_grants", {}, more_grants_at_riverside),
+    ("org_admin", "proxy:org_queue", {"org_slug": "riverside"}, lambda w: more_requests(w, w.org_here)),
+    ("platform_admin", "proxy:platform_queue", {}, lambda w: more_requests(w, None)),
+    ("stranger", "proxy:my_requests", {}, lambda w: AccessRequest.objects.update(requester=w.user("stranger"))),
+    ("caregiver_full", "access_history", {}, more_history),
+]
+
+
+@pytest.mark.parametrize(("persona", "url_name", "kwargs", "add_rows"), CASES, ids=[c[1] for c in CASES])
+def test_list_page_query_count_is_constant(
+    client: Client,
+    world: World,
+    persona: str,
+    url_name: str,
+    kwargs: dict[str, str],
+    add_rows: Callable[[World], None],
+) -> None:
+    sign_in(client, world, persona)
+    url = reverse(url_name, kwargs=kwargs)
+    before = count_queries(client, url)
+    add_rows(world)
+    assert count_queries(client, url) == before
