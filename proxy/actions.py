@@ -414,24 +414,12 @@ def apply_grant_transitions(*, now: datetime | None = None) -> Transitions:
     expired = ended = notices = 0
 
     for grant in ProxyGrant.objects.filter(status=GrantStatus.ACTIVE, expires_at__lte=now).select_related("patient"):
-        with transaction.atomic():
-            if ProxyGrant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).update(
-                status=GrantStatus.EXPIRED, status_reason=_("Reached its end date"), status_changed_at=now
-            ):
-                grant.status = GrantStatus.EXPIRED
-                _audit_grant("proxy.expired", actor=None, user=None, grant=grant, request=None)
-                expired += 1
+        expired += _expire(grant, reason=_("Reached its end date"), action="proxy.expired", now=now)
 
     adult_cutoff = _years_before(today, ADULT_AGE)  # born on or before this day: 18 or older today
     parents = ProxyGrant.objects.filter(status=GrantStatus.ACTIVE, legal_basis=Basis.PARENT_OF_MINOR)
     for grant in parents.filter(patient__birth_date__lte=adult_cutoff).select_related("patient"):
-        with transaction.atomic():
-            if ProxyGrant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).update(
-                status=GrantStatus.EXPIRED, status_reason=_("The patient turned 18"), status_changed_at=now
-            ):
-                grant.status = GrantStatus.EXPIRED
-                _audit_grant("proxy.ended_at_majority", actor=None, user=None, grant=grant, request=None)
-                ended += 1
+        ended += _expire(grant, reason=_("The patient turned 18"), action="proxy.ended_at_majority", now=now)
 
     window_start = _years_before(today + timedelta(days=MAJORITY_NOTICE_DAYS), ADULT_AGE) - timedelta(days=1)
     candidates = parents.filter(
@@ -452,6 +440,18 @@ def apply_grant_transitions(*, now: datetime | None = None) -> Transitions:
             transaction.on_commit(lambda email=email: _send_majority_notice(email))  # type: ignore[misc]
             notices += 1
     return Transitions(expired=expired, ended_at_majority=ended, notices_sent=notices)
+
+
+def _expire(grant: ProxyGrant, *, reason: str, action: str, now: datetime) -> int:
+    """Ends one active grant (1), or nothing if another run got there first (0)."""
+    with transaction.atomic():
+        if not ProxyGrant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).update(
+            status=GrantStatus.EXPIRED, status_reason=reason, status_changed_at=now
+        ):
+            return 0
+        grant.status = GrantStatus.EXPIRED
+        _audit_grant(action, actor=None, user=None, grant=grant, request=None)
+    return 1
 
 
 def _send_majority_notice(email: str) -> None:

@@ -71,7 +71,7 @@ def more_history(world: World) -> None:
         )
 
 
-CASES: list[tuple[str, str, dict[str, str], Callable[[World], None]]] = [
+CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("patient", "proxy:sharing", {}, more_grants_on_alex),
     ("org_admin", "proxy:org_grants", {"org_slug": "riverside"}, more_grants_at_riverside),
     ("platform_admin", "proxy:platform_grants", {}, more_grants_at_riverside),
@@ -89,7 +89,7 @@ def test_list_page_query_count_is_constant(
     persona: str,
     url_name: str,
     kwargs: dict[str, str],
-    add_rows: Callable[[World], None],
+    add_rows: Callable[[World], object],
 ) -> None:
     sign_in(client, world, persona)
     url = reverse(url_name, kwargs=kwargs)
