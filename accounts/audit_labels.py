@@ -27,6 +27,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "access_history.viewed": _("Viewed the access history"),
     "access_history.downloaded": _("Downloaded the access history"),
     "roster.viewed": _("Care team viewed the patient list"),
+    "records.imported": _("Added records from a file"),
     "organization.policy_changed": _("Changed the clinic's policy"),
     "proxy.invited": _("Invited someone to help"),
     "proxy.invitation_accepted": _("Accepted an invitation to help"),

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "proxy",
+    "records",
     "portal",
 ]
 
@@ -298,6 +299,7 @@ STORAGES = {
 # Uploads live outside the web root and have no MEDIA_URL: they are served only by views that check access.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 PROXY_DOCUMENT_MAX_BYTES = env.int("PROXY_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+RECORDS_UPLOAD_MAX_BYTES = env.int("RECORDS_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

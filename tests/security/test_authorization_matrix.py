@@ -73,6 +73,10 @@ MATRIX: dict[str, tuple[Kwargs, str, dict[str, int]]] = {
     "access_history_csv": (
         {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))
     ),
+    # Records (records scope)
+    "records:upload": (
+        {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, *ACTIVE_PROXIES)))
+    ),
     # Proxy access: the subject's side (manage-proxies scope)
     "proxy:sharing": (
         {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))

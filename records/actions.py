@@ -1,0 +1,71 @@
+"""Writes for records: importing files into a person's record."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.actions.audit import record_audit_event
+from accounts.models import Patient, User
+from records.ingest import Counts, PageResult, chunks, read_fhir_file, record_page, write_page
+from records.models import ImportRun, RecordSource, RunKind, RunStatus, SourceKind
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from accounts.actors import Actor
+
+DEFAULT_UPLOAD_LABEL = "Uploaded files"
+
+
+def upload_source(*, patient: Patient, label: str = DEFAULT_UPLOAD_LABEL, user: User | None = None) -> RecordSource:
+    source, _ = RecordSource.objects.get_or_create(
+        patient=patient,
+        kind=SourceKind.UPLOAD,
+        label=label.strip()[:200] or DEFAULT_UPLOAD_LABEL,
+        defaults={"created_by": user},
+    )
+    return source
+
+
+def import_fhir_file(
+    *,
+    patient: Patient,
+    data: bytes,
+    filename: str = "",
+    label: str = DEFAULT_UPLOAD_LABEL,
+    actor: Actor | None = None,
+    user: User | None = None,
+    request: HttpRequest | None = None,
+) -> ImportRun:
+    """Imports one file (JSON resource, Bundle or NDJSON) into the patient's uploads, page by page.
+
+    Raises FileRejectedError when the file as a whole is not FHIR JSON; then nothing is stored.
+    """
+    resources, problems = read_fhir_file(data, name=filename)
+    user = user or (actor.user if actor is not None else None)
+    source = upload_source(patient=patient, label=label, user=user)
+    run = ImportRun.objects.create(source=source, kind=RunKind.UPLOAD)
+    if problems:  # parts of the file that were not resources at all
+        record_page(run, PageResult(counts=Counts(failed=len(problems)), problems=list(problems)))
+    for page in chunks(resources):
+        with transaction.atomic():
+            result = write_page(source, page)
+        record_page(run, result)
+    run.status = RunStatus.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    record_audit_event(
+        action="records.imported",
+        actor=actor,
+        user=user,
+        subject=patient,
+        request=request,
+        basis=actor.basis if actor is not None else "system",
+        object_type="import_run",
+        object_id=run.pk,
+        detail={"new": run.new, "changed": run.changed, "unchanged": run.unchanged, "failed": run.failed},
+    )
+    return run

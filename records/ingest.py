@@ -1,0 +1,389 @@
+"""The record pipeline's shared half: from FHIR JSON to stored rows.
+
+Both a sync page and an uploaded file arrive here as resources; each page is
+classified against what the source already holds (by content hash) and
+written in one statement (insert, or update on conflict of source, type and
+id). A malformed resource is recorded as an issue and skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from records.models import FhirResource, ImportIssue, ImportRun, RecordSource, ResourceIdentifier
+from records.projections import parse_instant, project
+
+RESOURCE_TYPE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
+RESOURCE_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+PAGE_SIZE = 500
+# Reference data whose identifiers conditional references ("Practitioner?identifier=…") may point at.
+IDENTIFIED_TYPES = frozenset(
+    {"Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "Medication", "Coverage"}
+)
+_NAMESPACE = uuid.UUID("0f5b8a8e-6f7e-4d3a-9f51-4c1b2c3d4e5f")
+
+
+class FileRejectedError(ValueError):
+    """The file as a whole is not FHIR JSON; the message says why in plain words."""
+
+
+@dataclass
+class Problem:
+    message: str
+    resource_type: str = ""
+    resource_id: str = ""
+
+
+@dataclass
+class Counts:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.new += other.new
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+        self.failed += other.failed
+
+    @property
+    def total(self) -> int:
+        return self.new + self.changed + self.unchanged + self.failed
+
+
+# Reading files ------------------------------------------------------------------------------------------
+
+
+def read_fhir_file(data: bytes, *, name: str = "") -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Resources from a JSON resource, a Bundle of any type, or NDJSON (one resource per line)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FileRejectedError("The file is not text in UTF-8, so it cannot be FHIR JSON.") from error
+    stripped = text.strip()
+    if not stripped:
+        raise FileRejectedError("The file is empty.")
+    if name.lower().endswith((".ndjson", ".jsonl")) or _looks_like_ndjson(stripped):
+        return _read_ndjson(stripped)
+    try:
+        document = json.loads(stripped)
+    except json.JSONDecodeError as error:
+        raise FileRejectedError(
+            f"The file is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
+        ) from error
+    if not isinstance(document, dict) or not isinstance(document.get("resourceType"), str):
+        raise FileRejectedError("The file is JSON but not a FHIR resource or Bundle (no resourceType).")
+    if document["resourceType"] == "Bundle":
+        return flatten_bundle(document)
+    return [document], []
+
+
+def _looks_like_ndjson(text: str) -> bool:
+    first_line, _, rest = text.partition("\n")
+    if not rest.strip() or not first_line.strip().startswith("{"):
+        return False
+    try:
+        json.loads(first_line)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def _read_ndjson(text: str) -> tuple[list[dict[str, Any]], list[Problem]]:
+    resources: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            resource = json.loads(line)
+        except json.JSONDecodeError as error:
+            problems.append(Problem(f"Line {number} is not valid JSON ({error.msg})."))
+            continue
+        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
+            inner, inner_problems = flatten_bundle(resource)
+            resources.extend(inner)
+            problems.extend(inner_problems)
+        else:
+            resources.append(resource)
+    return resources, problems
+
+
+# Bundles: full URLs, urn:uuid and conditional references ---------------------------------------------------
+
+
+def _id_from_full_url(full_url: str) -> str:
+    tail = full_url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    if RESOURCE_ID.match(tail):
+        return tail
+    return str(uuid.uuid5(_NAMESPACE, full_url))
+
+
+def flatten_bundle(bundle: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """The resources of a Bundle with every in-bundle reference rewritten to `Type/id`."""
+    resources: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    full_urls: dict[str, str] = {}
+    for position, entry in enumerate(_entries(bundle), start=1):
+        resource = entry.get("resource")
+        if resource is None:
+            continue  # a request-only entry (e.g. a GET in a batch) carries no data
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            problems.append(Problem(f"Entry {position} of the Bundle is not a FHIR resource."))
+            continue
+        full_url = entry.get("fullUrl")
+        if not resource.get("id") and isinstance(full_url, str):
+            resource["id"] = _id_from_full_url(full_url)
+        if isinstance(full_url, str) and resource.get("id"):
+            full_urls[full_url] = f"{resource['resourceType']}/{resource['id']}"
+        resources.append(resource)
+    if full_urls:
+        for resource in resources:
+            _rewrite_references(resource, full_urls)
+    return resources, problems
+
+
+def _entries(bundle: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for entry in bundle.get("entry") or []:
+        if isinstance(entry, dict):
+            yield entry
+
+
+def _rewrite_references(node: Any, mapping: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        reference = node.get("reference")
+        if isinstance(reference, str) and reference in mapping:
+            node["reference"] = mapping[reference]
+        for value in node.values():
+            if isinstance(value, dict | list):
+                _rewrite_references(value, mapping)
+    elif isinstance(node, list):
+        for value in node:
+            if isinstance(value, dict | list):
+                _rewrite_references(value, mapping)
+
+
+def _identifier_keys(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for identifier in resource.get("identifier") or []:
+        if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
+            yield str(identifier.get("system") or ""), identifier["value"][:200]
+
+
+_CONDITIONAL = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)\?identifier=(?:(?P<system>[^|&]*)\|)?(?P<value>[^&]+)$")
+
+
+def _conditional_references(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        reference = node.get("reference")
+        if isinstance(reference, str) and "?identifier=" in reference:
+            yield node
+        for value in node.values():
+            if isinstance(value, dict | list):
+                yield from _conditional_references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _conditional_references(value)
+
+
+def resolve_conditional_references(source: RecordSource, resources: list[dict[str, Any]]) -> None:
+    """`Practitioner?identifier=sys|val` becomes `Practitioner/id`, from this page or what the source holds."""
+    pending: list[tuple[dict[str, Any], str, str, str]] = []
+    for resource in resources:
+        for node in _conditional_references(resource):
+            match = _CONDITIONAL.match(node["reference"])
+            if match:
+                pending.append((node, match["type"], match["system"] or "", match["value"]))
+    if not pending:
+        return
+    known: dict[tuple[str, str, str], str] = {}
+    for resource in resources:
+        if resource.get("resourceType") in IDENTIFIED_TYPES and resource.get("id"):
+            for system, value in _identifier_keys(resource):
+                known[(resource["resourceType"], system, value)] = str(resource["id"])
+    missing = {(kind, value) for _, kind, system, value in pending if (kind, system, value) not in known}
+    if missing:
+        stored = ResourceIdentifier.objects.filter(
+            source=source,
+            resource_type__in={kind for kind, _ in missing},
+            value__in={value for _, value in missing},
+        ).values_list("resource_type", "system", "value", "resource_id")
+        for kind, system, value, resource_id in stored:
+            known.setdefault((kind, system, value), resource_id)
+    for node, kind, system, value in pending:
+        found = known.get((kind, system, value))
+        if found is None and not system:
+            found = next((rid for (k, _s, v), rid in known.items() if k == kind and v == value), None)
+        if found is not None:
+            node["reference"] = f"{kind}/{found}"
+
+
+# Writing pages --------------------------------------------------------------------------------------------
+
+
+def content_hash(resource: dict[str, Any]) -> str:
+    """The hash of what the resource says: meta.versionId and meta.lastUpdated do not count."""
+    meta = resource.get("meta")
+    if isinstance(meta, dict) and ("lastUpdated" in meta or "versionId" in meta):
+        resource = {**resource, "meta": {k: v for k, v in meta.items() if k not in ("lastUpdated", "versionId")}}
+    canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _validate(resource: Any) -> Problem | None:
+    if not isinstance(resource, dict):
+        return Problem("An item is not a JSON object.")
+    kind, resource_id = resource.get("resourceType"), resource.get("id")
+    if not isinstance(kind, str) or not RESOURCE_TYPE.match(kind):
+        return Problem("A resource has no valid resourceType.", str(kind)[:64] if kind else "")
+    if not isinstance(resource_id, str) or not RESOURCE_ID.match(resource_id):
+        return Problem("A resource has a missing or invalid id.", kind, str(resource_id)[:64] if resource_id else "")
+    return None
+
+
+UPDATE_FIELDS = [
+    "patient",
+    "content_hash",
+    "version_id",
+    "last_updated",
+    "raw",
+    "kind",
+    "effective_at",
+    "code_system",
+    "code",
+    "display",
+    "status",
+    "value_number",
+    "value_text",
+    "unit",
+    "ref_low",
+    "ref_high",
+    "ref_text",
+    "abnormal",
+    "sensitivity",
+    "details",
+    "changed_at",
+]
+
+
+@dataclass
+class PageResult:
+    counts: Counts = field(default_factory=Counts)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def write_page(source: RecordSource, resources: Iterable[Any]) -> PageResult:
+    """Classify one page against the source's stored hashes and write the new and changed rows at once."""
+    result = PageResult()
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for resource in resources:
+        problem = _validate(resource)
+        if problem is not None:
+            result.problems.append(problem)
+            result.counts.failed += 1
+            continue
+        latest[(resource["resourceType"], resource["id"])] = resource  # a repeated resource: the last one wins
+    if not latest:
+        return result
+    resolve_conditional_references(source, list(latest.values()))
+    stored = {
+        (kind, rid): digest
+        for kind, rid, digest in FhirResource.objects.filter(
+            source=source,
+            resource_type__in={kind for kind, _ in latest},
+            resource_id__in={rid for _, rid in latest},
+        ).values_list("resource_type", "resource_id", "content_hash")
+    }
+    now = timezone.now()
+    rows: list[FhirResource] = []
+    identifiers: list[ResourceIdentifier] = []
+    for (kind, rid), resource in latest.items():
+        digest = content_hash(resource)
+        previous = stored.get((kind, rid))
+        if previous == digest:
+            result.counts.unchanged += 1
+            continue
+        try:
+            projection = project(resource)
+        except Exception as error:  # noqa: BLE001  (a resource the projector cannot read is skipped, not fatal)
+            result.problems.append(Problem(f"The resource could not be read ({type(error).__name__}).", kind, rid))
+            result.counts.failed += 1
+            continue
+        meta: dict[str, Any] = resource["meta"] if isinstance(resource.get("meta"), dict) else {}
+        rows.append(
+            FhirResource(
+                source=source,
+                patient_id=source.patient_id,
+                resource_type=kind,
+                resource_id=rid,
+                content_hash=digest,
+                version_id=str(meta.get("versionId") or "")[:64],
+                last_updated=parse_instant(meta.get("lastUpdated")),
+                raw=resource,
+                kind=projection.kind,
+                effective_at=projection.effective_at,
+                code_system=projection.code_system[:200],
+                code=projection.code[:100],
+                display=projection.display[:500],
+                status=projection.status[:64],
+                value_number=projection.value_number,
+                value_text=projection.value_text,
+                unit=projection.unit[:64],
+                ref_low=projection.ref_low,
+                ref_high=projection.ref_high,
+                ref_text=projection.ref_text[:200],
+                abnormal=projection.abnormal,
+                sensitivity=projection.sensitivity,
+                details=projection.details,
+                first_seen_at=now,
+                changed_at=now,
+            )
+        )
+        if kind in IDENTIFIED_TYPES:
+            identifiers.extend(
+                ResourceIdentifier(source=source, resource_type=kind, system=system[:200], value=value, resource_id=rid)
+                for system, value in _identifier_keys(resource)
+            )
+        if previous is None:
+            result.counts.new += 1
+        else:
+            result.counts.changed += 1
+    if rows:
+        FhirResource.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["source", "resource_type", "resource_id"],
+            update_fields=UPDATE_FIELDS,
+        )
+    if identifiers:
+        ResourceIdentifier.objects.bulk_create(identifiers, ignore_conflicts=True)
+    return result
+
+
+def chunks(items: list[Any], size: int = PAGE_SIZE) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def record_page(run: ImportRun, page: PageResult) -> None:
+    """Adds a page's counts and problems to its run (progress while the run goes on)."""
+    with transaction.atomic():
+        if page.problems:
+            ImportIssue.objects.bulk_create(
+                ImportIssue(run=run, resource_type=p.resource_type, resource_id=p.resource_id, message=p.message[:500])
+                for p in page.problems
+            )
+        run.new += page.counts.new
+        run.changed += page.counts.changed
+        run.unchanged += page.counts.unchanged
+        run.failed += page.counts.failed
+        run.save(update_fields=["new", "changed", "unchanged", "failed"])

@@ -1,0 +1,191 @@
+"""Where records come from, and the FHIR resources themselves with their projections.
+
+A resource is stored once per source: (source, type, id) is unique, so a
+second import or sync of the same data updates in place or, when its content
+hash is unchanged, does nothing at all.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organization, Patient, User
+
+
+class HealthSystem(models.Model):
+    """A health system in the directory: where a person can connect to bring records in."""
+
+    name = models.CharField(_("name"), max_length=300)
+    city = models.CharField(_("city"), max_length=120, blank=True)
+    state = models.CharField(_("state"), max_length=40, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    vendor = models.CharField(_("vendor"), max_length=120, blank=True)
+    fhir_base_url = models.URLField(_("FHIR base URL"), max_length=500, unique=True)
+    client_id = models.CharField(
+        _("client id"),
+        max_length=200,
+        blank=True,
+        help_text=_("The id this portal registered with the health system; empty: not connectable yet."),
+    )
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="health_systems",
+        help_text=_("The organization on the platform whose EHR this is, if any."),
+    )
+    is_sandbox = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["name"], name="healthsystem_name_idx"),
+            models.Index(fields=["city"], name="healthsystem_city_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SourceKind(models.TextChoices):
+    CONNECTION = "connection", _("Connected health system")
+    UPLOAD = "upload", _("Uploaded file")
+
+
+class RecordSource(models.Model):
+    """One stream of records for one patient: a connection to a health system, or the person's uploads."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="record_sources")
+    kind = models.CharField(max_length=16, choices=SourceKind.choices)
+    health_system = models.ForeignKey(
+        HealthSystem, null=True, blank=True, on_delete=models.PROTECT, related_name="sources"
+    )
+    label = models.CharField(_("name"), max_length=200)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind", "label"],
+                condition=models.Q(kind="upload"),
+                name="recordsource_one_upload_label",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Sensitivity(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    SENSITIVE = "sensitive", _("Sensitive")
+    CONFIDENTIAL = "confidential", _("Confidential")
+
+
+class FhirResource(models.Model):
+    """The raw resource (for detail views and export) and its projection (for every list and chart)."""
+
+    source = models.ForeignKey(RecordSource, on_delete=models.CASCADE, related_name="resources")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="fhir_resources")
+    resource_type = models.CharField(max_length=64)
+    resource_id = models.CharField(max_length=64)
+    content_hash = models.CharField(max_length=64)
+    version_id = models.CharField(max_length=64, blank=True)
+    last_updated = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField()
+    # The projection
+    kind = models.CharField(max_length=32)
+    effective_at = models.DateTimeField(null=True, blank=True)
+    code_system = models.CharField(max_length=200, blank=True)
+    code = models.CharField(max_length=100, blank=True)
+    display = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=64, blank=True)
+    value_number = models.FloatField(null=True, blank=True)
+    value_text = models.TextField(blank=True)
+    unit = models.CharField(max_length=64, blank=True)
+    ref_low = models.FloatField(null=True, blank=True)
+    ref_high = models.FloatField(null=True, blank=True)
+    ref_text = models.CharField(max_length=200, blank=True)
+    abnormal = models.BooleanField(null=True, blank=True)
+    sensitivity = models.CharField(max_length=16, choices=Sensitivity.choices, default=Sensitivity.NORMAL)
+    details = models.JSONField(default=dict, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "resource_type", "resource_id"], name="fhirresource_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "kind", "-effective_at"], name="fhirresource_patient_kind_idx"),
+            models.Index(fields=["patient", "code_system", "code", "-effective_at"], name="fhirresource_code_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}/{self.resource_id}"
+
+
+class RunKind(models.TextChoices):
+    UPLOAD = "upload", _("Upload")
+    SYNC = "sync", _("Sync")
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Finished")
+    FAILED = "failed", _("Failed")
+
+
+class ImportRun(models.Model):
+    """One pass of the pipeline over a file or a sync, with its progress and counts."""
+
+    source = models.ForeignKey(RecordSource, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=16, choices=RunKind.choices)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    new = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text=_("What stopped the run, in plain words (never health data)."))
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ImportIssue(models.Model):
+    """A resource that could not be imported; the run went on without it."""
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="issues")
+    resource_type = models.CharField(max_length=64, blank=True)
+    resource_id = models.CharField(max_length=64, blank=True)
+    message = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ResourceIdentifier(models.Model):
+    """Business identifiers of reference data, so conditional references can find their target."""
+
+    source = models.ForeignKey(RecordSource, on_delete=models.CASCADE, related_name="+")
+    resource_type = models.CharField(max_length=64)
+    system = models.CharField(max_length=200, blank=True)
+    value = models.CharField(max_length=200)
+    resource_id = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "resource_type", "system", "value"], name="resourceidentifier_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}?identifier={self.system}|{self.value}"
