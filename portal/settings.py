@@ -300,6 +300,14 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 PROXY_DOCUMENT_MAX_BYTES = env.int("PROXY_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
 RECORDS_UPLOAD_MAX_BYTES = env.int("RECORDS_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+
+# The health-system directory: systems this deployment registered with (a JSON list in the environment:
+# [{"name", "fhir_base_url", "client_id", "city", "state", "vendor"}]) plus public endpoint lists.
+HEALTH_SYSTEMS: list[dict[str, object]] = env.json("HEALTH_SYSTEMS", default=[])
+HEALTH_SYSTEM_ENDPOINT_LISTS = env.str(
+    "HEALTH_SYSTEM_ENDPOINT_LISTS",
+    default=str(BASE_DIR.parent / "shared" / "fhir" / "endpoints" / "lantern-prod-resources"),
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -1,0 +1,91 @@
+"""The directory of health systems: seeded from public endpoint lists, plus the ones configured here."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from records.models import HealthSystem
+
+# Lists mix FHIR versions; only R4 endpoints can be connected (DSTU2 and STU3 cannot).
+OLDER_FHIR = re.compile(r"/(DSTU2|STU3|dstu2|stu3)(/|$)")
+
+
+@dataclass(frozen=True)
+class Listing:
+    name: str
+    fhir_base_url: str
+    vendor: str
+    postal_code: str
+
+
+def vendor_from_file(path: Path) -> str:
+    stem = path.name.removesuffix("_EndpointSources.json").removesuffix("EndpointSources.json")
+    return stem.replace("_", " ").strip()
+
+
+def read_endpoint_lists(folder: Path) -> Iterator[Listing]:
+    """Listings from ONC Lantern's `*EndpointSources.json` files ({"Endpoints": [{"URL", "OrganizationName", …}]})."""
+    for path in sorted(folder.glob("*EndpointSources.json")):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8") or "{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        vendor = vendor_from_file(path)
+        for endpoint in document.get("Endpoints") or []:
+            if not isinstance(endpoint, dict):
+                continue
+            url = str(endpoint.get("URL") or "").strip()
+            name = str(endpoint.get("OrganizationName") or "").strip()
+            url = url.rstrip("/")
+            if not url.startswith("https://") or not name or OLDER_FHIR.search(url + "/") or len(url) > 500:
+                continue
+            yield Listing(
+                name=name[:300],
+                fhir_base_url=url,
+                vendor=vendor[:120],
+                postal_code=str(endpoint.get("OrganizationZipCode") or "")[:20],
+            )
+
+
+@transaction.atomic
+def load_endpoint_lists(folder: Path) -> int:
+    """Adds the listings not yet in the directory (by FHIR base URL); returns how many were added."""
+    known = set(HealthSystem.objects.values_list("fhir_base_url", flat=True))
+    rows = {}
+    for listing in read_endpoint_lists(folder):
+        if listing.fhir_base_url not in known:
+            rows.setdefault(
+                listing.fhir_base_url,
+                HealthSystem(
+                    name=listing.name,
+                    fhir_base_url=listing.fhir_base_url,
+                    vendor=listing.vendor,
+                    postal_code=listing.postal_code,
+                ),
+            )
+    HealthSystem.objects.bulk_create(rows.values(), batch_size=2000, ignore_conflicts=True)
+    return len(rows)
+
+
+@transaction.atomic
+def load_configured_systems() -> int:
+    """The systems named in settings.HEALTH_SYSTEMS (the local sandbox, a deployment's registrations)."""
+    count = 0
+    for entry in settings.HEALTH_SYSTEMS:
+        HealthSystem.objects.update_or_create(
+            fhir_base_url=entry["fhir_base_url"].rstrip("/"),
+            defaults={
+                key: entry[key]
+                for key in ("name", "city", "state", "vendor", "client_id", "is_sandbox")
+                if key in entry
+            },
+        )
+        count += 1
+    return count
