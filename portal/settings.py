@@ -10,6 +10,7 @@ process at start-up with a message naming the variable.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONE, SELF
@@ -303,7 +304,7 @@ RECORDS_UPLOAD_MAX_BYTES = env.int("RECORDS_UPLOAD_MAX_BYTES", default=20 * 1024
 
 # The health-system directory: systems this deployment registered with (a JSON list in the environment:
 # [{"name", "fhir_base_url", "client_id", "city", "state", "vendor"}]) plus public endpoint lists.
-HEALTH_SYSTEMS: list[dict[str, object]] = env.json("HEALTH_SYSTEMS", default=[])
+HEALTH_SYSTEMS: list[dict[str, Any]] = env.json("HEALTH_SYSTEMS", default=[])
 HEALTH_SYSTEM_ENDPOINT_LISTS = env.str(
     "HEALTH_SYSTEM_ENDPOINT_LISTS",
     default=str(BASE_DIR.parent / "shared" / "fhir" / "endpoints" / "lantern-prod-resources"),

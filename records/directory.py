@@ -58,7 +58,7 @@ def read_endpoint_lists(folder: Path) -> Iterator[Listing]:
 def load_endpoint_lists(folder: Path) -> int:
     """Adds the listings not yet in the directory (by FHIR base URL); returns how many were added."""
     known = set(HealthSystem.objects.values_list("fhir_base_url", flat=True))
-    rows = {}
+    rows: dict[str, HealthSystem] = {}
     for listing in read_endpoint_lists(folder):
         if listing.fhir_base_url not in known:
             rows.setdefault(
@@ -80,7 +80,7 @@ def load_configured_systems() -> int:
     count = 0
     for entry in settings.HEALTH_SYSTEMS:
         HealthSystem.objects.update_or_create(
-            fhir_base_url=entry["fhir_base_url"].rstrip("/"),
+            fhir_base_url=str(entry["fhir_base_url"]).rstrip("/"),
             defaults={
                 key: entry[key]
                 for key in ("name", "city", "state", "vendor", "client_id", "is_sandbox")
