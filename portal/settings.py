@@ -301,6 +301,7 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 PROXY_DOCUMENT_MAX_BYTES = env.int("PROXY_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
 RECORDS_UPLOAD_MAX_BYTES = env.int("RECORDS_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+FHIR_HTTP_TIMEOUT_SECONDS = env.float("FHIR_HTTP_TIMEOUT_SECONDS", default=20.0)
 
 # The health-system directory: systems this deployment registered with (a JSON list in the environment:
 # [{"name", "fhir_base_url", "client_id", "city", "state", "vendor"}]) plus public endpoint lists.

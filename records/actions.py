@@ -10,7 +10,17 @@ from django.utils import timezone
 from accounts.actions.audit import record_audit_event
 from accounts.models import Patient, User
 from records.ingest import Counts, PageResult, chunks, read_fhir_file, record_page, write_page
-from records.models import ImportRun, RecordSource, RunKind, RunStatus, SourceKind
+from records.models import (
+    Connection,
+    ConnectionStatus,
+    HealthSystem,
+    ImportRun,
+    RecordSource,
+    RunKind,
+    RunStatus,
+    SourceKind,
+)
+from records.smart import Tokens
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -69,3 +79,70 @@ def import_fhir_file(
         detail={"new": run.new, "changed": run.changed, "unchanged": run.unchanged, "failed": run.failed},
     )
     return run
+
+
+def save_connection(
+    *,
+    actor: Actor,
+    patient: Patient,
+    system: HealthSystem,
+    tokens: Tokens,
+    token_endpoint: str,
+    request: HttpRequest | None = None,
+) -> Connection:
+    """Stores (or renews) the connection after a successful sign-in at the health system."""
+    with transaction.atomic():
+        source, _ = RecordSource.objects.get_or_create(
+            patient=patient,
+            kind=SourceKind.CONNECTION,
+            health_system=system,
+            defaults={"label": system.name[:200], "created_by": actor.user},
+        )
+        connection, created = Connection.objects.update_or_create(
+            source=source,
+            defaults={
+                "health_system": system,
+                "fhir_patient_id": tokens.patient_id,
+                "scope": tokens.scope,
+                "access_token": tokens.access_token,
+                "refresh_token": tokens.refresh_token,
+                "token_expires_at": tokens.expires_at,
+                "token_endpoint": token_endpoint,
+                "status": ConnectionStatus.ACTIVE,
+                "status_detail": "",
+                "connected_by": actor.user,
+            },
+        )
+        record_audit_event(
+            action="records.connected" if created else "records.reauthorized",
+            actor=actor,
+            subject=patient,
+            request=request,
+            object_type="connection",
+            object_id=connection.pk,
+            detail={"health_system": system.pk},
+        )
+    return connection
+
+
+def disconnect(*, actor: Actor, connection: Connection, keep_records: bool, request: HttpRequest | None = None) -> None:
+    """Forgets the tokens; the source's records stay (kept as history) unless the person asks to delete them."""
+    with transaction.atomic():
+        patient = connection.source.patient
+        connection.status = ConnectionStatus.DISCONNECTED
+        connection.access_token = ""
+        connection.refresh_token = ""
+        connection.token_expires_at = None
+        connection.save(update_fields=["status", "access_token", "refresh_token", "token_expires_at"])
+        deleted = 0
+        if not keep_records:
+            deleted, _ = connection.source.resources.all().delete()
+        record_audit_event(
+            action="records.disconnected",
+            actor=actor,
+            subject=patient,
+            request=request,
+            object_type="connection",
+            object_id=connection.pk,
+            detail={"kept_records": keep_records, "deleted": deleted},
+        )

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import EncryptedTextField
 from accounts.models import Organization, Patient, User
 
 
@@ -73,6 +74,12 @@ class RecordSource(models.Model):
                 fields=["patient", "kind", "label"],
                 condition=models.Q(kind="upload"),
                 name="recordsource_one_upload_label",
+            ),
+            # Reconnecting a health system for the same person carries on with the same records.
+            models.UniqueConstraint(
+                fields=["patient", "health_system"],
+                condition=models.Q(kind="connection"),
+                name="recordsource_one_per_system",
             ),
         ]
 
@@ -189,3 +196,33 @@ class ResourceIdentifier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type}?identifier={self.system}|{self.value}"
+
+
+class ConnectionStatus(models.TextChoices):
+    ACTIVE = "active", _("Connected")
+    NEEDS_REAUTHORIZATION = "needs_reauth", _("Needs signing in again")
+    DISCONNECTED = "disconnected", _("Disconnected")
+
+
+class Connection(models.Model):
+    """A patient's authorization at a health system (SMART on FHIR), and where its sync stands."""
+
+    source = models.OneToOneField(RecordSource, on_delete=models.CASCADE, related_name="connection")
+    health_system = models.ForeignKey(HealthSystem, on_delete=models.PROTECT, related_name="connections")
+    fhir_patient_id = models.CharField(max_length=64)
+    scope = models.TextField(blank=True)
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    token_endpoint = models.URLField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=ConnectionStatus.choices, default=ConnectionStatus.ACTIVE)
+    status_detail = models.CharField(max_length=300, blank=True)
+    connected_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    connected_at = models.DateTimeField(default=timezone.now)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    cursors = models.JSONField(
+        default=dict, blank=True, help_text=_("Per resource type: the _lastUpdated from which the next sync asks.")
+    )
+
+    def __str__(self) -> str:
+        return f"{self.health_system} for {self.source.patient}"

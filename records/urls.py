@@ -1,9 +1,14 @@
 from django.urls import path
 
-from records.views import upload
+from records.views import connections, upload
 
 app_name = "records"
 
 urlpatterns = [
     path("records/upload/", upload.upload, name="upload"),
+    path("records/connect/", connections.directory, name="directory"),
+    path("records/connect/<int:system_id>/", connections.connect, name="connect"),
+    path("records/callback/", connections.callback, name="callback"),
+    path("records/connections/<int:connection_id>/", connections.connection_page, name="connection"),
+    path("records/connections/<int:connection_id>/disconnect/", connections.disconnect, name="disconnect"),
 ]

@@ -25,6 +25,7 @@ from accounts.models import Organization, Patient, Role, User
 from accounts.models.audit import Basis
 from proxy.middleware import ACTING_FOR_KEY
 from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant
+from records.models import Connection, HealthSystem, RecordSource, SourceKind
 from tests.factories import (
     EnrollmentFactory,
     MembershipFactory,
@@ -73,6 +74,7 @@ class World:
     users: dict[str, User] = field(default_factory=dict)
     people: dict[str, Patient] = field(default_factory=dict)  # charts without a login: rosa, teen, new_adult
     grants: dict[str, ProxyGrant] = field(default_factory=dict)  # by persona
+    rosa_connection: Connection | None = None  # Rosa's records from a connected health system
     org_request: AccessRequest | None = None  # waiting for Riverside's admins
     platform_request: AccessRequest | None = None  # waiting for the platform's
 
@@ -162,6 +164,18 @@ def add_proxy_world(world: World) -> None:
             starts_at=now - timedelta(days=30),
             expires_at=now - timedelta(days=1) if state == "expired-yesterday" else None,
         )
+    system = HealthSystem.objects.create(
+        name="Outside Hospital", fhir_base_url="https://fhir.outside.example/r4", client_id="portal-test"
+    )
+    world.rosa_connection = Connection.objects.create(
+        source=RecordSource.objects.create(
+            patient=world.people["rosa"], kind=SourceKind.CONNECTION, health_system=system, label=system.name
+        ),
+        health_system=system,
+        fhir_patient_id="rosa-outside",
+        access_token="token",
+        refresh_token="refresh",
+    )
     world.org_request = AccessRequest.objects.create(
         requester=world.user("stranger"),
         organization=world.org_here,

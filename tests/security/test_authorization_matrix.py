@@ -77,6 +77,23 @@ MATRIX: dict[str, tuple[Kwargs, str, dict[str, int]]] = {
     "records:upload": (
         {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, *ACTIVE_PROXIES)))
     ),
+    "records:directory": (
+        {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, *ACTIVE_PROXIES)))
+    ),
+    "records:connect": ({"system_id": 1}, "GET", expand(405, (302, ANON), (TO_VERIFY, UNVER))),
+    # Without a sign-in started from here, the callback goes back to the directory (or 404 without records).
+    "records:callback": (
+        {}, "GET", expand(302, (TO_VERIFY, UNVER))
+    ),
+    # Rosa's connection: for those acting for Rosa with the records scope.
+    "records:connection": (
+        lambda w: {"connection_id": w.rosa_connection.pk}, "GET",
+        expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (CG_FULL, CG_REC))),
+    ),
+    "records:disconnect": (
+        lambda w: {"connection_id": w.rosa_connection.pk}, "GET",
+        expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (CG_FULL, CG_REC))),
+    ),
     # Proxy access: the subject's side (manage-proxies scope)
     "proxy:sharing": (
         {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))
