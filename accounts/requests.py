@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from django.http import HttpRequest
 
 if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
+
     from accounts.actors import Actor
     from accounts.models import User
 
@@ -14,3 +16,4 @@ if TYPE_CHECKING:
 class SignedInRequest(HttpRequest):
     user: User  # type: ignore[assignment]
     actor: Actor
+    htmx: HtmxDetails

@@ -28,3 +28,8 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         sender.signature("proxy.apply_grant_transitions"),
         name="apply proxy age and expiry rules",
     )
+    sender.add_periodic_task(
+        float(settings.RECORDS_SYNC_INTERVAL_SECONDS),
+        sender.signature("records.sync_all_connections"),
+        name="sync every connected health system",
+    )

@@ -302,6 +302,14 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 PROXY_DOCUMENT_MAX_BYTES = env.int("PROXY_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
 RECORDS_UPLOAD_MAX_BYTES = env.int("RECORDS_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 FHIR_HTTP_TIMEOUT_SECONDS = env.float("FHIR_HTTP_TIMEOUT_SECONDS", default=20.0)
+FHIR_RETRY_ATTEMPTS = env.int("FHIR_RETRY_ATTEMPTS", default=6)
+FHIR_RETRY_BASE_SECONDS = env.float("FHIR_RETRY_BASE_SECONDS", default=0.5)
+FHIR_RETRY_MAX_WAIT_SECONDS = env.float("FHIR_RETRY_MAX_WAIT_SECONDS", default=30.0)
+FHIR_PAGE_SIZE = env.int("FHIR_PAGE_SIZE", default=200)
+FHIR_CURSOR_SKEW_SECONDS = 60  # ask again a little before the last run began: clocks differ
+RECORDS_SYNC_LEASE_SECONDS = 15 * 60
+RECORDS_SYNC_INTERVAL_SECONDS = env.int("RECORDS_SYNC_INTERVAL_SECONDS", default=6 * 60 * 60)
+RECORDS_SYNC_JITTER_SECONDS = env.int("RECORDS_SYNC_JITTER_SECONDS", default=15 * 60)
 
 # The health-system directory: systems this deployment registered with (a JSON list in the environment:
 # [{"name", "fhir_base_url", "client_id", "city", "state", "vendor"}]) plus public endpoint lists.

@@ -21,6 +21,7 @@ from records.models import (
     SourceKind,
 )
 from records.smart import Tokens
+from records.tasks import sync_connection_task
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -113,6 +114,7 @@ def save_connection(
                 "connected_by": actor.user,
             },
         )
+        transaction.on_commit(lambda: sync_connection_task.delay(connection.pk))
         record_audit_event(
             action="records.connected" if created else "records.reauthorized",
             actor=actor,
@@ -123,6 +125,20 @@ def save_connection(
             detail={"health_system": system.pk},
         )
     return connection
+
+
+def request_sync(*, actor: Actor, connection: Connection, request: HttpRequest | None = None) -> None:
+    """ "Sync now": queued for the worker at once (after this request's transaction commits)."""
+    with transaction.atomic():
+        record_audit_event(
+            action="records.sync_requested",
+            actor=actor,
+            subject=connection.source.patient,
+            request=request,
+            object_type="connection",
+            object_id=connection.pk,
+        )
+        transaction.on_commit(lambda: sync_connection_task.delay(connection.pk))
 
 
 def disconnect(*, actor: Actor, connection: Connection, keep_records: bool, request: HttpRequest | None = None) -> None:

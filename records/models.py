@@ -159,6 +159,8 @@ class ImportRun(models.Model):
     changed = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveSmallIntegerField(default=0)
+    progress_total = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, help_text=_("What stopped the run, in plain words (never health data)."))
 
     def __str__(self) -> str:
@@ -220,6 +222,7 @@ class Connection(models.Model):
     connected_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     connected_at = models.DateTimeField(default=timezone.now)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    sync_lease_until = models.DateTimeField(null=True, blank=True, help_text=_("Held while a sync runs (SQLite)."))
     cursors = models.JSONField(
         default=dict, blank=True, help_text=_("Per resource type: the _lastUpdated from which the next sync asks.")
     )

@@ -10,5 +10,6 @@ urlpatterns = [
     path("records/connect/<int:system_id>/", connections.connect, name="connect"),
     path("records/callback/", connections.callback, name="callback"),
     path("records/connections/<int:connection_id>/", connections.connection_page, name="connection"),
+    path("records/connections/<int:connection_id>/sync/", connections.sync_now, name="sync_now"),
     path("records/connections/<int:connection_id>/disconnect/", connections.disconnect, name="disconnect"),
 ]

@@ -16,7 +16,7 @@ from accounts.access import access_subject
 from accounts.actors import Scope
 from accounts.requests import SignedInRequest
 from records import actions, smart
-from records.models import Connection, HealthSystem
+from records.models import Connection, ConnectionStatus, HealthSystem, RunStatus
 
 PENDING_KEY = "records_pending_authorizations"
 PAGE_SIZE = 25
@@ -109,9 +109,23 @@ def _connection(request: SignedInRequest, connection_id: int) -> Connection:
 @login_required
 def connection_page(request: SignedInRequest, connection_id: int) -> HttpResponse:
     connection = _connection(request, connection_id)
-    runs = connection.source.runs.order_by("-started_at")[:5]
+    runs = list(connection.source.runs.order_by("-started_at")[:5])
+    running = next((run for run in runs if run.status == RunStatus.RUNNING), None)
     counts = connection.source.resources.count()
-    return render(request, "records/connection.html", {"connection": connection, "runs": runs, "count": counts})
+    template = "records/connection_progress.html" if request.htmx else "records/connection.html"
+    return render(request, template, {"connection": connection, "runs": runs, "count": counts, "running": running})
+
+
+@login_required
+@require_POST
+def sync_now(request: SignedInRequest, connection_id: int) -> HttpResponse:
+    connection = _connection(request, connection_id)
+    if connection.status != ConnectionStatus.ACTIVE:
+        messages.error(request, _("Sign in to the health system again first."))
+    else:
+        actions.request_sync(actor=request.actor, connection=connection, request=request)
+        messages.success(request, _("Bringing the records up to date."))
+    return redirect("records:connection", connection_id=connection.pk)
 
 
 @login_required

@@ -90,6 +90,9 @@ MATRIX: dict[str, tuple[Kwargs, str, dict[str, int]]] = {
         lambda w: {"connection_id": w.rosa_connection.pk}, "GET",
         expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (CG_FULL, CG_REC))),
     ),
+    "records:sync_now": (
+        lambda w: {"connection_id": w.rosa_connection.pk}, "GET", expand(405, (302, ANON), (TO_VERIFY, UNVER)),
+    ),
     "records:disconnect": (
         lambda w: {"connection_id": w.rosa_connection.pk}, "GET",
         expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (CG_FULL, CG_REC))),
