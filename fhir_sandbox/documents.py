@@ -1,0 +1,137 @@
+"""The documents the sandbox answers with: FHIR discovery, Bundles, OperationOutcomes and the sign-in page."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from fhir_sandbox.system import Entry, System
+
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+SMART_SCOPES = ["openid", "fhirUser", "launch/patient", "offline_access", "patient/*.read", "patient/*.rs"]
+SMART_CAPABILITIES = (
+    "launch-standalone client-public client-confidential-symmetric context-standalone-patient"
+    " permission-offline permission-patient"
+)
+
+
+def outcome(severity: str, code: str, message: str) -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": code, "diagnostics": message}]}
+
+
+def capability(system: System, root: str) -> dict[str, Any]:
+    """The CapabilityStatement; fhirclient 4.4.0 finds the OAuth endpoints only in its oauth-uris extension."""
+    resources = []
+    for resource_type, patient_data in system.types().items():
+        params = [("_id", "token"), ("_lastUpdated", "date")]
+        if patient_data and resource_type != "Patient":
+            params += [("patient", "reference"), ("subject", "reference")]
+        resource: dict[str, Any] = {
+            "type": resource_type,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": n, "type": t} for n, t in params],
+        }
+        if resource_type == "Patient":
+            resource["operation"] = [{"name": "everything", "definition": EVERYTHING}]
+        resources.append(resource)
+    oauth = [
+        {"url": "authorize", "valueUri": f"{root}/auth/authorize"},
+        {"url": "token", "valueUri": f"{root}/auth/token"},
+    ]
+    security = {
+        "extension": [{"url": OAUTH_URIS, "extension": oauth}],
+        "service": [{"coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR"}]}],
+    }
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2024-01-01",
+        "publisher": "fhir_sandbox (a development stand-in, not a real health system)",
+        "kind": "instance",
+        "software": {"name": "fhir_sandbox"},
+        "implementation": {"description": system.name, "url": f"{root}/fhir"},
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [{"mode": "server", "security": security, "resource": resources}],
+    }
+
+
+def smart_configuration(root: str) -> dict[str, Any]:
+    return {
+        "authorization_endpoint": f"{root}/auth/authorize",
+        "token_endpoint": f"{root}/auth/token",
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": SMART_SCOPES,
+        "capabilities": SMART_CAPABILITIES.split(),
+    }
+
+
+def searchset(base: str, entries: list[Entry], total: int, self_url: str, next_url: str | None) -> dict[str, Any]:
+    links = [{"relation": "self", "url": self_url}] + ([{"relation": "next", "url": next_url}] if next_url else [])
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": links,
+        "entry": [
+            {"fullUrl": f"{base}/{e.key[0]}/{e.key[1]}", "resource": e.resource, "search": {"mode": "match"}}
+            for e in entries
+        ],
+    }
+
+
+def patient_label(patient: dict[str, Any]) -> str:
+    names = patient.get("name") or [{}]
+    name = names[0].get("text") or " ".join([*names[0].get("given", []), names[0].get("family", "")]).strip()
+    return f"{name or patient['id']}, born {patient.get('birthDate', 'unknown')}"
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}
+fieldset{{margin:1rem 0}} button{{font-size:1rem;padding:.4rem 1.2rem;margin-right:.5rem}}
+.error{{color:#a00000}}
+</style>
+</head>
+<body><main>
+<h1>{title}</h1>
+<p>This is <strong>fhir_sandbox</strong>, a development stand-in for a real health system. All data is made up.</p>
+{body}
+</main></body>
+</html>
+"""
+
+
+CHECKED = {True: " checked", False: ""}
+
+
+def consent_page(system: System, client_id: str, scope: str, action: str, error: str = "") -> str:
+    """The sign-in page: pick a test patient, then Allow or Deny. No scripts; plain labelled form controls."""
+    choices = "\n".join(
+        f'<div><input type="radio" name="patient" id="patient-{i}" value="{escape(p["id"])}"{CHECKED[i == 0]}>'
+        f' <label for="patient-{i}">{escape(patient_label(p))}</label></div>'
+        for i, p in enumerate(sorted(system.patients(), key=patient_label))
+    )
+    body = (
+        (f'<p class="error" role="alert">{escape(error)}</p>' if error else "")
+        + f"<p>The app <strong>{escape(client_id)}</strong> asks for: <code>{escape(scope)}</code></p>"
+        + f'<form method="post" action="{escape(action)}"><fieldset><legend>Which test patient are you?</legend>'
+        + (choices or "<p>This system has no patients.</p>")
+        + "</fieldset>"
+        + '<button type="submit" name="decision" value="allow">Allow</button>'
+        + '<button type="submit" name="decision" value="deny">Deny</button></form>'
+    )
+    return PAGE.format(title=escape(f"Sign in to {system.name} as a test patient"), body=body)
+
+
+def error_page(system: System, message: str) -> str:
+    body = f'<p class="error" role="alert">This sign-in request cannot be accepted: {escape(message)}</p>'
+    return PAGE.format(title=escape(f"Sign in to {system.name}: request refused"), body=body)

@@ -1,0 +1,469 @@
+"""One simulated health system: its resources, OAuth clients, codes, tokens, fault switches and counters.
+
+Everything is in memory and guarded by one lock per system; the HTTP layer in
+server.py only translates requests into calls here and results into responses.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fhir_sandbox import data
+from fhir_sandbox.data import Key, Resource
+
+CODE_SECONDS = 60
+MAX_COUNT = 1000
+KEPT_SEARCHES = 1000  # paging cursors kept; older ones answer 410 Gone, as on real servers
+EVERY_SWITCHES = ("drop_connection_every", "status_5xx_every", "status_429_every", "truncate_body_every")
+NUMBER_SWITCHES = (*EVERY_SWITCHES, "latency_ms", "retry_after_seconds", "status_5xx_next")
+ACTION_SWITCHES = ("expire_tokens", "revoke_refresh_tokens")
+DEFAULT_SCOPE = "launch/patient openid fhirUser patient/*.read"
+PKCE_VALUE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+CONFIG_KEYS = {"prefix", "name", "data", "clients", "access_token_seconds", "page_size_default", "switches"}
+
+
+class FhirError(Exception):
+    """A FHIR error answer: becomes an OperationOutcome with this status."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+class OAuthError(Exception):
+    """An OAuth 2.0 error answer from the token endpoint (RFC 6749 section 5.2)."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A stored resource with what search needs precomputed: its patient and its lastUpdated."""
+
+    resource: Resource
+    patient: str | None
+    updated: datetime
+
+    @property
+    def key(self) -> Key:
+        return self.resource["resourceType"], self.resource["id"]
+
+    def order(self) -> tuple[datetime, str, str]:
+        """The one stable order of every result list: (meta.lastUpdated, type, id)."""
+        return self.updated, *self.key
+
+
+@dataclass
+class Grant:
+    """What an access or refresh token stands for."""
+
+    client_id: str
+    patient: str | None  # None: a sandbox-minted token that sees every patient
+    scope: str
+    expires_at: float
+
+
+@dataclass
+class Search:
+    """A frozen result list that `next` links page through, so paging is stable while data changes."""
+
+    keys: list[Key]
+    patient: str | None
+
+
+class System:
+    """A health system served under /<prefix>/."""
+
+    def __init__(self, config: dict[str, Any], base_dir: Path) -> None:
+        unknown = set(config) - CONFIG_KEYS
+        if unknown:
+            raise ValueError(f"unknown keys in system config: {sorted(unknown)}")
+        self.prefix = str(config.get("prefix", ""))
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", self.prefix) or self.prefix.startswith("_"):
+            raise ValueError(f"system prefix must be letters, digits, - or _ (and not start with _): {self.prefix!r}")
+        self.name = str(config.get("name", self.prefix))
+        self.clients = {str(c["client_id"]): c for c in config.get("clients", [])}
+        self.token_seconds = int(config.get("access_token_seconds", 300))
+        self.page_size = int(config.get("page_size_default", 50))
+        self.lock = threading.RLock()
+        self.entries: dict[Key, Entry] = {}
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.access: dict[str, Grant] = {}
+        self.refresh: dict[str, Grant] = {}
+        self.searches: OrderedDict[str, Search] = OrderedDict()
+        self.switches: dict[str, int] = {}
+        self.counters: Counter[str] = Counter()
+        self.routes: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
+        sources = config.get("data") or []
+        paths = [base_dir / p for p in ([sources] if isinstance(sources, str) else sources)]
+        self.add(data.read_paths(paths))
+        self.set_switches(config.get("switches", {}))
+
+    # --- Data -----------------------------------------------------------------
+
+    def add(self, items: Iterable[tuple[Resource, str | None, str]], bump: bool = False) -> list[str]:
+        """Store resources (new or replacing), resolving references; `bump` gives replacements a new version."""
+        resources = data.prepare(items)
+        with self.lock:
+            index = {k: r.resource["id"] for r in self.entries.values() for k in data.identifier_keys(r.resource)}
+            index.update({k: r["id"] for r in resources for k in data.identifier_keys(r)})
+            data.resolve_conditional(resources, index)
+            for resource in resources:
+                old = self.entries.get((resource["resourceType"], resource["id"]))
+                if bump and old:
+                    resource["meta"]["versionId"] = str(_version(old.resource) + 1)
+                self._store(resource)
+            for resource in resources:  # Provenance belongs to the patient of what it is about
+                if resource["resourceType"] == "Provenance" and not data.patient_of(resource):
+                    targets = [data.reference_key(t.get("reference", "")) for t in resource.get("target", [])]
+                    owners = [self.entries[t].patient for t in targets if t in self.entries]
+                    if owners and owners[0]:
+                        self._store(resource, owners[0])
+        return [f"{r['resourceType']}/{r['id']}" for r in resources]
+
+    def _store(self, resource: Resource, patient: str | None = None) -> None:
+        entry = Entry(
+            resource, patient or data.patient_of(resource), data.parse_instant(resource["meta"]["lastUpdated"])
+        )
+        self.entries[entry.key] = entry
+
+    def touch(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Make resources look changed now (new lastUpdated and versionId), for testing incremental sync."""
+        stamp = data.now_instant()
+        with self.lock:
+            if "id" in request:
+                key = (str(request.get("type", "")), str(request["id"]))
+                if key not in self.entries:
+                    raise ValueError(f"no {key[0]}/{key[1]}")
+                chosen = [self.entries[key]]
+            elif "patient" in request:
+                count = request.get("count")
+                if count is not None and not isinstance(count, int):
+                    raise ValueError("count must be a whole number")
+                wanted = request.get("type")
+                mine = [
+                    e for e in self.entries.values() if e.patient == request["patient"] and wanted in (None, e.key[0])
+                ]
+                chosen = sorted(mine, key=Entry.order)[:count]
+            else:
+                raise ValueError('send {"type": ..., "id": ...} or {"patient": ..., "count": N}')
+            for entry in chosen:
+                version = str(_version(entry.resource) + 1)
+                meta = entry.resource.get("meta", {}) | {"lastUpdated": stamp, "versionId": version}
+                self._store({**entry.resource, "meta": meta}, entry.patient)
+        return {"lastUpdated": stamp, "touched": [f"{e.key[0]}/{e.key[1]}" for e in chosen]}
+
+    def patients(self) -> list[Resource]:
+        with self.lock:
+            return sorted((e.resource for e in self.entries.values() if e.key[0] == "Patient"), key=lambda r: r["id"])
+
+    def types(self) -> dict[str, bool]:
+        """Each resource type held, and whether it is patient data (True) or shared reference data."""
+        found: dict[str, bool] = {}
+        with self.lock:
+            for entry in self.entries.values():
+                found[entry.key[0]] = found.get(entry.key[0], False) or entry.patient is not None
+        return dict(sorted(found.items()))
+
+    # --- FHIR REST ------------------------------------------------------------
+
+    def read(self, resource_type: str, resource_id: str, grant: Grant) -> Resource:
+        entry = self.entries.get((resource_type, resource_id))
+        if entry is None:
+            raise FhirError(404, "not-found", f"{resource_type}/{resource_id} is not known here")
+        if not _visible(entry, grant):
+            raise FhirError(403, "forbidden", "this token's patient may not see that resource")
+        return entry.resource
+
+    def search(
+        self, resource_type: str, params: dict[str, list[str]], grant: Grant
+    ) -> tuple[list[Entry], list[tuple[str, str]]]:
+        """Matches for a type search, in stable order, and the parameters that were applied (for the self link)."""
+        applied: list[tuple[str, str]] = []
+        patients: set[str] | None = None
+        for name in ("patient", "subject"):
+            for value in params.get(name, []):
+                applied.append((name, value))
+                wanted = {_patient_id(v) for v in value.split(",")}
+                patients = wanted if patients is None else patients & wanted
+        if grant.patient and patients is not None and patients - {grant.patient}:
+            raise FhirError(403, "forbidden", "this token may only search its own patient's data")
+        ids: set[str] | None = None
+        for value in params.get("_id", []):
+            applied.append(("_id", value))
+            ids = set(value.split(",")) if ids is None else ids & set(value.split(","))
+        try:
+            tests = [data.date_matcher(v) for v in params.get("_lastUpdated", [])]
+        except ValueError as error:
+            raise FhirError(400, "invalid", f"_lastUpdated: {error}") from error
+        applied += [("_lastUpdated", v) for v in params.get("_lastUpdated", [])]
+        with self.lock:
+            found = [
+                e
+                for e in self.entries.values()
+                if e.key[0] == resource_type
+                and (patients is None or e.patient in patients)
+                and (ids is None or e.key[1] in ids)
+                and all(test(e.updated) for test in tests)
+                and _visible(e, grant)
+            ]
+        return sorted(found, key=Entry.order), applied
+
+    def everything(
+        self, patient_id: str, params: dict[str, list[str]], grant: Grant
+    ) -> tuple[list[Entry], list[tuple[str, str]]]:
+        """Patient/$everything: the patient, everything that names them, and the shared resources those refer to."""
+        self.read("Patient", patient_id, grant)
+        applied: list[tuple[str, str]] = []
+        since = None
+        if params.get("_since"):
+            try:
+                since = data.date_range(params["_since"][-1])[0]
+            except ValueError as error:
+                raise FhirError(400, "invalid", f"_since: {error}") from error
+            applied.append(("_since", params["_since"][-1]))
+        types = set(params["_type"][-1].split(",")) if params.get("_type") else None
+        if types:
+            applied.append(("_type", params["_type"][-1]))
+        with self.lock:
+            own = [e for e in self.entries.values() if e.patient == patient_id]
+            referred = {data.reference_key(h["reference"]) for e in own for h in data.references(e.resource)}
+            shared = [e for k in referred if k and (e := self.entries.get(k)) and e.patient is None]
+        found = [
+            e for e in own + shared if (since is None or e.updated >= since) and (types is None or e.key[0] in types)
+        ]
+        return sorted(found, key=Entry.order), applied
+
+    def remember(self, found: list[Entry], grant: Grant) -> str:
+        """Keep a result list for paging and return its cursor."""
+        cursor = secrets.token_urlsafe(12)
+        with self.lock:
+            self.searches[cursor] = Search([e.key for e in found], grant.patient)
+            while len(self.searches) > KEPT_SEARCHES:
+                self.searches.popitem(last=False)
+        return cursor
+
+    def page(self, cursor: str, offset: int, count: int, grant: Grant) -> tuple[list[Entry], int]:
+        with self.lock:
+            search = self.searches.get(cursor)
+            if search is None:
+                raise FhirError(410, "not-found", "this search has expired or never existed; search again")
+            if grant.patient and search.patient != grant.patient:
+                raise FhirError(403, "forbidden", "this search belongs to another patient's token")
+            keys = search.keys[offset : offset + count]
+            return [self.entries[k] for k in keys if k in self.entries], len(search.keys)
+
+    def count_param(self, params: dict[str, list[str]]) -> int:
+        raw = params.get("_count", [str(self.page_size)])[-1]
+        if not raw.isdigit():
+            raise FhirError(400, "invalid", "_count must be a whole number")
+        return min(int(raw), MAX_COUNT)
+
+    # --- OAuth ----------------------------------------------------------------
+
+    def check_authorize(self, params: dict[str, str], fhir_base: str) -> str | None:
+        """Why an authorize request is refused, or None if it is acceptable."""
+        client = self.clients.get(params.get("client_id", ""))
+        if client is None:
+            return "Unknown client_id."
+        if params.get("redirect_uri") not in client.get("redirect_uris", []):
+            return "redirect_uri is not registered for this client (it must match exactly)."
+        if params.get("response_type") != "code":
+            return "response_type must be code."
+        if params.get("aud", "").rstrip("/") != fhir_base:
+            return f"aud must be this system's FHIR base URL, {fhir_base}."
+        if params.get("code_challenge_method") != "S256" or not PKCE_VALUE.fullmatch(params.get("code_challenge", "")):
+            return "PKCE is required: code_challenge (base64url SHA-256) with code_challenge_method=S256."
+        if not params.get("state") or not params.get("scope"):
+            return "state and scope are required."
+        return None
+
+    def issue_code(self, params: dict[str, str], patient: str) -> str:
+        code = secrets.token_urlsafe(24)
+        with self.lock:
+            now = time.time()
+            for old in [c for c, v in self.codes.items() if v["expires_at"] < now]:
+                del self.codes[old]
+            self.codes[code] = {
+                "client_id": params["client_id"],
+                "redirect_uri": params["redirect_uri"],
+                "patient": patient,
+                "scope": params["scope"],
+                "challenge": params["code_challenge"],
+                "expires_at": now + CODE_SECONDS,
+            }
+        return code
+
+    def token(self, form: dict[str, str], basic: tuple[str, str] | None) -> dict[str, Any]:
+        """The token endpoint: authorization_code (with PKCE) and refresh_token (rotating) grants."""
+        grant_type = form.get("grant_type")
+        with self.lock:
+            if grant_type == "authorization_code":
+                client_id = self._client(form, basic)
+                record = self.codes.pop(form.get("code", ""), None)  # single use, even when the exchange fails
+                if record is None or record["expires_at"] < time.time():
+                    raise OAuthError("invalid_grant", "code is unknown, used or expired")
+                if record["client_id"] != client_id or record["redirect_uri"] != form.get("redirect_uri"):
+                    raise OAuthError("invalid_grant", "client_id or redirect_uri differ from the authorize request")
+                verifier = form.get("code_verifier", "")
+                if not PKCE_VALUE.fullmatch(verifier):
+                    raise OAuthError("invalid_request", "code_verifier is missing or malformed (43-128 characters)")
+                digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                if not secrets.compare_digest(digest, record["challenge"]):
+                    raise OAuthError("invalid_grant", "code_verifier does not match code_challenge")
+                return self._issue(client_id, record["patient"], record["scope"])
+            if grant_type == "refresh_token":
+                old = self.refresh.get(form.get("refresh_token", ""))
+                client_id = self._client(form, basic, fallback=old.client_id if old else None)
+                if old is None or old.client_id != client_id:
+                    raise OAuthError("invalid_grant", "refresh token is unknown, already used or revoked")
+                del self.refresh[form["refresh_token"]]  # rotation: the old one stops working
+                return self._issue(client_id, old.patient, old.scope)
+        raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+
+    def mint(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A token without the browser dance, for tests. No patient: a token that sees every patient."""
+        patient = request.get("patient")
+        if patient is not None and ("Patient", patient) not in self.entries:
+            raise ValueError(f"no Patient/{patient}")
+        client_id = request.get("client_id") or next(iter(self.clients), "sandbox")
+        if self.clients and client_id not in self.clients:
+            raise ValueError(f"unknown client_id {client_id!r}")
+        scope = request.get("scope") or DEFAULT_SCOPE
+        if request.get("offline") and "offline_access" not in scope.split():
+            scope += " offline_access"
+        with self.lock:
+            return self._issue(client_id, patient, scope, int(request.get("expires_in", self.token_seconds)))
+
+    def grant_for(self, authorization: str | None) -> Grant:
+        """The grant behind an `Authorization: Bearer` header, or a 401."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise FhirError(
+                401, "login", "an access token is required", {"WWW-Authenticate": 'Bearer realm="fhir_sandbox"'}
+            )
+        with self.lock:
+            grant = self.access.get(token.strip())
+        if grant is None or grant.expires_at <= time.time():
+            problem = "unknown" if grant is None else "expired"
+            header = f'Bearer realm="fhir_sandbox", error="invalid_token", error_description="token {problem}"'
+            raise FhirError(401, "login", f"the access token is {problem}", {"WWW-Authenticate": header})
+        return grant
+
+    def _client(self, form: dict[str, str], basic: tuple[str, str] | None, fallback: str | None = None) -> str:
+        """Authenticate the client: public clients name themselves, confidential ones also prove their secret."""
+        client_id = basic[0] if basic else form.get("client_id") or fallback
+        if not client_id:
+            raise OAuthError("invalid_request", "client_id is required")
+        client = self.clients.get(client_id)
+        if client is None:
+            raise OAuthError("invalid_client", "unknown client", 401)
+        if "client_secret" in client:
+            given = basic[1] if basic else form.get("client_secret", "")
+            if not secrets.compare_digest(given.encode(), str(client["client_secret"]).encode()):
+                raise OAuthError("invalid_client", "client authentication failed", 401)
+        return client_id
+
+    def _issue(self, client_id: str, patient: str | None, scope: str, seconds: int | None = None) -> dict[str, Any]:
+        seconds = self.token_seconds if seconds is None else seconds
+        access = secrets.token_urlsafe(32)
+        self.access[access] = Grant(client_id, patient, scope, time.time() + seconds)
+        answer: dict[str, Any] = {"access_token": access, "token_type": "Bearer", "expires_in": seconds, "scope": scope}
+        if patient:
+            answer["patient"] = patient
+        if "offline_access" in scope.split():
+            answer["refresh_token"] = secrets.token_urlsafe(32)
+            self.refresh[answer["refresh_token"]] = Grant(client_id, patient, scope, float("inf"))
+        return answer
+
+    # --- Fault switches and counters -------------------------------------------
+
+    def set_switches(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Change fault switches; each changed `*_every` switch restarts its count. 0, false or null turns one off."""
+        unknown = set(values) - set(NUMBER_SWITCHES) - set(ACTION_SWITCHES) - {"reset"}
+        if unknown:
+            raise ValueError(f"unknown switches: {sorted(unknown)}")
+        numbers = {k: 0 if values[k] in (None, False) else values[k] for k in NUMBER_SWITCHES if k in values}
+        for name, value in numbers.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0")
+        with self.lock:
+            if values.get("reset"):
+                self.switches.clear()
+                self.counters.clear()
+            for name, value in numbers.items():
+                self.switches[name] = value
+                self.counters[name] = 0
+            if values.get("expire_tokens"):
+                for grant in self.access.values():
+                    grant.expires_at = 0
+            if values.get("revoke_refresh_tokens"):
+                self.refresh.clear()
+            return {k: v for k, v in self.switches.items() if v}
+
+    def latency(self) -> float:
+        return self.switches.get("latency_ms", 0) / 1000
+
+    def next_fault(self) -> str | None:
+        """Count one FHIR data request against every active `*_every` switch; return the fault to inject, if any."""
+        with self.lock:
+            fired = set()
+            for name in EVERY_SWITCHES:
+                if self.switches.get(name):
+                    self.counters[name] += 1
+                    if self.counters[name] % self.switches[name] == 0:
+                        fired.add(name)
+            if self.switches.get("status_5xx_next"):
+                self.switches["status_5xx_next"] -= 1
+                fired.add("status_5xx_every")
+            fault = next((n for n in EVERY_SWITCHES if n in fired), None)  # precedence: drop, 503, 429, truncate
+            if fault:
+                self.faults[fault] += 1
+            return fault
+
+    def count(self, route: str) -> None:
+        with self.lock:
+            self.routes[route] += 1
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            by_type = Counter(key[0] for key in self.entries)
+            return {
+                "routes": dict(self.routes),
+                "faults": dict(self.faults),
+                "switches": {k: v for k, v in self.switches.items() if v},
+                "resources": dict(sorted(by_type.items())),
+                "live_access_tokens": sum(g.expires_at > time.time() for g in self.access.values()),
+                "refresh_tokens": len(self.refresh),
+            }
+
+
+def _visible(entry: Entry, grant: Grant) -> bool:
+    return grant.patient is None or entry.patient is None or entry.patient == grant.patient
+
+
+def _patient_id(value: str) -> str:
+    """`123`, `Patient/123` or an absolute Patient URL as `123`; any other type matches no patient."""
+    if "/" not in value:
+        return value
+    match = data.PATIENT_REFERENCE.search(value)
+    return match[1] if match else "\0"
+
+
+def _version(resource: Resource) -> int:
+    version = str(resource.get("meta", {}).get("versionId", "1"))
+    return int(version) if version.isdigit() else 1
