@@ -81,10 +81,29 @@ class AlreadySyncingError(Exception):
 LOCK_NAMESPACE = 7_140  # advisory locks of the record sync
 
 
+_HELD_HERE: set[int] = set()  # advisory locks are re-entrant within one session; syncs must not be
+
+
 @contextlib.contextmanager
 def connection_lock(connection_id: int) -> Iterator[None]:
-    """Postgres: a session advisory lock, released even if the worker is killed (its session ends).
-    SQLite (the demo): a lease on the row that expires if its holder dies."""
+    """One sync per connection, across every worker process.
+
+    Postgres: a session advisory lock, released even if the worker is killed
+    (its database session ends with it). SQLite (the demo): a lease on the row
+    that expires if its holder dies.
+    """
+    if connection_id in _HELD_HERE:
+        raise AlreadySyncingError
+    _HELD_HERE.add(connection_id)
+    try:
+        with _database_lock(connection_id):
+            yield
+    finally:
+        _HELD_HERE.discard(connection_id)
+
+
+@contextlib.contextmanager
+def _database_lock(connection_id: int) -> Iterator[None]:
     if db_connection.vendor == "postgresql":
         with db_connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, connection_id])

@@ -671,11 +671,11 @@ def test_dropped_connection_raises_in_the_client(sandbox: RunningSandbox) -> Non
     url = f"{sandbox.fhir_base('riverside')}/Patient/alice"
     token = mint(sandbox, patient="alice")["access_token"]
     sandbox.switches("riverside", drop_connection_every=2)
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310 (loopback)
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200
     with pytest.raises(ConnectionError):  # http.client.RemoteDisconnected: closed without a response
-        urllib.request.urlopen(request, timeout=5)  # noqa: S310
+        urllib.request.urlopen(request, timeout=5)
     # Auth and sandbox endpoints are never faulted.
     assert mint(sandbox, patient="alice")["access_token"]
     assert call("GET", f"{sandbox.fhir_base('riverside')}/metadata")[0] == 200
@@ -685,8 +685,8 @@ def test_truncated_body_cannot_be_read_whole(sandbox: RunningSandbox) -> None:
     url = f"{sandbox.fhir_base('riverside')}/Observation?patient=alice"
     token = mint(sandbox, patient="alice")["access_token"]
     sandbox.switches("riverside", truncate_body_every=1)
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310 (loopback)
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200
         length = int(response.headers["Content-Length"])
         with pytest.raises(http.client.IncompleteRead) as incomplete:
