@@ -1,0 +1,139 @@
+"""Connecting through the real SMART standalone launch (fhirclient against the sandbox), then the first sync."""
+
+from __future__ import annotations
+
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client, TestCase
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from fhir_sandbox.server import RunningSandbox, start
+from records.models import Connection, ConnectionStatus, FhirResource, HealthSystem
+from tests.conftest import World, sign_in
+from tests.records.test_sync import EXPECTED, PATIENT, write_data
+
+CALLBACK = "http://testserver/records/callback/"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, settings: Any) -> Iterator[RunningSandbox]:
+    settings.FHIR_PAGE_SIZE = 50
+    write_data(tmp_path / "clinic")
+    config = {
+        "systems": [
+            {
+                "prefix": "clinic",
+                "name": "Test Clinic",
+                "data": str(tmp_path / "clinic"),
+                "clients": [{"client_id": "portal-test", "redirect_uris": [CALLBACK]}],
+            }
+        ]
+    }
+    with start(config) as running:
+        yield running
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def approve_at_sandbox(authorize_url: str, patient: str, decision: str = "allow") -> str:
+    """What a person does on the health system's sign-in page: choose the patient and allow."""
+    opener = urllib.request.build_opener(NoRedirect)
+    body = urllib.parse.urlencode({"patient": patient, "decision": decision}).encode()
+    try:
+        opener.open(urllib.request.Request(authorize_url, data=body, method="POST"), timeout=5)
+    except urllib.error.HTTPError as answer:
+        assert answer.code in (302, 303)
+        return str(answer.headers["Location"])
+    raise AssertionError("the sandbox did not redirect back")
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """The queued first sync runs in this process (a worker does it in production)."""
+    from portal.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = False
+
+
+def test_connect_sync_and_disconnect(client: Client, world: World, sandbox: RunningSandbox, eager_tasks: None) -> None:
+    system = HealthSystem.objects.create(
+        name="Test Clinic", city="Springfield", fhir_base_url=sandbox.fhir_base("clinic"), client_id="portal-test"
+    )
+    sign_in(client, world, "patient")
+    directory = client.get(reverse("records:directory"), {"q": "Springfield"}).content.decode()
+    assert "Test Clinic" in directory
+
+    started = client.post(reverse("records:connect", args=[system.pk]))
+    assert started.status_code == 302
+    authorize_url = started.url
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize_url).query))
+    assert query["code_challenge_method"] == "S256"
+    assert query["aud"] == sandbox.fhir_base("clinic")
+    assert "offline_access" in query["scope"]
+
+    # A forged state is refused and stores nothing.
+    forged = client.get(reverse("records:callback"), {"code": "x", "state": "not-ours"})
+    assert forged.status_code == 302
+    assert not Connection.objects.filter(source__patient=world.patient_record).exists()
+
+    back = approve_at_sandbox(authorize_url, PATIENT)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        finished = client.get(back.replace("http://testserver", ""))
+    assert finished.status_code == 302
+    connection = Connection.objects.get(source__patient=world.patient_record)
+    assert connection.fhir_patient_id == PATIENT
+    assert connection.status == ConnectionStatus.ACTIVE
+    assert connection.refresh_token
+    assert connection.token_expires_at is not None
+    assert AuditEvent.objects.filter(action="records.connected", subject_patient=world.patient_record).exists()
+    # The first sync ran once the connection was committed.
+    counts: dict[str, int] = {}
+    for kind in FhirResource.objects.filter(source=connection.source).values_list("resource_type", flat=True):
+        counts[kind] = counts.get(kind, 0) + 1
+    assert counts == EXPECTED
+    page = client.get(reverse("records:connection", args=[connection.pk])).content.decode()
+    assert "Connected" in page
+    assert str(sum(EXPECTED.values())) in page
+
+    # The same state cannot be used twice.
+    replay = client.get(back.replace("http://testserver", ""))
+    assert replay.status_code == 302
+    assert Connection.objects.filter(source__patient=world.patient_record).count() == 1
+
+    client.post(reverse("records:disconnect", args=[connection.pk]), {"records": "delete"})
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.DISCONNECTED
+    assert connection.access_token == ""
+    assert not FhirResource.objects.filter(source=connection.source).exists()
+
+
+def test_a_refusal_at_the_health_system_is_explained(client: Client, world: World, sandbox: RunningSandbox) -> None:
+    system = HealthSystem.objects.create(
+        name="Test Clinic", fhir_base_url=sandbox.fhir_base("clinic"), client_id="portal-test"
+    )
+    sign_in(client, world, "patient")
+    started = client.post(reverse("records:connect", args=[system.pk]))
+    back = approve_at_sandbox(started.url, PATIENT, decision="deny")
+    response = client.get(back.replace("http://testserver", ""), follow=True)
+    assert "cancelled or refused" in response.content.decode()
+    assert not Connection.objects.filter(source__patient=world.patient_record).exists()
+
+
+def test_an_unreachable_health_system_is_explained(client: Client, world: World) -> None:
+    system = HealthSystem.objects.create(name="Gone", fhir_base_url="http://127.0.0.1:9/fhir", client_id="portal")
+    sign_in(client, world, "patient")
+    response = client.post(reverse("records:connect", args=[system.pk]), follow=True)
+    assert "did not answer its sign-in discovery request" in response.content.decode()
