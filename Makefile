@@ -42,3 +42,8 @@ messages: $(STAMP)
 
 clean:
 	rm -rf var staticfiles .pytest_cache
+
+# Benchmarks need Postgres (COPY is the yardstick); they use a database of their own, made anew.
+BENCH_DATABASE_URL ?= postgres://root@127.0.0.1:5432/portal_bench
+bench: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) bench/ingest.py

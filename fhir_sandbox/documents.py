@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from html import escape
 from typing import Any
 
@@ -71,18 +72,19 @@ def smart_configuration(root: str) -> dict[str, Any]:
     }
 
 
-def searchset(base: str, entries: list[Entry], total: int, self_url: str, next_url: str | None) -> dict[str, Any]:
+def searchset(base: str, entries: list[Entry], total: int, self_url: str, next_url: str | None) -> bytes:
+    """The searchset as JSON bytes, joined from each entry's ready-made JSON (no re-encoding per search)."""
     links = [{"relation": "self", "url": self_url}] + ([{"relation": "next", "url": next_url}] if next_url else [])
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": total,
-        "link": links,
-        "entry": [
-            {"fullUrl": f"{base}/{e.key[0]}/{e.key[1]}", "resource": e.resource, "search": {"mode": "match"}}
-            for e in entries
-        ],
-    }
+    head = json.dumps({"resourceType": "Bundle", "type": "searchset", "total": total, "link": links})
+    items = b",".join(
+        b'{"fullUrl":'
+        + json.dumps(f"{base}/{e.key[0]}/{e.key[1]}").encode()
+        + b',"resource":'
+        + e.encoded
+        + b',"search":{"mode":"match"}}'
+        for e in entries
+    )
+    return head[:-1].encode() + b',"entry":[' + items + b"]}"
 
 
 def patient_label(patient: dict[str, Any]) -> str:

@@ -7,7 +7,9 @@ server.py only translates requests into calls here and results into responses.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import json
 import re
 import secrets
 import threading
@@ -61,6 +63,11 @@ class Entry:
     def key(self) -> Key:
         return self.resource["resourceType"], self.resource["id"]
 
+    @functools.cached_property
+    def encoded(self) -> bytes:
+        """The resource's JSON, made once: searches send it as it is, many times over."""
+        return json.dumps(self.resource, separators=(",", ":")).encode()
+
     def order(self) -> tuple[datetime, str, str]:
         """The one stable order of every result list: (meta.lastUpdated, type, id)."""
         return self.updated, *self.key
@@ -100,6 +107,9 @@ class System:
         self.page_size = int(config.get("page_size_default", 50))
         self.lock = threading.RLock()
         self.entries: dict[Key, Entry] = {}
+        # Search indexes, kept by _store: a type search touches only its own type (and patient).
+        self.by_type: dict[str, dict[Key, Entry]] = {}
+        self.by_type_patient: dict[tuple[str, str | None], dict[Key, Entry]] = {}
         self.codes: dict[str, dict[str, Any]] = {}
         self.access: dict[str, Grant] = {}
         self.refresh: dict[str, Grant] = {}
@@ -139,7 +149,12 @@ class System:
         entry = Entry(
             resource, patient or data.patient_of(resource), data.parse_instant(resource["meta"]["lastUpdated"])
         )
+        old = self.entries.get(entry.key)
+        if old is not None:
+            self.by_type_patient.get((old.key[0], old.patient), {}).pop(old.key, None)
         self.entries[entry.key] = entry
+        self.by_type.setdefault(entry.key[0], {})[entry.key] = entry
+        self.by_type_patient.setdefault((entry.key[0], entry.patient), {})[entry.key] = entry
 
     def touch(self, request: dict[str, Any]) -> dict[str, Any]:
         """Make resources look changed now (new lastUpdated and versionId), for testing incremental sync."""
@@ -173,10 +188,11 @@ class System:
 
     def types(self) -> dict[str, bool]:
         """Each resource type held, and whether it is patient data (True) or shared reference data."""
-        found: dict[str, bool] = {}
-        with self.lock:
-            for entry in self.entries.values():
-                found[entry.key[0]] = found.get(entry.key[0], False) or entry.patient is not None
+        with self.lock:  # from the index: one look per (type, patient) bucket, not per resource
+            found: dict[str, bool] = {}
+            for (kind, patient), bucket in self.by_type_patient.items():
+                if bucket:
+                    found[kind] = found.get(kind, False) or patient is not None
         return dict(sorted(found.items()))
 
     # --- FHIR REST ------------------------------------------------------------
@@ -212,9 +228,15 @@ class System:
             raise FhirError(400, "invalid", f"_lastUpdated: {error}") from error
         applied += [("_lastUpdated", v) for v in params.get("_lastUpdated", [])]
         with self.lock:
+            if patients is None:
+                candidates: list[Entry] = list(self.by_type.get(resource_type, {}).values())
+            else:
+                candidates = [
+                    e for p in sorted(patients) for e in self.by_type_patient.get((resource_type, p), {}).values()
+                ]
             found = [
                 e
-                for e in self.entries.values()
+                for e in candidates
                 if e.key[0] == resource_type
                 and (patients is None or e.patient in patients)
                 and (ids is None or e.key[1] in ids)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.db import transaction
 from django.utils import timezone
 
@@ -231,12 +232,19 @@ def resolve_conditional_references(source: RecordSource, resources: list[dict[st
 
 
 def content_hash(resource: dict[str, Any]) -> str:
-    """The hash of what the resource says: meta.versionId and meta.lastUpdated do not count."""
+    """The hash of what the resource says: meta.versionId and meta.lastUpdated do not count.
+
+    orjson with sorted keys gives the canonical bytes several times faster than the json module,
+    which matters on the ingest path (every resource of every page is hashed).
+    """
     meta = resource.get("meta")
     if isinstance(meta, dict) and ("lastUpdated" in meta or "versionId" in meta):
         resource = {**resource, "meta": {k: v for k, v in meta.items() if k not in ("lastUpdated", "versionId")}}
-    canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    try:
+        canonical = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers beyond 64 bits and other rarities orjson declines
+        canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _validate(resource: Any) -> Problem | None:
@@ -281,8 +289,27 @@ class PageResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def write_page(source: RecordSource, resources: Iterable[Any]) -> PageResult:
-    """Classify one page against the source's stored hashes and write the new and changed rows at once."""
+def stored_hashes(source: RecordSource, resource_type: str) -> dict[tuple[str, str], str]:
+    """Every stored hash of one type in one source: one query for a whole type's pages."""
+    return {
+        (resource_type, rid): digest
+        for rid, digest in FhirResource.objects.filter(source=source, resource_type=resource_type).values_list(
+            "resource_id", "content_hash"
+        )
+    }
+
+
+def write_page(
+    source: RecordSource,
+    resources: Iterable[Any],
+    *,
+    resolve_conditional: bool = True,
+    known: dict[tuple[str, str], str] | None = None,
+) -> PageResult:
+    """Classify one page against the source's stored hashes and write the new and changed rows at once.
+
+    `known`: the stored hashes when the caller already holds them (see stored_hashes); kept up to date here.
+    """
     result = PageResult()
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for resource in resources:
@@ -294,15 +321,20 @@ def write_page(source: RecordSource, resources: Iterable[Any]) -> PageResult:
         latest[(resource["resourceType"], resource["id"])] = resource  # a repeated resource: the last one wins
     if not latest:
         return result
-    resolve_conditional_references(source, list(latest.values()))
-    stored = {
-        (kind, rid): digest
-        for kind, rid, digest in FhirResource.objects.filter(
-            source=source,
-            resource_type__in={kind for kind, _ in latest},
-            resource_id__in={rid for _, rid in latest},
-        ).values_list("resource_type", "resource_id", "content_hash")
-    }
+    if resolve_conditional:  # files may carry them; a FHIR server's search answers never do
+        resolve_conditional_references(source, list(latest.values()))
+    stored = (
+        known
+        if known is not None
+        else {
+            (kind, rid): digest
+            for kind, rid, digest in FhirResource.objects.filter(
+                source=source,
+                resource_type__in={kind for kind, _ in latest},
+                resource_id__in={rid for _, rid in latest},
+            ).values_list("resource_type", "resource_id", "content_hash")
+        }
+    )
     now = timezone.now()
     rows: list[FhirResource] = []
     identifiers: list[ResourceIdentifier] = []
@@ -358,14 +390,17 @@ def write_page(source: RecordSource, resources: Iterable[Any]) -> PageResult:
         else:
             result.counts.changed += 1
     if rows:
-        FhirResource.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["source", "resource_type", "resource_id"],
-            update_fields=UPDATE_FIELDS,
-        )
-    if identifiers:
-        ResourceIdentifier.objects.bulk_create(identifiers, ignore_conflicts=True)
+        with transaction.atomic():
+            FhirResource.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["source", "resource_type", "resource_id"],
+                update_fields=UPDATE_FIELDS,
+            )
+            if identifiers:
+                ResourceIdentifier.objects.bulk_create(identifiers, ignore_conflicts=True)
+        if known is not None:
+            known.update({(row.resource_type, row.resource_id): row.content_hash for row in rows})
     return result
 
 
@@ -374,9 +409,9 @@ def chunks(items: list[Any], size: int = PAGE_SIZE) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-def record_page(run: ImportRun, page: PageResult) -> None:
+def record_page(run: ImportRun, page: PageResult, *, progress_done: int | None = None) -> None:
     """Adds a page's counts and problems to its run (progress while the run goes on)."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if page.problems:
             ImportIssue.objects.bulk_create(
                 ImportIssue(run=run, resource_type=p.resource_type, resource_id=p.resource_id, message=p.message[:500])
@@ -386,4 +421,8 @@ def record_page(run: ImportRun, page: PageResult) -> None:
         run.changed += page.counts.changed
         run.unchanged += page.counts.unchanged
         run.failed += page.counts.failed
-        run.save(update_fields=["new", "changed", "unchanged", "failed"])
+        fields = ["new", "changed", "unchanged", "failed"]
+        if progress_done is not None:
+            run.progress_done = progress_done
+            fields += ["progress_done", "progress_total"]
+        run.save(update_fields=fields)

@@ -14,17 +14,21 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import orjson
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import connection as db_connection
 from django.db import transaction
@@ -34,7 +38,7 @@ from django.utils.translation import gettext as _
 
 from accounts.actions.audit import record_audit_event
 from records import smart
-from records.ingest import PageResult, record_page, write_page
+from records.ingest import PageResult, record_page, stored_hashes, write_page
 from records.models import Connection, ConnectionStatus, ImportRun, RunKind, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -149,6 +153,7 @@ class FhirSession:
     connection: Connection
     http: requests.Session
     refreshed: bool = False
+    tokens_changed: bool = False
     requests_made: int = 0
 
     def get(self, url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
@@ -176,8 +181,8 @@ class FhirSession:
                     )
                 else:
                     try:
-                        body = response.json()
-                    except ValueError:
+                        body = orjson.loads(response.content)
+                    except orjson.JSONDecodeError:
                         body = None  # a body cut off in transit: ask again
                     if isinstance(body, dict):
                         return body
@@ -203,17 +208,30 @@ class FhirSession:
             )
         except smart.SmartError as error:
             raise NeedsReauthorizationError(str(error)) from error
+        # Kept in memory here (this may run on the prefetch thread); the sync saves them at once (save_tokens).
         self.connection.access_token = tokens.access_token
         self.connection.refresh_token = tokens.refresh_token
         self.connection.token_expires_at = tokens.expires_at
-        self.connection.save(update_fields=["access_token", "refresh_token", "token_expires_at"])
+        self.tokens_changed = True
+
+    def save_tokens(self) -> None:
+        if self.tokens_changed:
+            self.connection.save(update_fields=["access_token", "refresh_token", "token_expires_at"])
+            self.tokens_changed = False
 
 
 # The run ----------------------------------------------------------------------------------------------
 
 
 def offered_types(session: FhirSession, base: str) -> list[str]:
-    """The supported types the server says it can search (all of ours if it says nothing usable)."""
+    """The supported types the server says it can search (all of ours if it says nothing usable).
+
+    A CapabilityStatement can be large and slow; one answer per health system serves for an hour.
+    """
+    key = "records:offered-types:" + hashlib.sha256(base.encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return list(cached)
     capability = session.get(f"{base}/metadata")
     offered = {
         str(resource.get("type"))
@@ -222,7 +240,9 @@ def offered_types(session: FhirSession, base: str) -> list[str]:
         for resource in rest.get("resource") or []
         if isinstance(resource, dict)
     }
-    return [kind for kind in SUPPORTED_TYPES if kind in offered] or list(SUPPORTED_TYPES)
+    kinds = [kind for kind in SUPPORTED_TYPES if kind in offered] or list(SUPPORTED_TYPES)
+    cache.set(key, kinds, timeout=3600)
+    return kinds
 
 
 def _entries(bundle: dict[str, Any]) -> list[Any]:
@@ -234,6 +254,47 @@ def _next_link(bundle: dict[str, Any]) -> str | None:
         if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
             return str(link["url"])
     return None
+
+
+def _search_params(connection: Connection, kind: str, full: bool) -> dict[str, str]:
+    params = {"_count": str(settings.FHIR_PAGE_SIZE)}
+    params.update({"_id": connection.fhir_patient_id} if kind == "Patient" else {"patient": connection.fhir_patient_id})
+    cursor = None if full else connection.cursors.get(kind)
+    if cursor:
+        params["_lastUpdated"] = f"ge{cursor}"
+    return params
+
+
+def _pages(
+    session: FhirSession, base: str, kinds: list[str], params_for: Callable[[str], dict[str, str]]
+) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """Every page of every type in order, then (kind, None) when a type is complete.
+
+    The next request is already in flight while a page is being written, so the
+    health system's time and ours overlap (one request at a time, as servers expect).
+    """
+    plan = iter(kinds)
+    first = next(plan, None)
+    if first is None:
+        return
+    kind: str = first
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fhir-prefetch") as pool:
+        future: Future[dict[str, Any]] | None = pool.submit(session.get, f"{base}/{kind}", params_for(kind))
+        while future is not None:
+            bundle = future.result()
+            next_url = _next_link(bundle)
+            following: str | None = kind
+            if next_url:
+                future = pool.submit(session.get, next_url, None)
+            else:
+                following = next(plan, None)
+                future = pool.submit(session.get, f"{base}/{following}", params_for(following)) if following else None
+            yield kind, bundle
+            if not next_url:
+                yield kind, None
+            if following is None:
+                return
+            kind = following
 
 
 def sync_connection(connection_id: int, *, full: bool = False) -> ImportRun | None:
@@ -248,6 +309,10 @@ def sync_connection(connection_id: int, *, full: bool = False) -> ImportRun | No
 
 def _sync(connection_id: int, *, full: bool) -> ImportRun:
     connection = Connection.objects.select_related("health_system", "source").get(pk=connection_id)
+    # A run still "running" here was cut short (its worker died): say so before starting anew.
+    ImportRun.objects.filter(source=connection.source, kind=RunKind.SYNC, status=RunStatus.RUNNING).update(
+        status=RunStatus.FAILED, error=_("Interrupted; the next run carried on."), finished_at=timezone.now()
+    )
     run = ImportRun.objects.create(source=connection.source, kind=RunKind.SYNC)
     if connection.status != ConnectionStatus.ACTIVE:
         return _finish(run, RunStatus.FAILED, _("The connection is not active."))
@@ -256,38 +321,40 @@ def _sync(connection_id: int, *, full: bool) -> ImportRun:
     started = timezone.now()
     try:
         kinds = offered_types(session, base)
-        ImportRun.objects.filter(pk=run.pk).update(progress_total=len(kinds))
-        for done, kind in enumerate(kinds, start=1):
-            cursor = None if full else connection.cursors.get(kind)
-            params = {"_count": str(settings.FHIR_PAGE_SIZE)}
-            params.update(
-                {"_id": connection.fhir_patient_id} if kind == "Patient" else {"patient": connection.fhir_patient_id}
-            )
-            if cursor:
-                params["_lastUpdated"] = f"ge{cursor}"
-            url: str | None = f"{base}/{kind}"
-            query: dict[str, str] | None = params
-            while url:
-                bundle = session.get(url, query)
-                with transaction.atomic():
-                    result: PageResult = write_page(connection.source, _entries(bundle))
-                record_page(run, result)
-                url, query = _next_link(bundle), None
-            # The type is complete: next time, ask only for what changed since this run began.
+        run.progress_total = len(kinds)
+        done = 0
+        known: dict[tuple[str, str], str] | None = None
+        pending = PageResult()
+        for kind, bundle in _pages(session, base, kinds, lambda kind: _search_params(connection, kind, full)):
+            session.save_tokens()
+            if bundle is not None:
+                if known is None:
+                    known = stored_hashes(connection.source, kind)
+                result = write_page(connection.source, _entries(bundle), resolve_conditional=False, known=known)
+                pending.counts.add(result.counts)
+                pending.problems.extend(result.problems)
+                continue
+            # The type is complete: its counts join the run, and next time only what changed since
+            # this run began is asked for.
+            done += 1
             connection.cursors[kind] = (started - timedelta(seconds=settings.FHIR_CURSOR_SKEW_SECONDS)).isoformat()
-            Connection.objects.filter(pk=connection.pk).update(cursors=connection.cursors)
-            ImportRun.objects.filter(pk=run.pk).update(progress_done=done)
+            with transaction.atomic():  # the type's counts, progress and cursor move together
+                record_page(run, pending, progress_done=done)  # (also saves progress_total, set above)
+                Connection.objects.filter(pk=connection.pk).update(cursors=connection.cursors)
+            pending, known = PageResult(), None
     except NeedsReauthorizationError as error:
+        session.save_tokens()
         _needs_reauthorization(connection, str(error))
         return _finish(run, RunStatus.FAILED, str(error))
     except SyncStoppedError as error:
         return _finish(run, RunStatus.FAILED, str(error))
-    Connection.objects.filter(pk=connection.pk).update(last_synced_at=timezone.now(), status_detail="")
-    return _finish(run, RunStatus.SUCCEEDED, "")
+    with transaction.atomic():
+        Connection.objects.filter(pk=connection.pk).update(last_synced_at=timezone.now(), status_detail="")
+        return _finish(run, RunStatus.SUCCEEDED, "")
 
 
 def _finish(run: ImportRun, status: str, error: str) -> ImportRun:
-    run.refresh_from_db()
+    """Closes the run; its counts are the ones this process kept (it is the run's only writer)."""
     run.status = status
     run.error = error[:1000]
     run.finished_at = timezone.now()
