@@ -313,7 +313,40 @@ RECORDS_SYNC_JITTER_SECONDS = env.int("RECORDS_SYNC_JITTER_SECONDS", default=15 
 
 # The health-system directory: systems this deployment registered with (a JSON list in the environment:
 # [{"name", "fhir_base_url", "client_id", "city", "state", "vendor"}]) plus public endpoint lists.
-HEALTH_SYSTEMS: list[dict[str, Any]] = env.json("HEALTH_SYSTEMS", default=[])
+# In development the FHIR sandbox (started by `make run`) plays three health systems.
+FHIR_SANDBOX_URL = env.str("FHIR_SANDBOX_URL", default="http://127.0.0.1:8900")
+SANDBOX_HEALTH_SYSTEMS = [
+    {
+        "name": "Riverside Family Clinic",
+        "prefix": "riverside",
+        "city": "Springfield",
+        "state": "IL",
+        "organization": "riverside",
+    },
+    {
+        "name": "Lakeside Pediatrics",
+        "prefix": "lakeside",
+        "city": "Springfield",
+        "state": "IL",
+        "organization": "lakeside",
+    },
+    {"name": "St. Mary's Regional Hospital", "prefix": "outside", "city": "Decatur", "state": "IL"},
+]
+HEALTH_SYSTEMS: list[dict[str, Any]] = env.json(
+    "HEALTH_SYSTEMS",
+    default=[
+        {
+            **system,
+            "fhir_base_url": f"{FHIR_SANDBOX_URL}/{system['prefix']}/fhir",
+            "client_id": "portal-dev",
+            "vendor": "FHIR sandbox (development)",
+            "is_sandbox": True,
+        }
+        for system in SANDBOX_HEALTH_SYSTEMS
+    ]
+    if DEBUG
+    else [],
+)
 HEALTH_SYSTEM_ENDPOINT_LISTS = env.str(
     "HEALTH_SYSTEM_ENDPOINT_LISTS",
     default=str(BASE_DIR.parent / "shared" / "fhir" / "endpoints" / "lantern-prod-resources"),

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from accounts.models import Organization
 from records.models import HealthSystem
 
 # Lists mix FHIR versions; only R4 endpoints can be connected (DSTU2 and STU3 cannot).
@@ -79,13 +80,11 @@ def load_configured_systems() -> int:
     """The systems named in settings.HEALTH_SYSTEMS (the local sandbox, a deployment's registrations)."""
     count = 0
     for entry in settings.HEALTH_SYSTEMS:
-        HealthSystem.objects.update_or_create(
-            fhir_base_url=str(entry["fhir_base_url"]).rstrip("/"),
-            defaults={
-                key: entry[key]
-                for key in ("name", "city", "state", "vendor", "client_id", "is_sandbox")
-                if key in entry
-            },
-        )
+        defaults = {
+            key: entry[key] for key in ("name", "city", "state", "vendor", "client_id", "is_sandbox") if key in entry
+        }
+        if entry.get("organization"):  # the clinic on the platform whose EHR this is
+            defaults["organization"] = Organization.objects.filter(slug=entry["organization"]).first()
+        HealthSystem.objects.update_or_create(fhir_base_url=str(entry["fhir_base_url"]).rstrip("/"), defaults=defaults)
         count += 1
     return count

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             people = seed_demo_people()
             seed_proxy_demo(patients=people.patients, users=people.users)
+        call_command("load_health_systems", stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready: {len(people.users)} logins, {len(people.patients)} patients.")
         )
