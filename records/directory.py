@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -80,7 +81,7 @@ def load_configured_systems() -> int:
     """The systems named in settings.HEALTH_SYSTEMS (the local sandbox, a deployment's registrations)."""
     count = 0
     for entry in settings.HEALTH_SYSTEMS:
-        defaults = {
+        defaults: dict[str, Any] = {
             key: entry[key] for key in ("name", "city", "state", "vendor", "client_id", "is_sandbox") if key in entry
         }
         if entry.get("organization"):  # the clinic on the platform whose EHR this is

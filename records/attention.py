@@ -1,0 +1,81 @@
+"""The records cards of the family view: connections that need the person, and records new since last time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from accounts.models import AuditEvent
+from proxy.attention import AttentionItem, attention_provider
+from records.models import Connection, ConnectionStatus, FhirResource
+
+if TYPE_CHECKING:
+    from accounts.actors import Actor
+    from proxy.access import Subject
+
+
+@attention_provider
+def connections_needing_attention(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[AttentionItem]]:
+    patients = [s.patient.pk for s in subjects if "records" in s.scopes]
+    items: dict[UUID, list[AttentionItem]] = defaultdict(list)
+    if not patients:
+        return items
+    waiting = Connection.objects.filter(
+        source__patient_id__in=patients, status=ConnectionStatus.NEEDS_REAUTHORIZATION
+    ).values_list("source__patient_id", "pk", "health_system__name")
+    for patient_id, connection_id, name in waiting:
+        items[patient_id].append(
+            AttentionItem(
+                kind="connection_needs_signin",
+                text=_("%(name)s needs you to sign in again so that records keep arriving.") % {"name": name},
+                url=reverse("records:connection", args=[connection_id]),
+                urgent=True,
+            )
+        )
+    return items
+
+
+@attention_provider
+def new_records(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[AttentionItem]]:
+    """Records that arrived since the person's previous sign-in (counted for everyone at once)."""
+    allowed = [s for s in subjects if "records" in s.scopes]
+    items: dict[UUID, list[AttentionItem]] = defaultdict(list)
+    if not allowed or actor.user is None:
+        return items
+    logins = list(
+        AuditEvent.objects.filter(actor_user=actor.user, action="auth.login")
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)[:2]
+    )
+    if len(logins) < 2:
+        return items  # a first visit: everything is new, and the record itself says so
+    new = FhirResource.objects.filter(first_seen_at__gt=logins[1])
+    # A parent of an adolescent is not told about items they may not see (at most two queries in all).
+    full = [s.patient.pk for s in allowed if not s.hide_sensitive]
+    limited = [s.patient.pk for s in allowed if s.hide_sensitive]
+    rows: list[tuple[UUID, int]] = []
+    if full:
+        rows += new.filter(patient_id__in=full).values_list("patient_id").annotate(found=Count("id"))
+    if limited:
+        rows += (
+            new.filter(patient_id__in=limited, sensitivity="normal")
+            .values_list("patient_id")
+            .annotate(found=Count("id"))
+        )
+    for patient_id, found in rows:
+        items[patient_id].append(
+            AttentionItem(
+                kind="new_records",
+                text=ngettext(
+                    "%(count)s new record since your last visit.", "%(count)s new records since your last visit.", found
+                )
+                % {"count": found},
+            )
+        )
+    return items
