@@ -61,7 +61,9 @@ def connect(request: SignedInRequest, system_id: int) -> HttpResponse:
     oauth_state = state["server"]["auth"]["auth_state"]
     pending[oauth_state] = {"client": state, "system": system.pk, "patient": str(patient.pk)}
     request.session[PENDING_KEY] = dict(list(pending.items())[-5:])  # a few tabs at once, no more
-    return redirect(url)
+    # A page with a link rather than a redirect: the Content-Security-Policy's form-action keeps our forms
+    # from landing on another site, and the person should know they are leaving for the health system's page.
+    return render(request, "records/leaving.html", {"system": system, "authorize_url": url})
 
 
 @login_required
