@@ -195,6 +195,9 @@ class FhirSession:
         chosen = retry_after if retry_after is not None else base + random.uniform(0, base)  # noqa: S311
         return min(chosen, settings.FHIR_RETRY_MAX_WAIT_SECONDS)
 
+    def refresh_now(self) -> None:
+        self._refresh()
+
     def _refresh(self) -> None:
         if self.refreshed or not self.connection.refresh_token:
             raise NeedsReauthorizationError(_("Access has expired; please sign in to the health system again."))
@@ -320,6 +323,10 @@ def _sync(connection_id: int, *, full: bool) -> ImportRun:
     base = connection.health_system.fhir_base_url.rstrip("/")
     started = timezone.now()
     try:
+        expires = connection.token_expires_at
+        if expires is not None and expires - started < timedelta(seconds=settings.FHIR_REFRESH_AHEAD_SECONDS):
+            session.refresh_now()  # renewed before it lapses, rather than after a 401 mid-run
+            session.save_tokens()
         kinds = offered_types(session, base)
         run.progress_total = len(kinds)
         done = 0

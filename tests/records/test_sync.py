@@ -307,3 +307,21 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(world: World, san
     assert run.status == "succeeded", run.error
     assert run.new == TOTAL - partial
     assert stored_counts(connection) == EXPECTED
+
+
+def test_a_token_about_to_expire_is_renewed_before_the_run(world: World, sandbox: RunningSandbox) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    connection = connect(world, sandbox)
+    connection.token_expires_at = timezone.now() + timedelta(seconds=30)
+    connection.save()
+    old_access = connection.access_token
+    run = sync_connection(connection.pk)
+    assert run is not None
+    assert run.status == "succeeded"
+    connection.refresh_from_db()
+    assert connection.access_token != old_access
+    assert connection.token_expires_at is not None
+    assert connection.token_expires_at > timezone.now() + timedelta(seconds=60)
