@@ -289,12 +289,12 @@ class PageResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def stored_hashes(source: RecordSource, resource_type: str) -> dict[tuple[str, str], str]:
-    """Every stored hash of one type in one source: one query for a whole type's pages."""
+def stored_hashes(source: RecordSource) -> dict[tuple[str, str], str]:
+    """Every stored hash of one source: one query for a whole sync's pages."""
     return {
-        (resource_type, rid): digest
-        for rid, digest in FhirResource.objects.filter(source=source, resource_type=resource_type).values_list(
-            "resource_id", "content_hash"
+        (kind, rid): digest
+        for kind, rid, digest in FhirResource.objects.filter(source=source).values_list(
+            "resource_type", "resource_id", "content_hash"
         )
     }
 

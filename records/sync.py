@@ -330,13 +330,11 @@ def _sync(connection_id: int, *, full: bool) -> ImportRun:
         kinds = offered_types(session, base)
         run.progress_total = len(kinds)
         done = 0
-        known: dict[tuple[str, str], str] | None = None
+        known = stored_hashes(connection.source)
         pending = PageResult()
         for kind, bundle in _pages(session, base, kinds, lambda kind: _search_params(connection, kind, full)):
             session.save_tokens()
             if bundle is not None:
-                if known is None:
-                    known = stored_hashes(connection.source, kind)
                 result = write_page(connection.source, _entries(bundle), resolve_conditional=False, known=known)
                 pending.counts.add(result.counts)
                 pending.problems.extend(result.problems)
@@ -348,7 +346,7 @@ def _sync(connection_id: int, *, full: bool) -> ImportRun:
             with transaction.atomic():  # the type's counts, progress and cursor move together
                 record_page(run, pending, progress_done=done)  # (also saves progress_total, set above)
                 Connection.objects.filter(pk=connection.pk).update(cursors=connection.cursors)
-            pending, known = PageResult(), None
+            pending = PageResult()
     except NeedsReauthorizationError as error:
         session.save_tokens()
         _needs_reauthorization(connection, str(error))
