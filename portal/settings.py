@@ -306,8 +306,8 @@ FHIR_RETRY_ATTEMPTS = env.int("FHIR_RETRY_ATTEMPTS", default=6)
 FHIR_RETRY_BASE_SECONDS = env.float("FHIR_RETRY_BASE_SECONDS", default=0.5)
 FHIR_RETRY_MAX_WAIT_SECONDS = env.float("FHIR_RETRY_MAX_WAIT_SECONDS", default=30.0)
 FHIR_PAGE_SIZE = env.int("FHIR_PAGE_SIZE", default=200)
-FHIR_CURSOR_SKEW_SECONDS = 60
-FHIR_REFRESH_AHEAD_SECONDS = 120  # an access token this close to expiry is renewed before a sync starts  # ask again a little before the last run began: clocks differ
+FHIR_CURSOR_SKEW_SECONDS = 60  # ask again a little before the last run began: clocks differ
+FHIR_REFRESH_AHEAD_SECONDS = 120  # an access token this close to expiry is renewed before a sync starts
 RECORDS_SYNC_LEASE_SECONDS = 15 * 60
 RECORDS_SYNC_INTERVAL_SECONDS = env.int("RECORDS_SYNC_INTERVAL_SECONDS", default=6 * 60 * 60)
 RECORDS_SYNC_JITTER_SECONDS = env.int("RECORDS_SYNC_JITTER_SECONDS", default=15 * 60)
