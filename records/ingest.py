@@ -288,6 +288,10 @@ class PageResult:
     counts: Counts = field(default_factory=Counts)
     problems: list[Problem] = field(default_factory=list)
 
+    def add(self, other: PageResult) -> None:
+        self.counts.add(other.counts)
+        self.problems.extend(other.problems)
+
 
 def stored_hashes(source: RecordSource) -> dict[tuple[str, str], str]:
     """Every stored hash of one source: one query for a whole sync's pages."""

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -43,6 +44,12 @@ from records.models import Connection, ConnectionStatus, ImportRun, RunKind, Run
 
 logger = logging.getLogger(__name__)
 
+# Reference data is not searched by patient; it is fetched by id when the patient's records point at it.
+REFERENCE_TYPES = ("Practitioner", "PractitionerRole", "Organization", "Location")
+REFERENCE = re.compile(
+    rb'"reference"\s*:\s*"(Practitioner|PractitionerRole|Organization|Location)/([A-Za-z0-9\-.]{1,64})"'
+)
+REFERENCE_BATCH = 50
 SUPPORTED_TYPES = (
     "Patient",
     "Observation",
@@ -157,6 +164,10 @@ class FhirSession:
     requests_made: int = 0
 
     def get(self, url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        return self.get_page(url, params)[0]
+
+    def get_page(self, url: str, params: dict[str, str] | None = None) -> tuple[dict[str, Any], bytes]:
+        """The parsed answer and its bytes (scanned for references without walking the JSON)."""
         attempts = settings.FHIR_RETRY_ATTEMPTS
         for attempt in range(attempts):
             wait: float | None = None
@@ -185,7 +196,7 @@ class FhirSession:
                     except orjson.JSONDecodeError:
                         body = None  # a body cut off in transit: ask again
                     if isinstance(body, dict):
-                        return body
+                        return body, response.content
             if attempt + 1 < attempts:
                 time.sleep(self._backoff(attempt, wait))
         raise SyncStoppedError(_("The health system kept failing; we will try again later."))
@@ -270,7 +281,7 @@ def _search_params(connection: Connection, kind: str, full: bool) -> dict[str, s
 
 def _pages(
     session: FhirSession, base: str, kinds: list[str], params_for: Callable[[str], dict[str, str]]
-) -> Iterator[tuple[str, dict[str, Any] | None]]:
+) -> Iterator[tuple[str, dict[str, Any] | None, bytes]]:
     """Every page of every type in order, then (kind, None) when a type is complete.
 
     The next request is already in flight while a page is being written, so the
@@ -282,19 +293,23 @@ def _pages(
         return
     kind: str = first
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fhir-prefetch") as pool:
-        future: Future[dict[str, Any]] | None = pool.submit(session.get, f"{base}/{kind}", params_for(kind))
+        future: Future[tuple[dict[str, Any], bytes]] | None = pool.submit(
+            session.get_page, f"{base}/{kind}", params_for(kind)
+        )
         while future is not None:
-            bundle = future.result()
+            bundle, body = future.result()
             next_url = _next_link(bundle)
             following: str | None = kind
             if next_url:
-                future = pool.submit(session.get, next_url, None)
+                future = pool.submit(session.get_page, next_url, None)
             else:
                 following = next(plan, None)
-                future = pool.submit(session.get, f"{base}/{following}", params_for(following)) if following else None
-            yield kind, bundle
+                future = (
+                    pool.submit(session.get_page, f"{base}/{following}", params_for(following)) if following else None
+                )
+            yield kind, bundle, body
             if not next_url:
-                yield kind, None
+                yield kind, None, b""
             if following is None:
                 return
             kind = following
@@ -332,12 +347,12 @@ def _sync(connection_id: int, *, full: bool) -> ImportRun:
         done = 0
         known = stored_hashes(connection.source)
         pending = PageResult()
-        for kind, bundle in _pages(session, base, kinds, lambda kind: _search_params(connection, kind, full)):
+        referenced: set[tuple[str, str]] = set()
+        for kind, bundle, body in _pages(session, base, kinds, lambda kind: _search_params(connection, kind, full)):
             session.save_tokens()
             if bundle is not None:
-                result = write_page(connection.source, _entries(bundle), resolve_conditional=False, known=known)
-                pending.counts.add(result.counts)
-                pending.problems.extend(result.problems)
+                referenced.update((k.decode(), i.decode()) for k, i in REFERENCE.findall(body))
+                pending.add(write_page(connection.source, _entries(bundle), resolve_conditional=False, known=known))
                 continue
             # The type is complete: its counts join the run, and next time only what changed since
             # this run began is asked for.
@@ -347,6 +362,17 @@ def _sync(connection_id: int, *, full: bool) -> ImportRun:
                 record_page(run, pending, progress_done=done)  # (also saves progress_total, set above)
                 Connection.objects.filter(pk=connection.pk).update(cursors=connection.cursors)
             pending = PageResult()
+        # The practitioners, organizations and locations the records point at, by id, in batches.
+        missing = sorted(ref for ref in referenced if full or ref not in known)
+        for kind in REFERENCE_TYPES:
+            ids = [rid for k, rid in missing if k == kind]
+            for start in range(0, len(ids), REFERENCE_BATCH):
+                batch = ids[start : start + REFERENCE_BATCH]
+                bundle = session.get(f"{base}/{kind}", {"_id": ",".join(batch), "_count": str(len(batch))})
+                session.save_tokens()
+                pending.add(write_page(connection.source, _entries(bundle), resolve_conditional=False, known=known))
+        with transaction.atomic():
+            record_page(run, pending)
     except NeedsReauthorizationError as error:
         session.save_tokens()
         _needs_reauthorization(connection, str(error))

@@ -325,3 +325,44 @@ def test_a_token_about_to_expire_is_renewed_before_the_run(world: World, sandbox
     assert connection.access_token != old_access
     assert connection.token_expires_at is not None
     assert connection.token_expires_at > timezone.now() + timedelta(seconds=60)
+
+
+def test_referenced_practitioners_and_organizations_are_fetched_by_id(world: World, sandbox: RunningSandbox) -> None:
+    connection = connect(world, sandbox)
+    post(
+        sandbox,
+        "resources",
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {"resource": {"resourceType": "Practitioner", "id": "dr-lee", "name": [{"family": "Lee"}]}},
+                {"resource": {"resourceType": "Organization", "id": "riverside", "name": "Riverside"}},
+                {"resource": {"resourceType": "Organization", "id": "unrelated", "name": "Not pointed at"}},
+                {
+                    "resource": {
+                        "resourceType": "Encounter",
+                        "id": "pat-1-enc-0",
+                        "status": "finished",
+                        "class": {"code": "AMB"},
+                        "subject": {"reference": "Patient/pat-1"},
+                        "participant": [{"individual": {"reference": "Practitioner/dr-lee"}}],
+                        "serviceProvider": {"reference": "Organization/riverside"},
+                    }
+                },
+            ],
+        },
+    )
+    run = sync_connection(connection.pk)
+    assert run is not None
+    assert run.status == "succeeded", run.error
+    assert run.new == TOTAL + 2
+    stored = set(
+        FhirResource.objects.filter(
+            source=connection.source, resource_type__in=["Practitioner", "Organization"]
+        ).values_list("resource_id", flat=True)
+    )
+    assert stored == {"dr-lee", "riverside"}
+    again = sync_connection(connection.pk, full=True)
+    assert again is not None
+    assert (again.new, again.changed, again.unchanged) == (0, 0, TOTAL + 2)
