@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +18,7 @@ from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor, Scope
 from accounts.models import Enrollment, Patient, User
 from accounts.models.audit import Basis
+from accounts.notifications import send_notice
 from proxy.documents import CheckedDocument, storage_name
 from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant, ProxyInvitation
 from proxy.policy import ADULT_AGE, MAJORITY_NOTICE_DAYS, care_today, majority_notice_due
@@ -123,18 +122,15 @@ def invite_caregiver(
     path = reverse("proxy:invitation", args=[token])
     link = request.build_absolute_uri(path) if request is not None else path
     inviter = actor.user.full_name or actor.user.email if actor.user else ""
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _("You are invited to help with someone's care"),
-            message=_(
-                "%(inviter)s invited you to help with someone's care on the Family Health Portal.\n\n"
-                "To accept, open this link within %(days)s days:\n%(link)s\n\n"
-                "If you were not expecting this, you can ignore this email."
-            )
-            % {"inviter": inviter, "days": INVITATION_LINK_DAYS, "link": link},
-            from_email=None,
-            recipient_list=[email],
+    send_notice(
+        to=email,
+        subject=_("You are invited to help with someone's care"),
+        body=_(
+            "%(inviter)s invited you to help with someone's care on the Family Health Portal.\n\n"
+            "To accept, open this link within %(days)s days:\n%(link)s\n\n"
+            "If you were not expecting this, you can ignore this email."
         )
+        % {"inviter": inviter, "days": INVITATION_LINK_DAYS, "link": link},
     )
     return SentInvitation(invitation=invitation, link=link)
 
@@ -436,8 +432,14 @@ def apply_grant_transitions(*, now: datetime | None = None) -> Transitions:
             ):
                 continue
             _audit_grant("proxy.majority_notice_sent", actor=None, user=None, grant=grant, request=None)
-            email = grant.grantee.email
-            transaction.on_commit(lambda email=email: _send_majority_notice(email))  # type: ignore[misc]
+            send_notice(
+                to=grant.grantee.email,
+                subject=_("Access to a record you manage changes soon"),
+                body=_(
+                    "Access to the record of someone you care for will change soon.\n\n"
+                    "Sign in to the Family Health Portal to see what changes and how to ask for continued access."
+                ),
+            )
             notices += 1
     return Transitions(expired=expired, ended_at_majority=ended, notices_sent=notices)
 
@@ -452,16 +454,3 @@ def _expire(grant: ProxyGrant, *, reason: str, action: str, now: datetime) -> in
         grant.status = GrantStatus.EXPIRED
         _audit_grant(action, actor=None, user=None, grant=grant, request=None)
     return 1
-
-
-def _send_majority_notice(email: str) -> None:
-    # No name, no health information: only that something needs them, and where.
-    send_mail(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _("Access to a record you manage changes soon"),
-        message=_(
-            "Access to the record of someone you care for will change soon.\n\n"
-            "Sign in to the Family Health Portal to see what changes and how to ask for continued access."
-        ),
-        from_email=None,
-        recipient_list=[email],
-    )

@@ -30,7 +30,6 @@ import orjson
 import requests
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q
@@ -38,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.actions.audit import record_audit_event
+from accounts.notifications import send_notice
 from records import smart
 from records.ingest import PageResult, record_page, stored_hashes, write_page
 from records.models import Connection, ConnectionStatus, ImportRun, RunKind, RunStatus
@@ -410,15 +410,11 @@ def _needs_reauthorization(connection: Connection, detail: str) -> None:
         )
         person = connection.connected_by
         if person is not None:
-            email = person.email
-            transaction.on_commit(
-                lambda: send_mail(
-                    subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _("A connected health system needs you"),
-                    message=_(
-                        "One of the health systems connected to the Family Health Portal needs you to sign in "
-                        "again so that records keep arriving. Log in to see which one."
-                    ),
-                    from_email=None,
-                    recipient_list=[email],
-                )
+            send_notice(
+                to=person.email,
+                subject=_("A connected health system needs you"),
+                body=_(
+                    "One of the health systems connected to the Family Health Portal needs you to sign in "
+                    "again so that records keep arriving. Log in to see which one."
+                ),
             )
