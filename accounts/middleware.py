@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections.abc import Callable
 
@@ -53,6 +54,16 @@ def session_has_mfa(request: HttpRequest) -> bool:
     return bool(request.session[HAS_MFA_KEY])
 
 
+@functools.cache
+def _paths(url_names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(reverse(name) for name in url_names)
+
+
+def is_exempt(request: HttpRequest, url_names: tuple[str, ...]) -> bool:
+    """Static files and the named pages: what a request policy lets through regardless."""
+    return request.path.startswith(settings.STATIC_URL) or request.path in _paths(url_names)
+
+
 class MFAVerificationMiddleware:
     """Anyone with a second factor must pass it after the password before anything else."""
 
@@ -60,20 +71,13 @@ class MFAVerificationMiddleware:
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
-        self._exempt_paths: tuple[str, ...] | None = None
-
-    def exempt_paths(self) -> tuple[str, ...]:
-        if self._exempt_paths is None:
-            self._exempt_paths = tuple(reverse(name) for name in self.EXEMPT_URL_NAMES)
-        return self._exempt_paths
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if (
             user.is_authenticated
             and not is_verified(user)
-            and not request.path.startswith(settings.STATIC_URL)
-            and request.path not in self.exempt_paths()
+            and not is_exempt(request, self.EXEMPT_URL_NAMES)
             and session_has_mfa(request)
         ):
             if request.path.startswith("/api/"):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor, actor_for
+from accounts.middleware import is_exempt
 from proxy.access import AccessEndedError, resolve_actor
 from proxy.context import ActingContext
 
@@ -33,17 +32,11 @@ class ActorMiddleware:
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
-        self._exempt_paths: tuple[str, ...] | None = None
-
-    def exempt(self, request: HttpRequest) -> bool:
-        if self._exempt_paths is None:
-            self._exempt_paths = tuple(reverse(name) for name in self.EXEMPT_URL_NAMES)
-        return request.path in self._exempt_paths or request.path.startswith(settings.STATIC_URL)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.acting = ActingContext(request)  # type: ignore[attr-defined]
         subject_id = request.session.get(ACTING_FOR_KEY) if hasattr(request, "session") else None
-        if subject_id is None or not request.user.is_authenticated or self.exempt(request):
+        if subject_id is None or not request.user.is_authenticated or is_exempt(request, self.EXEMPT_URL_NAMES):
             request.actor = SimpleLazyObject(lambda: actor_for(request.user))  # type: ignore[attr-defined]
             return self.get_response(request)
         try:
