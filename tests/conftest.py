@@ -238,3 +238,15 @@ def as_persona(client: Client, world: World) -> Any:
         return sign_in(client, world, persona)
 
     return _as
+
+
+@pytest.fixture
+def eager_tasks() -> Any:
+    """Queued Celery tasks run in this process at once (a worker runs them in production)."""
+    from portal.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = False

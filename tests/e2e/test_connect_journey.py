@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from fhir_sandbox.server import RunningSandbox, start
+from fhir_sandbox.server import RunningSandbox
 from records.models import HealthSystem
 from tests.conftest import World
 from tests.e2e.conftest import axe_check
 from tests.e2e.test_account_journeys import HOME_URL, sign_in_through_form
 from tests.factories import TEST_PASSWORD
-from tests.records.test_sync import EXPECTED, write_data
+from tests.records.clinic import EXPECTED, clinic_sandbox
 
 try:
     from playwright.sync_api import expect
@@ -27,30 +27,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def sandbox(tmp_path: Path, live_server: Any) -> Iterator[RunningSandbox]:
-    write_data(tmp_path / "clinic")
-    config = {
-        "systems": [
-            {
-                "prefix": "clinic",
-                "name": "Test Clinic EHR",
-                "data": str(tmp_path / "clinic"),
-                "clients": [{"client_id": "portal-test", "redirect_uris": [f"{live_server.url}/records/callback/"]}],
-            }
-        ]
-    }
-    with start(config) as running:
+    with clinic_sandbox(tmp_path, redirect_uri=f"{live_server.url}/records/callback/") as running:
         yield running
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    from portal.celery import app as celery_app
-
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = False
 
 
 def test_connect_a_health_system(page: Any, world: World, sandbox: RunningSandbox, eager_tasks: None) -> None:

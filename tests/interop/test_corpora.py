@@ -13,7 +13,7 @@ from accounts.models import Patient
 from records.actions import import_fhir_file
 from records.models import FhirResource, ImportRun, RecordSource
 from tests.factories import PatientFactory
-from tests.interop.conftest import SHARED, shared_folder
+from tests.shared_data import SHARED, shared_folder
 
 SYNTHEA_REFERENCE = ("hospitalInformation", "practitionerInformation")
 

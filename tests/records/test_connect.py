@@ -13,10 +13,10 @@ from django.test import Client, TestCase
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from fhir_sandbox.server import RunningSandbox, start
+from fhir_sandbox.server import RunningSandbox
 from records.models import Connection, ConnectionStatus, FhirResource, HealthSystem
 from tests.conftest import World, sign_in
-from tests.records.test_sync import EXPECTED, PATIENT, write_data
+from tests.records.clinic import EXPECTED, PATIENT, clinic_sandbox
 
 CALLBACK = "http://testserver/records/callback/"
 
@@ -24,18 +24,7 @@ CALLBACK = "http://testserver/records/callback/"
 @pytest.fixture
 def sandbox(tmp_path: Path, settings: Any) -> Iterator[RunningSandbox]:
     settings.FHIR_PAGE_SIZE = 50
-    write_data(tmp_path / "clinic")
-    config = {
-        "systems": [
-            {
-                "prefix": "clinic",
-                "name": "Test Clinic",
-                "data": str(tmp_path / "clinic"),
-                "clients": [{"client_id": "portal-test", "redirect_uris": [CALLBACK]}],
-            }
-        ]
-    }
-    with start(config) as running:
+    with clinic_sandbox(tmp_path, redirect_uri=CALLBACK) as running:
         yield running
 
 
@@ -52,18 +41,6 @@ def approve_at_sandbox(authorize_url: str, patient: str, decision: str = "allow"
         opener.open(urllib.request.Request(authorize_url, data=body, method="POST"), timeout=5)
     assert answer.value.code in (302, 303)
     return str(answer.value.headers["Location"])
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    """The queued first sync runs in this process (a worker does it in production)."""
-    from portal.celery import app as celery_app
-
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = False
 
 
 def test_connect_sync_and_disconnect(client: Client, world: World, sandbox: RunningSandbox, eager_tasks: None) -> None:

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from records.directory import load_endpoint_lists
 from records.models import HealthSystem
-from tests.interop.conftest import SHARED, shared_folder
+from tests.shared_data import SHARED, shared_folder
 
 
 def test_endpoint_lists_keep_r4_https_and_are_idempotent(db: object, tmp_path: Path) -> None:

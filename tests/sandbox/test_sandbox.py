@@ -29,10 +29,10 @@ import pytest
 
 from fhir_sandbox import data
 from fhir_sandbox.server import RunningSandbox, start
+from tests.shared_data import SHARED, require_shared
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-SYNTHEA = SHARED / "fhir" / "synthea"
+SYNTHEA = SHARED / "synthea"
 REDIRECT = "http://127.0.0.1:8000/records/callback/"
 JAN_1_2024 = 1704067200  # 2024-01-01T00:00:00Z, the mtime of every fixture file
 ALICE_UUID = "urn:uuid:11111111-1111-4111-8111-111111111111"
@@ -785,12 +785,7 @@ def test_command_line_prints_ready_line_and_stops_on_sigterm(data_dir: Path, tmp
 
 
 def synthea_file(*parts: str) -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"the shared test data folder {SHARED} is absent")
-    path = SYNTHEA.joinpath(*parts)
-    if not path.is_file():
-        pytest.skip(f"{path} is absent from the shared folder")
-    return path
+    return require_shared(SYNTHEA.joinpath(*parts))
 
 
 def test_a_synthea_bundle_is_served_completely() -> None:
