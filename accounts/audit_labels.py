@@ -1,54 +1,80 @@
-"""Plain-language names for audit actions, as patients read them."""
+"""The audit vocabulary: every action the log may hold, with the words patients read for it.
+
+`record_audit_event` refuses anything that is not an AuditAction, so a new
+feature cannot write a code that the access history would show raw. Add the
+feature's actions here (with an English label; `make messages` brings the
+Spanish), then use the member, never the string.
+"""
 
 from __future__ import annotations
 
-from django.utils.functional import Promise
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-ACTION_LABELS: dict[str, Promise] = {
-    "auth.login": _("Signed in"),
-    "auth.logout": _("Signed out"),
-    "auth.idle_logout": _("Signed out after inactivity"),
-    "auth.login_failed": _("Failed sign-in attempt"),
-    "auth.mfa_verified": _("Passed two-step verification"),
-    "auth.mfa_failed": _("Wrong two-step verification code"),
-    "auth.recovery_code_used": _("Used a recovery code"),
-    "auth.password_changed": _("Changed the password"),
-    "auth.password_reset": _("Reset the password"),
-    "auth.password_set": _("Set a password"),
-    "auth.email_verified": _("Verified the email address"),
-    "mfa.enabled": _("Turned on two-step verification"),
-    "mfa.removed": _("Turned off two-step verification"),
-    "mfa.recovery_codes_replaced": _("Made new recovery codes"),
-    "api_token.created": _("Created an API token"),
-    "api_token.revoked": _("Revoked an API token"),
-    "record.created": _("Started the record"),
-    "record.viewed": _("Viewed the record"),
-    "access_history.viewed": _("Viewed the access history"),
-    "access_history.downloaded": _("Downloaded the access history"),
-    "roster.viewed": _("Care team viewed the patient list"),
-    "records.imported": _("Added records from a file"),
-    "organization.policy_changed": _("Changed the clinic's policy"),
-    "proxy.invited": _("Invited someone to help"),
-    "proxy.invitation_accepted": _("Accepted an invitation to help"),
-    "proxy.invitation_withdrawn": _("Withdrew an invitation"),
-    "proxy.scopes_changed": _("Changed what a helper may do"),
-    "proxy.revoked": _("Ended someone's access"),
-    "proxy.expired": _("Access ended on its end date"),
-    "proxy.ended_at_majority": _("A parent's access ended at 18"),
-    "proxy.majority_notice_sent": _("Told a parent that access ends at 18"),
-    "proxy.access_requested": _("Asked for access"),
-    "proxy.request_approved": _("Access request approved"),
-    "proxy.request_denied": _("Access request denied"),
-    "proxy.document_viewed": _("Reviewer opened a request document"),
-    "proxy.switched_to": _("Started acting for this person"),
-    "proxy.access_ended_refused": _("Was refused after access ended"),
-    "patient.viewed": _("Care team viewed the patient's details"),
-}
+
+class AuditAction(models.TextChoices):
+    # Signing in and the account
+    LOGIN = "auth.login", _("Signed in")
+    LOGOUT = "auth.logout", _("Signed out")
+    IDLE_LOGOUT = "auth.idle_logout", _("Signed out after inactivity")
+    LOGIN_FAILED = "auth.login_failed", _("Failed sign-in attempt")
+    LOGIN_RATE_LIMITED = "auth.login_rate_limited", _("Sign-in refused after too many attempts")
+    MFA_VERIFIED = "auth.mfa_verified", _("Passed two-step verification")
+    MFA_FAILED = "auth.mfa_failed", _("Wrong two-step verification code")
+    RECOVERY_CODE_USED = "auth.recovery_code_used", _("Used a recovery code")
+    PASSWORD_CHANGED = "auth.password_changed", _("Changed the password")
+    PASSWORD_RESET = "auth.password_reset", _("Reset the password")
+    PASSWORD_SET = "auth.password_set", _("Set a password")
+    EMAIL_VERIFIED = "auth.email_verified", _("Verified the email address")
+    MFA_ENABLED = "mfa.enabled", _("Turned on two-step verification")
+    MFA_REMOVED = "mfa.removed", _("Turned off two-step verification")
+    RECOVERY_CODES_REPLACED = "mfa.recovery_codes_replaced", _("Made new recovery codes")
+    API_TOKEN_CREATED = "api_token.created", _("Created an API token")
+    API_TOKEN_REVOKED = "api_token.revoked", _("Revoked an API token")
+    # The record and its history
+    RECORD_CREATED = "record.created", _("Started the record")
+    RECORD_VIEWED = "record.viewed", _("Viewed the record")
+    ACCESS_HISTORY_VIEWED = "access_history.viewed", _("Viewed the access history")
+    ACCESS_HISTORY_DOWNLOADED = "access_history.downloaded", _("Downloaded the access history")
+    # Clinic staff
+    ROSTER_VIEWED = "roster.viewed", _("Care team viewed the patient list")
+    PATIENT_VIEWED = "patient.viewed", _("Care team viewed the patient's details")
+    ORGANIZATION_POLICY_CHANGED = "organization.policy_changed", _("Changed the clinic's policy")
+    # Health records
+    RECORDS_IMPORTED = "records.imported", _("Added records from a file")
+    RECORDS_CONNECTED = "records.connected", _("Connected a health system")
+    RECORDS_REAUTHORIZED = "records.reauthorized", _("Signed in to a health system again")
+    RECORDS_NEEDS_REAUTHORIZATION = "records.needs_reauthorization", _("A health system asked to sign in again")
+    RECORDS_SYNC_REQUESTED = "records.sync_requested", _("Asked for the latest records")
+    RECORDS_DISCONNECTED = "records.disconnected", _("Disconnected a health system")
+    RECORDS_CONNECTION_VIEWED = "records.connection_viewed", _("Viewed a health-system connection")
+    RECORDS_CONNECTIONS_LISTED = "records.connections_listed", _("Viewed the connected health systems")
+    # Proxy access
+    PROXY_INVITED = "proxy.invited", _("Invited someone to help")
+    PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")
+    PROXY_INVITATION_WITHDRAWN = "proxy.invitation_withdrawn", _("Withdrew an invitation")
+    PROXY_SCOPES_CHANGED = "proxy.scopes_changed", _("Changed what a helper may do")
+    PROXY_REVOKED = "proxy.revoked", _("Ended someone's access")
+    PROXY_EXPIRED = "proxy.expired", _("Access ended on its end date")
+    PROXY_ENDED_AT_MAJORITY = "proxy.ended_at_majority", _("A parent's access ended at 18")
+    PROXY_MAJORITY_NOTICE_SENT = "proxy.majority_notice_sent", _("Told a parent that access ends at 18")
+    PROXY_ACCESS_REQUESTED = "proxy.access_requested", _("Asked for access")
+    PROXY_REQUEST_APPROVED = "proxy.request_approved", _("Access request approved")
+    PROXY_REQUEST_DENIED = "proxy.request_denied", _("Access request denied")
+    PROXY_REQUEST_VIEWED = "proxy.request_viewed", _("Reviewer opened an access request")
+    PROXY_DOCUMENT_VIEWED = "proxy.document_viewed", _("Reviewer opened a request document")
+    PROXY_GRANTS_VIEWED = "proxy.grants_viewed", _("Viewed who has access")
+    PROXY_GRANT_VIEWED = "proxy.grant_viewed", _("Viewed one person's access and its history")
+    PROXY_SWITCHED_TO = "proxy.switched_to", _("Started acting for this person")
+    PROXY_ACCESS_ENDED_REFUSED = "proxy.access_ended_refused", _("Was refused after access ended")
 
 
 def action_label(action: str) -> str:
-    return str(ACTION_LABELS.get(action, action))
+    """The label of a stored action code (old rows included); an unknown code reads as a generic phrase."""
+    try:
+        return str(AuditAction(action).label)
+    except ValueError:
+        return str(_("Other activity"))
 
 
 def basis_label(basis: str) -> str:

@@ -10,6 +10,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from accounts.actions.audit import record_audit_event
+from accounts.audit_labels import AuditAction
 from accounts.middleware import HAS_MFA_KEY
 from accounts.models import TOTPDevice, User
 
@@ -18,14 +19,14 @@ from accounts.models import TOTPDevice, User
 def audit_login(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
         request.session[HAS_MFA_KEY] = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-    record_audit_event(action="auth.login", user=user, request=request)
+    record_audit_event(action=AuditAction.LOGIN, user=user, request=request)
 
 
 @receiver(user_logged_out)
 def audit_logout(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
     if user is not None:
         idle = bool(getattr(request, "portal_idle_logout", False))
-        record_audit_event(action="auth.idle_logout" if idle else "auth.logout", user=user, request=request)
+        record_audit_event(action=AuditAction.IDLE_LOGOUT if idle else AuditAction.LOGOUT, user=user, request=request)
 
 
 @receiver(user_login_failed)
@@ -36,10 +37,10 @@ def audit_login_failed(
     # its own history so that its owner can see the attempt.
     email = str(credentials.get("email") or credentials.get("username") or "").strip().lower()
     user = User.objects.filter(email=email).first() if email else None
-    record_audit_event(action="auth.login_failed", user=user, request=request, basis="anonymous")
+    record_audit_event(action=AuditAction.LOGIN_FAILED, user=user, request=request, basis="anonymous")
 
 
-def _audit_allauth(action: str) -> Any:
+def _audit_allauth(action: AuditAction) -> Any:
     def receiver_(sender: Any, request: HttpRequest | None = None, user: User | None = None, **kwargs: Any) -> None:
         if user is None and "email_address" in kwargs:
             user = kwargs["email_address"].user
@@ -48,10 +49,10 @@ def _audit_allauth(action: str) -> Any:
     return receiver_
 
 
-_audit_password_changed = _audit_allauth("auth.password_changed")
-_audit_password_reset = _audit_allauth("auth.password_reset")
-_audit_password_set = _audit_allauth("auth.password_set")
-_audit_email_confirmed = _audit_allauth("auth.email_verified")
+_audit_password_changed = _audit_allauth(AuditAction.PASSWORD_CHANGED)
+_audit_password_reset = _audit_allauth(AuditAction.PASSWORD_RESET)
+_audit_password_set = _audit_allauth(AuditAction.PASSWORD_SET)
+_audit_email_confirmed = _audit_allauth(AuditAction.EMAIL_VERIFIED)
 password_changed.connect(_audit_password_changed, dispatch_uid="audit_password_changed")
 password_reset.connect(_audit_password_reset, dispatch_uid="audit_password_reset")
 password_set.connect(_audit_password_set, dispatch_uid="audit_password_set")

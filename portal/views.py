@@ -29,6 +29,7 @@ from accounts.access import access_subject
 from accounts.actions.audit import record_audit_event
 from accounts.actions.mfa import has_mfa
 from accounts.actors import Actor, Scope
+from accounts.audit_labels import AuditAction
 from accounts.decorators import staff_page
 from accounts.models import AuditEvent, AuditSeal, Organization
 from accounts.requests import SignedInRequest
@@ -81,7 +82,7 @@ def person(request: ActingRequest) -> HttpResponse:
     patient = access_subject(actor, Scope.RECORDS)
     enrollments = patient.enrollments.select_related("organization").order_by("organization__name")
     record_audit_event(
-        action="record.viewed", actor=actor, request=request, object_type="patient", object_id=patient.pk
+        action=AuditAction.RECORD_VIEWED, actor=actor, request=request, object_type="patient", object_id=patient.pk
     )
     return render(request, "portal/person.html", {"patient": patient, "enrollments": enrollments})
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor, Scope
+from accounts.audit_labels import AuditAction
 from accounts.models import Enrollment, Patient, User
 from accounts.models.audit import Basis
 from accounts.notifications import send_notice
@@ -46,7 +47,7 @@ def _clean_scopes(scopes: list[str] | frozenset[str] | set[str]) -> list[str]:
 
 
 def _audit_grant(
-    action: str,
+    action: AuditAction,
     *,
     actor: Actor | None,
     user: User | None,
@@ -117,7 +118,7 @@ def invite_caregiver(
             nonce=_nonce_digest(nonce),
             link_expires_at=now + timedelta(days=INVITATION_LINK_DAYS),
         )
-        _audit_grant("proxy.invited", actor=actor, user=None, grant=grant, request=request)
+        _audit_grant(AuditAction.PROXY_INVITED, actor=actor, user=None, grant=grant, request=request)
     token = signing.dumps(nonce, salt=_INVITATION_SALT)
     path = reverse("proxy:invitation", args=[token])
     link = request.build_absolute_uri(path) if request is not None else path
@@ -174,7 +175,7 @@ def accept_invitation(*, user: User, token: str, request: HttpRequest | None = N
             grant.starts_at = now
             _set_status(grant, GrantStatus.ACTIVE, reason=_("Invitation accepted"), now=now)
             grant.save(update_fields=["grantee", "starts_at", "status", "status_reason", "status_changed_at"])
-            _audit_grant("proxy.invitation_accepted", actor=None, user=user, grant=grant, request=request)
+            _audit_grant(AuditAction.PROXY_INVITATION_ACCEPTED, actor=None, user=user, grant=grant, request=request)
     except IntegrityError as error:
         raise ProxyError(_("You already have access to this person's record.")) from error
     return grant
@@ -187,7 +188,7 @@ def withdraw_invitation(*, actor: Actor, grant: ProxyGrant, request: HttpRequest
             raise ProxyError(_("Only a pending invitation can be withdrawn."))
         _set_status(grant, GrantStatus.REVOKED, reason=_("Invitation withdrawn"), now=timezone.now())
         grant.save(update_fields=["status", "status_reason", "status_changed_at"])
-        _audit_grant("proxy.invitation_withdrawn", actor=actor, user=None, grant=grant, request=request)
+        _audit_grant(AuditAction.PROXY_INVITATION_WITHDRAWN, actor=actor, user=None, grant=grant, request=request)
 
 
 # Changing and ending grants ----------------------------------------------------------------------
@@ -213,7 +214,7 @@ def change_grant_scopes(
             grant.expires_at = expires_at
         grant.save(update_fields=["scopes", "expires_at"])
         _audit_grant(
-            "proxy.scopes_changed",
+            AuditAction.PROXY_SCOPES_CHANGED,
             actor=actor,
             user=None,
             grant=grant,
@@ -234,7 +235,7 @@ def revoke_grant(
         _set_status(grant, GrantStatus.REVOKED, reason=reason.strip() or _("Revoked"), now=timezone.now())
         grant.save(update_fields=["status", "status_reason", "status_changed_at"])
         _audit_grant(
-            "proxy.revoked",
+            AuditAction.PROXY_REVOKED,
             actor=actor,
             user=None,
             grant=grant,
@@ -264,7 +265,7 @@ def submit_access_request(
             document.file.save(storage_name(checked), checked.upload, save=False)
             document.save()
         record_audit_event(
-            action="proxy.access_requested",
+            action=AuditAction.PROXY_ACCESS_REQUESTED,
             user=user,
             subject=access_request.patient,
             basis=Basis.SELF,
@@ -307,7 +308,7 @@ def approve_access_request(
                 if locked.organization is not None and mrn.strip():
                     Enrollment.objects.create(patient=patient, organization=locked.organization, mrn=mrn.strip())
                 record_audit_event(
-                    action="record.created",
+                    action=AuditAction.RECORD_CREATED,
                     actor=actor,
                     subject=patient,
                     basis=actor.basis,
@@ -342,7 +343,7 @@ def approve_access_request(
             locked.decided_at = now
             locked.save(update_fields=["patient", "grant", "status", "reviewed_by", "decision_reason", "decided_at"])
             _audit_grant(
-                "proxy.request_approved",
+                AuditAction.PROXY_REQUEST_APPROVED,
                 actor=actor,
                 user=None,
                 grant=grant,
@@ -369,7 +370,7 @@ def deny_access_request(
         locked.decided_at = timezone.now()
         locked.save(update_fields=["status", "reviewed_by", "decision_reason", "decided_at"])
         record_audit_event(
-            action="proxy.request_denied",
+            action=AuditAction.PROXY_REQUEST_DENIED,
             actor=actor,
             subject=locked.patient,
             basis=actor.basis,
@@ -410,12 +411,12 @@ def apply_grant_transitions(*, now: datetime | None = None) -> Transitions:
     expired = ended = notices = 0
 
     for grant in ProxyGrant.objects.filter(status=GrantStatus.ACTIVE, expires_at__lte=now).select_related("patient"):
-        expired += _expire(grant, reason=_("Reached its end date"), action="proxy.expired", now=now)
+        expired += _expire(grant, reason=_("Reached its end date"), action=AuditAction.PROXY_EXPIRED, now=now)
 
     adult_cutoff = _years_before(today, ADULT_AGE)  # born on or before this day: 18 or older today
     parents = ProxyGrant.objects.filter(status=GrantStatus.ACTIVE, legal_basis=Basis.PARENT_OF_MINOR)
     for grant in parents.filter(patient__birth_date__lte=adult_cutoff).select_related("patient"):
-        ended += _expire(grant, reason=_("The patient turned 18"), action="proxy.ended_at_majority", now=now)
+        ended += _expire(grant, reason=_("The patient turned 18"), action=AuditAction.PROXY_ENDED_AT_MAJORITY, now=now)
 
     window_start = _years_before(today + timedelta(days=MAJORITY_NOTICE_DAYS), ADULT_AGE) - timedelta(days=1)
     candidates = parents.filter(
@@ -431,7 +432,7 @@ def apply_grant_transitions(*, now: datetime | None = None) -> Transitions:
                 majority_notice_sent_at=now
             ):
                 continue
-            _audit_grant("proxy.majority_notice_sent", actor=None, user=None, grant=grant, request=None)
+            _audit_grant(AuditAction.PROXY_MAJORITY_NOTICE_SENT, actor=None, user=None, grant=grant, request=None)
             send_notice(
                 to=grant.grantee.email,
                 subject=_("Access to a record you manage changes soon"),
@@ -444,7 +445,7 @@ def apply_grant_transitions(*, now: datetime | None = None) -> Transitions:
     return Transitions(expired=expired, ended_at_majority=ended, notices_sent=notices)
 
 
-def _expire(grant: ProxyGrant, *, reason: str, action: str, now: datetime) -> int:
+def _expire(grant: ProxyGrant, *, reason: str, action: AuditAction, now: datetime) -> int:
     """Ends one active grant (1), or nothing if another run got there first (0)."""
     with transaction.atomic():
         if not ProxyGrant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).update(

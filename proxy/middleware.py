@@ -10,6 +10,7 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor, actor_for
+from accounts.audit_labels import AuditAction
 from accounts.middleware import is_exempt
 from proxy.access import AccessEndedError, resolve_actor
 from proxy.context import ActingContext
@@ -45,7 +46,7 @@ class ActorMiddleware:
             request.session.pop(ACTING_FOR_KEY, None)
             request.actor = actor_for(request.user)  # type: ignore[attr-defined]
             record_audit_event(
-                action="proxy.access_ended_refused",
+                action=AuditAction.PROXY_ACCESS_ENDED_REFUSED,
                 user=request.user,
                 request=request,  # type: ignore[arg-type]
                 object_type="patient",

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.actions.audit import record_audit_event
+from accounts.audit_labels import AuditAction
 from accounts.models import Patient, User
 from records.ingest import Counts, PageResult, chunks, read_fhir_file, record_page, write_page
 from records.models import (
@@ -69,7 +70,7 @@ def import_fhir_file(
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
     record_audit_event(
-        action="records.imported",
+        action=AuditAction.RECORDS_IMPORTED,
         actor=actor,
         user=user,
         subject=patient,
@@ -116,7 +117,7 @@ def save_connection(
         )
         transaction.on_commit(lambda: sync_connection_task.delay(connection.pk))
         record_audit_event(
-            action="records.connected" if created else "records.reauthorized",
+            action=AuditAction.RECORDS_CONNECTED if created else AuditAction.RECORDS_REAUTHORIZED,
             actor=actor,
             subject=patient,
             request=request,
@@ -131,7 +132,7 @@ def request_sync(*, actor: Actor, connection: Connection, request: HttpRequest |
     """ "Sync now": queued for the worker at once (after this request's transaction commits)."""
     with transaction.atomic():
         record_audit_event(
-            action="records.sync_requested",
+            action=AuditAction.RECORDS_SYNC_REQUESTED,
             actor=actor,
             subject=connection.source.patient,
             request=request,
@@ -154,7 +155,7 @@ def disconnect(*, actor: Actor, connection: Connection, keep_records: bool, requ
         if not keep_records:
             deleted, _ = connection.source.resources.all().delete()
         record_audit_event(
-            action="records.disconnected",
+            action=AuditAction.RECORDS_DISCONNECTED,
             actor=actor,
             subject=patient,
             request=request,

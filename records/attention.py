@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.audit_labels import AuditAction
 from accounts.models import AuditEvent
 from proxy.attention import AttentionItem, attention_provider
 from records.models import Connection, ConnectionStatus, FhirResource
@@ -49,7 +50,7 @@ def new_records(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[Attent
     if not allowed or actor.user is None:
         return items
     logins = list(
-        AuditEvent.objects.filter(actor_user=actor.user, action="auth.login")
+        AuditEvent.objects.filter(actor_user=actor.user, action=AuditAction.LOGIN)
         .order_by("-occurred_at")
         .values_list("occurred_at", flat=True)[:2]
     )

@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.actions.audit import record_audit_event
+from accounts.audit_labels import AuditAction
 from accounts.notifications import send_notice
 from records import smart
 from records.ingest import PageResult, record_page, stored_hashes, write_page
@@ -401,7 +402,7 @@ def _needs_reauthorization(connection: Connection, detail: str) -> None:
         if not updated:
             return
         record_audit_event(
-            action="records.needs_reauthorization",
+            action=AuditAction.RECORDS_NEEDS_REAUTHORIZATION,
             user=None,
             subject=connection.source.patient,
             basis="system",

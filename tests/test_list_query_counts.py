@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.actions.audit import record_audit_event
 from accounts.models.audit import Basis
+from accounts.audit_labels import AuditAction
 from proxy.models import AccessRequest, GrantStatus, ProxyGrant
 from tests.conftest import World, sign_in
 from tests.factories import EnrollmentFactory, PatientFactory, UserFactory
@@ -64,7 +65,7 @@ def more_requests(world: World, organization: object) -> None:
 def more_history(world: World) -> None:
     for _ in range(10):
         record_audit_event(
-            action="record.viewed",
+            action=AuditAction.RECORD_VIEWED,
             user=world.user("caregiver_full"),
             subject=world.people["rosa"],
             basis=Basis.POWER_OF_ATTORNEY,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
+from accounts.audit_labels import AuditAction
 from accounts.models import AuditEvent, AuditSeal, Patient, User
 from accounts.models.audit import GENESIS_HASH, Basis, chain_hash
 
@@ -26,9 +27,19 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+class UnknownAuditActionError(TypeError):
+    """An audit action outside the AuditAction vocabulary."""
+
+
+def _checked_action(action: object) -> str:
+    if not isinstance(action, AuditAction):
+        raise UnknownAuditActionError(f"Audit actions must be AuditAction members, not {action!r}.")
+    return action.value
+
+
 def record_audit_event(
     *,
-    action: str,
+    action: AuditAction,
     actor: Actor | None = None,
     user: User | None = None,
     request: HttpRequest | None = None,
@@ -39,6 +50,7 @@ def record_audit_event(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Insert one audit row. `detail` must never hold health data."""
+    action_code = _checked_action(action)
     if actor is not None:
         user = user or actor.user
         if subject is None:
@@ -51,7 +63,7 @@ def record_audit_event(
         actor_name=(user.full_name or user.email) if user else "",
         subject_patient=subject,
         basis=basis,
-        action=action,
+        action=action_code,
         object_type=object_type,
         object_id=str(object_id) if object_id != "" else "",
         ip=client_ip(request) if request is not None else None,
@@ -62,7 +74,7 @@ def record_audit_event(
 
 def record_audit_events_for_patients(
     *,
-    action: str,
+    action: AuditAction,
     actor: Actor,
     patients: list[Patient],
     request: HttpRequest,
@@ -76,7 +88,7 @@ def record_audit_events_for_patients(
         "actor_user": user,
         "actor_name": (user.full_name or user.email) if user else "",
         "basis": basis,
-        "action": action,
+        "action": _checked_action(action),
         "object_type": object_type,
         "object_id": str(object_id),
         "ip": client_ip(request),

@@ -9,6 +9,7 @@ import django_otp
 from django.db import transaction
 
 from accounts.actions.audit import record_audit_event
+from accounts.audit_labels import AuditAction
 from accounts.models import RecoveryCode, RecoveryCodeDevice, TOTPDevice, User
 from accounts.models.mfa import hash_recovery_code
 
@@ -71,7 +72,12 @@ def confirm_totp_enrolment(*, user: User, device: TOTPDevice, token: str, reques
         device.save(update_fields=["confirmed"])
         codes = _replace_recovery_codes(user)
         record_audit_event(
-            action="mfa.enabled", user=user, request=request, basis="self", object_type="user", object_id=user.pk
+            action=AuditAction.MFA_ENABLED,
+            user=user,
+            request=request,
+            basis="self",
+            object_type="user",
+            object_id=user.pk,
         )
     django_otp.login(request, device)
     return codes
@@ -81,7 +87,7 @@ def regenerate_recovery_codes(*, user: User, request: HttpRequest) -> list[str]:
     with transaction.atomic():
         codes = _replace_recovery_codes(user)
         record_audit_event(
-            action="mfa.recovery_codes_replaced",
+            action=AuditAction.RECOVERY_CODES_REPLACED,
             user=user,
             request=request,
             basis="self",
@@ -96,7 +102,12 @@ def remove_mfa(*, user: User, request: HttpRequest) -> None:
         TOTPDevice.objects.filter(user=user).delete()
         RecoveryCodeDevice.objects.filter(user=user).delete()
         record_audit_event(
-            action="mfa.removed", user=user, request=request, basis="self", object_type="user", object_id=user.pk
+            action=AuditAction.MFA_REMOVED,
+            user=user,
+            request=request,
+            basis="self",
+            object_type="user",
+            object_id=user.pk,
         )
     # The session is no longer verified by a device that is gone.
     request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
@@ -112,20 +123,20 @@ def verify_second_factor(*, user: User, token: str, request: HttpRequest) -> boo
         totp = confirmed_totp_device(user)
         if totp is not None and totp.verify_token(token):
             django_otp.login(request, totp)
-            record_audit_event(action="auth.mfa_verified", user=user, request=request, basis="self")
+            record_audit_event(action=AuditAction.MFA_VERIFIED, user=user, request=request, basis="self")
             return True
-        record_audit_event(action="auth.mfa_failed", user=user, request=request, basis="self")
+        record_audit_event(action=AuditAction.MFA_FAILED, user=user, request=request, basis="self")
         return False
     recovery = RecoveryCodeDevice.objects.filter(user=user, confirmed=True).first()
     if recovery is not None and recovery.verify_token(token):
         django_otp.login(request, recovery)
         record_audit_event(
-            action="auth.recovery_code_used",
+            action=AuditAction.RECOVERY_CODE_USED,
             user=user,
             request=request,
             basis="self",
             detail={"codes_left": recovery.remaining},
         )
         return True
-    record_audit_event(action="auth.mfa_failed", user=user, request=request, basis="self")
+    record_audit_event(action=AuditAction.MFA_FAILED, user=user, request=request, basis="self")
     return False

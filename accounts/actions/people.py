@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from accounts.actions.audit import record_audit_event
+from accounts.audit_labels import AuditAction
 from accounts.models import Patient, User
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def start_own_record(
         user=user, given_name=given_name.strip(), family_name=family_name.strip(), birth_date=birth_date
     )
     record_audit_event(
-        action="record.created",
+        action=AuditAction.RECORD_CREATED,
         user=user,
         subject=patient,
         basis="self",

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.actions.audit import record_audit_event
+from accounts.audit_labels import AuditAction
 from accounts.models import ApiToken, User
 from accounts.models.tokens import digest_token, new_token
 
@@ -21,7 +22,12 @@ def create_api_token(*, user: User, name: str, request: HttpRequest) -> tuple[Ap
     token = new_token()
     row = ApiToken.objects.create(user=user, name=name.strip()[:100] or "API token", digest=digest_token(token))
     record_audit_event(
-        action="api_token.created", user=user, request=request, basis="self", object_type="api_token", object_id=row.pk
+        action=AuditAction.API_TOKEN_CREATED,
+        user=user,
+        request=request,
+        basis="self",
+        object_type="api_token",
+        object_id=row.pk,
     )
     return row, token
 
@@ -31,7 +37,7 @@ def revoke_api_token(*, user: User, token_id: int, request: HttpRequest) -> bool
     revoked = ApiToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if revoked:
         record_audit_event(
-            action="api_token.revoked",
+            action=AuditAction.API_TOKEN_REVOKED,
             user=user,
             request=request,
             basis="self",

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.access import access_subject
 from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor, Scope
-from accounts.audit_labels import action_label, basis_label
+from accounts.audit_labels import AuditAction, action_label, basis_label
 from accounts.forms import AccessHistoryFilterForm
 from accounts.models import AuditEvent
 from accounts.requests import SignedInRequest
@@ -48,7 +48,7 @@ def _filtered(request: HttpRequest, actor: Actor) -> tuple[AccessHistoryFilterFo
 def access_history(request: SignedInRequest) -> HttpResponse:
     actor = _own_record_actor(request)
     # Recorded first, so that the page (evaluated lazily) lists this view too.
-    record_audit_event(action="access_history.viewed", actor=actor, request=request)
+    record_audit_event(action=AuditAction.ACCESS_HISTORY_VIEWED, actor=actor, request=request)
     form, events = _filtered(request, actor)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -83,7 +83,7 @@ def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
 @login_required
 def access_history_csv(request: SignedInRequest) -> StreamingHttpResponse:
     actor = _own_record_actor(request)
-    record_audit_event(action="access_history.downloaded", actor=actor, request=request)
+    record_audit_event(action=AuditAction.ACCESS_HISTORY_DOWNLOADED, actor=actor, request=request)
     _, events = _filtered(request, actor)
     response = StreamingHttpResponse(_csv_rows(events), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="access-history.csv"'

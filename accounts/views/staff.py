@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.access import access_organization_as_admin, access_organization_as_staff, enrollments_visible_to_staff
 from accounts.actions.audit import record_audit_event, record_audit_events_for_patients
 from accounts.actors import Actor
+from accounts.audit_labels import AuditAction
 from accounts.decorators import staff_page
 from accounts.forms import OrganizationPolicyForm
 from accounts.models.audit import Basis
@@ -38,7 +39,7 @@ def patient_roster(request: SignedInRequest, org_slug: str) -> HttpResponse:
         request.GET.get("page")
     )
     record_audit_events_for_patients(
-        action="roster.viewed",
+        action=AuditAction.ROSTER_VIEWED,
         actor=actor,
         patients=[e.patient for e in page],
         request=request,
@@ -72,7 +73,7 @@ def organization_policy(request: SignedInRequest, org_slug: str) -> HttpResponse
         with transaction.atomic():
             form.save()
             record_audit_event(
-                action="organization.policy_changed",
+                action=AuditAction.ORGANIZATION_POLICY_CHANGED,
                 actor=actor,
                 subject=None,
                 basis=Basis.STAFF,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actions.audit import record_audit_event
 from accounts.actors import Scope
+from accounts.audit_labels import AuditAction
 from accounts.requests import SignedInRequest
 from proxy import actions
 from proxy.access import AccessEndedError, resolve_actor
@@ -39,7 +40,7 @@ def switch_subject(request: SignedInRequest) -> HttpResponse:
         return redirect("home")
     request.session[ACTING_FOR_KEY] = str(chosen)
     record_audit_event(
-        action="proxy.switched_to", actor=actor, request=request, object_type="patient", object_id=chosen
+        action=AuditAction.PROXY_SWITCHED_TO, actor=actor, request=request, object_type="patient", object_id=chosen
     )
     # Sections differ between people: land on the home page rather than a page that may be outside the scopes.
     return redirect("home")

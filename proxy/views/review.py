@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.actions.audit import record_audit_event
 from accounts.actors import Scope
+from accounts.audit_labels import AuditAction
 from accounts.decorators import staff_page
 from accounts.models import AuditEvent
 from accounts.requests import SignedInRequest
@@ -105,7 +106,7 @@ def document(request: SignedInRequest, request_id: int, document_id: int, org_sl
     if found is None:
         raise Http404
     record_audit_event(
-        action="proxy.document_viewed",
+        action=AuditAction.PROXY_DOCUMENT_VIEWED,
         actor=reviewer_actor(request.actor, desk),
         request=request,
         subject=found.request.patient,

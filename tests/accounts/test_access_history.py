@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.actions.audit import record_audit_event
 from accounts.models import AuditEvent
+from accounts.audit_labels import AuditAction
 from tests.conftest import World, sign_in
 
 
@@ -32,7 +33,7 @@ def test_staff_viewing_the_roster_shows_in_the_patients_history(client: Client, 
 
 
 def test_history_shows_only_the_patients_own_record(client: Client, world: World) -> None:
-    record_audit_event(action="record.viewed", user=world.user("caregiver"), subject=world.caregiver_record)
+    record_audit_event(action=AuditAction.RECORD_VIEWED, user=world.user("caregiver"), subject=world.caregiver_record)
     sign_in(client, world, "patient")
     response = client.get(reverse("access_history"))
     assert response.status_code == 200
@@ -43,9 +44,9 @@ def test_filter_by_date_and_action(client: Client, world: World) -> None:
     patient, record = world.user("patient"), world.patient_record
     now = timezone.now()
     with time_machine.travel(now - timedelta(days=10), tick=False):
-        record_audit_event(action="record.viewed", user=world.user("staff_here"), subject=record, basis="staff")
-    record_audit_event(action="record.viewed", user=world.user("org_admin"), subject=record, basis="staff")
-    record_audit_event(action="auth.login", user=patient, subject=record)
+        record_audit_event(action=AuditAction.RECORD_VIEWED, user=world.user("staff_here"), subject=record, basis="staff")
+    record_audit_event(action=AuditAction.RECORD_VIEWED, user=world.user("org_admin"), subject=record, basis="staff")
+    record_audit_event(action=AuditAction.LOGIN, user=patient, subject=record)
     sign_in(client, world, "patient")
 
     since = (timezone.localdate() - timedelta(days=2)).isoformat()
@@ -71,8 +72,8 @@ def test_a_reversed_date_range_is_explained(client: Client, world: World) -> Non
 
 def test_csv_download_follows_the_filters_and_is_audited(client: Client, world: World) -> None:
     record = world.patient_record
-    record_audit_event(action="record.viewed", user=world.user("staff_here"), subject=record, basis="staff")
-    record_audit_event(action="auth.login", user=world.user("patient"), subject=record)
+    record_audit_event(action=AuditAction.RECORD_VIEWED, user=world.user("staff_here"), subject=record, basis="staff")
+    record_audit_event(action=AuditAction.LOGIN, user=world.user("patient"), subject=record)
     sign_in(client, world, "patient")
     response = client.get(reverse("access_history_csv"), {"action": "record.viewed"})
     assert response["Content-Type"].startswith("text/csv")
@@ -80,12 +81,12 @@ def test_csv_download_follows_the_filters_and_is_audited(client: Client, world: 
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["When", "Who", "Access type", "What happened", "IP address"]
     assert [r[1:4] for r in rows[1:]] == [["Jordan Lee", "Care team", "Viewed the record"]]
-    assert AuditEvent.objects.filter(action="access_history.downloaded", subject_patient=record).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.ACCESS_HISTORY_DOWNLOADED, subject_patient=record).count() == 1
     everything = client.get(reverse("access_history_csv"))
     text = b"".join(everything.streaming_content).decode()
     assert "Signed in" in text
     assert "Downloaded the access history" in text
-    assert AuditEvent.objects.filter(action="access_history.downloaded", subject_patient=record).count() == 2
+    assert AuditEvent.objects.filter(action=AuditAction.ACCESS_HISTORY_DOWNLOADED, subject_patient=record).count() == 2
 
 
 def test_history_page_has_a_fixed_number_of_queries(client: Client, world: World) -> None:
@@ -96,6 +97,6 @@ def test_history_page_has_a_fixed_number_of_queries(client: Client, world: World
     before = count_queries(client, url)
     for n in range(60):
         record_audit_event(
-            action="record.viewed", user=world.user("staff_here"), subject=world.patient_record, detail={"n": n}
+            action=AuditAction.RECORD_VIEWED, user=world.user("staff_here"), subject=world.patient_record, detail={"n": n}
         )
     assert count_queries(client, url) == before

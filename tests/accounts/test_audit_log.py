@@ -14,6 +14,7 @@ from accounts.actions.audit import record_audit_event, seal_pending_events
 from accounts.models import AuditEvent, AuditSeal
 from accounts.models.audit import AppendOnlyError
 from accounts.selectors import verify_audit_chain
+from accounts.audit_labels import AuditAction
 from tests.conftest import World
 
 postgres_only = pytest.mark.skipif(
@@ -24,7 +25,7 @@ postgres_only = pytest.mark.skipif(
 def _events(world: World, count: int) -> list[AuditEvent]:
     return [
         record_audit_event(
-            action="record.viewed",
+            action=AuditAction.RECORD_VIEWED,
             user=world.user("patient"),
             subject=world.patient_record,
             object_type="patient",

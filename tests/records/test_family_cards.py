@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actions.audit import record_audit_event
+from accounts.audit_labels import AuditAction
 from records.models import ConnectionStatus, FhirResource, RecordSource, SourceKind
 from tests.conftest import World, sign_in
 
@@ -37,7 +38,7 @@ def test_a_connection_that_needs_signing_in_shows_on_the_family_view(client: Cli
 
 def test_new_records_since_the_last_visit_hide_what_a_parent_may_not_see(client: Client, world: World) -> None:
     with time_machine.travel(timezone.now() - timedelta(days=3)):
-        record_audit_event(action="auth.login", user=world.user("parent_of_teen"))  # the last visit
+        record_audit_event(action=AuditAction.LOGIN, user=world.user("parent_of_teen"))  # the last visit
     source = RecordSource.objects.create(patient=world.people["teen"], kind=SourceKind.UPLOAD, label="Files")
     for n in range(3):
         add_record(source, f"obs-{n}")
