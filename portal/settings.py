@@ -53,7 +53,7 @@ FIELD_ENCRYPTION_KEYS = [
     for key in required(
         "FIELD_ENCRYPTION_KEYS",
         # A fixed key for local development only; never used with DEBUG off.
-        dev_default="ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbg==",
+        dev_default="ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZC11c2U=",
     ).split(",")
     if key.strip()
 ]
