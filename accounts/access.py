@@ -13,7 +13,29 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.actors import Actor
-from accounts.models import Enrollment, Organization, Patient, Role
+from accounts.models import ApiToken, Enrollment, Organization, Patient, Role
+from accounts.scoping import scoped
+
+
+def parse_uuid(raw: object) -> UUID:
+    """A UUID from a URL, a form or a header; anything else answers 404 (never a 500)."""
+    if isinstance(raw, UUID):
+        return raw
+    try:
+        return UUID(str(raw))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise Http404 from error
+
+
+def parse_int_id(raw: object) -> int:
+    """A positive integer id from a URL or a form; anything else answers 404."""
+    try:
+        value = int(str(raw))
+    except (ValueError, TypeError) as error:
+        raise Http404 from error
+    if value <= 0 or value > 2**63 - 1:
+        raise Http404
+    return value
 
 
 def access_subject(actor: Actor, scope: str) -> Patient:
@@ -54,3 +76,23 @@ def access_patient_as_staff(actor: Actor, organization: Organization, patient_id
     except (Enrollment.DoesNotExist, ValidationError, ValueError, TypeError) as error:
         raise Http404 from error
     return enrollment.patient
+
+
+def access_patient_by_id(actor: Actor, patient_id: object) -> Patient:
+    """A patient the actor's desk cares for (see accounts.scoping), or the patient the actor acts for."""
+    pk = parse_uuid(patient_id)
+    if actor.desk is not None:
+        patient = scoped(actor, Patient).filter(pk=pk).first()
+    else:
+        patient = actor.subject if actor.subject is not None and actor.subject.pk == pk else None
+    if patient is None:
+        raise Http404
+    return patient
+
+
+def access_api_token_by_id(actor: Actor, token_id: object) -> ApiToken:
+    """One of the signed-in person's own API tokens."""
+    token = ApiToken.objects.filter(pk=parse_int_id(token_id), user=actor.user).first() if actor.user else None
+    if token is None:
+        raise Http404
+    return token

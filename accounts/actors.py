@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Patient, Role, User
 from accounts.models.audit import Basis
+from accounts.scoping import Desk
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -48,7 +49,8 @@ class Actor:
     memberships: tuple[Membership, ...] = field(default_factory=tuple)
     own_record: Patient | None = None  # the user's own chart, whoever they act for now
     grant_id: UUID | None = None  # the proxy grant behind this subject, when not acting for oneself
-    hide_sensitive: bool = False  # a parent of an adolescent: sensitive and confidential items stay hidden
+    hide_sensitive: bool = False  # sensitive and confidential items stay hidden (see proxy.policy)
+    desk: Desk | None = None  # set only by a staff page's declaration: where this staff member works now
 
     @property
     def is_authenticated(self) -> bool:
@@ -94,6 +96,16 @@ class Actor:
         """The same person, now acting for someone else under a grant."""
         return replace(
             self, subject=subject, basis=basis, scopes=scopes, grant_id=grant_id, hide_sensitive=hide_sensitive
+        )
+
+    def at_desk(self, desk: Desk) -> Actor:
+        """The same person working at a staff desk: on the desk's basis, never on anyone's record."""
+        return Actor(
+            user=self.user,
+            basis=desk.basis,
+            memberships=self.memberships,
+            own_record=self.own_record,
+            desk=desk,
         )
 
 
