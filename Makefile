@@ -38,7 +38,7 @@ check-compose:
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l es --no-obsolete --add-location file
 	$(PY) manage.py makemessages -l es -d djangojs --no-obsolete --add-location file --ignore=node_modules --ignore=staticfiles
-	$(PY) manage.py compilemessages
+	$(PY) manage.py compilemessages -l es --ignore=.venv --ignore=node_modules
 
 clean:
 	rm -rf var staticfiles .pytest_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.fields import EncryptedTextField
 from accounts.models import Organization, Patient, User
@@ -25,7 +26,7 @@ class HealthSystem(models.Model):
     vendor = models.CharField(_("vendor"), max_length=120, blank=True)
     fhir_base_url = models.URLField(_("FHIR base URL"), max_length=500, unique=True)
     client_id = models.CharField(
-        _("client id"),
+        pgettext_lazy("health system registration", "client id"),
         max_length=200,
         blank=True,
         help_text=_("The id this portal registered with the health system; empty: not connectable yet."),
@@ -201,7 +202,7 @@ class ResourceIdentifier(models.Model):
 
 
 class ConnectionStatus(models.TextChoices):
-    ACTIVE = "active", _("Connected")
+    ACTIVE = "active", pgettext_lazy("connection status", "Connected")  # also a heading elsewhere
     NEEDS_REAUTHORIZATION = "needs_reauth", _("Needs signing in again")
     DISCONNECTED = "disconnected", _("Disconnected")
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -24,14 +24,14 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None
         token = token.strip()
         if not token.startswith(TOKEN_PREFIX):
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
+            raise exceptions.AuthenticationFailed(pgettext_lazy("API sign-in", "Invalid token."))
         row = (
             ApiToken.objects.select_related("user")
             .filter(digest=digest_token(token), revoked_at__isnull=True, user__is_active=True)
             .first()
         )
         if row is None:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
+            raise exceptions.AuthenticationFailed(pgettext_lazy("API sign-in", "Invalid token."))
         now = timezone.now()
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
