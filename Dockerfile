@@ -33,10 +33,11 @@ RUN env \
         FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1ub3QtYS1zZWNyZXQtMDAwMDAwMDA= \
         ALLOWED_HOSTS=localhost \
         EMAIL_URL=consolemail:// \
+        AUDIT_CHECKPOINT_KEY=build-only-not-a-secret \
         DATABASE_URL=sqlite://:memory: \
         CELERY_BROKER_URL=memory:// \
         python manage.py collectstatic --noinput \
-    && mkdir -p /app/var/media \
+    && mkdir -p /app/var/media /app/var/audit \
     && chown -R app:app /app/var
 
 USER app

@@ -24,6 +24,11 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         name="seal the audit log",
     )
     sender.add_periodic_task(
+        float(settings.AUDIT_CHECKPOINT_INTERVAL_SECONDS),
+        sender.signature("accounts.checkpoint_audit_chain"),
+        name="checkpoint the audit chain's head outside the database",
+    )
+    sender.add_periodic_task(
         crontab(hour=settings.PROXY_TRANSITIONS_HOUR_UTC, minute=5),
         sender.signature("proxy.apply_grant_transitions"),
         name="apply proxy age and expiry rules",

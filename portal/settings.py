@@ -3,8 +3,8 @@
 Every value that differs between a laptop, CI and production comes from an
 environment variable (or a `.env` file beside manage.py, which `make run`
 writes on first start). Production secrets have no default: with DEBUG off, a
-missing SECRET_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS or EMAIL_URL stops the
-process at start-up with a message naming the variable.
+missing SECRET_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS, EMAIL_URL or
+AUDIT_CHECKPOINT_KEY stops the process at start-up with a message naming the variable.
 """
 
 from __future__ import annotations
@@ -174,6 +174,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celery" / "beat-schedule")
 )
 AUDIT_SEAL_INTERVAL_SECONDS = env.int("AUDIT_SEAL_INTERVAL_SECONDS", default=15)
+# Checkpoints of the audit chain's head, kept outside the database (see README, "The audit log"):
+# HMAC-SHA256 signed with AUDIT_CHECKPOINT_KEY (comma-separated, newest first: the first signs, any verifies).
+AUDIT_CHECKPOINT_KEY = required("AUDIT_CHECKPOINT_KEY", dev_default="insecure-development-audit-checkpoint-key")
+AUDIT_CHECKPOINT_FILE = Path(env.str("AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit" / "checkpoints.jsonl")))
+AUDIT_CHECKPOINT_INTERVAL_SECONDS = env.int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", default=60)
 PROXY_TRANSITIONS_HOUR_UTC = env.int("PROXY_TRANSITIONS_HOUR_UTC", default=6)
 
 AUTH_USER_MODEL = "accounts.User"

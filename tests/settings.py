@@ -5,6 +5,7 @@ the caller wins), plus what makes tests faster or deterministic.
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("HTTPS", "false")
@@ -13,6 +14,12 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "k" 
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1rZXktb25lLWZvci10aGUtdGVzdC1zdWl0ZSE=")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
+os.environ.setdefault("AUDIT_CHECKPOINT_KEY", "test-audit-checkpoint-key-not-for-production")
+# Never the developer's var/ (tests that checkpoint the audit chain point this at their own tmp_path).
+os.environ.setdefault(
+    "AUDIT_CHECKPOINT_FILE",
+    os.path.join(tempfile.gettempdir(), f"portal-tests-{os.getpid()}", "audit-checkpoints.jsonl"),
+)
 os.environ.setdefault("STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "false")
 os.environ.setdefault("PORTAL_ENV_FILE", "/nonexistent/.env")  # a developer's .env never leaks into tests
@@ -22,6 +29,10 @@ os.environ.setdefault("CACHE_KEY_PREFIX", "portal-test-" + os.environ.get("PYTES
 from portal.settings import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The audit tables refuse TRUNCATE; this backend lets the flush between transactional tests empty them.
+    DATABASES["default"]["ENGINE"] = "tests.postgres_backend"
 
 if REDIS_URL:
     # Each parallel worker clears the cache between tests; give each its own

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from accounts.audit_checkpoints import (
+    Checkpoint,
+    append_line,
+    checkpoint_file,
+    latest_checkpoint,
+    locked_for_append,
+    signed_line,
+)
 from accounts.audit_labels import AuditAction
 from accounts.models import AuditEvent, AuditSeal, Patient, User
 from accounts.models.audit import GENESIS_HASH, Basis, chain_hash
@@ -17,6 +27,9 @@ if TYPE_CHECKING:
     from accounts.actors import Actor
 
 logger = logging.getLogger(__name__)
+# Checkpoint lines (seq, hash, time only) go to their own logger, so that they can be shipped to a
+# log store the database's administrators cannot rewrite.
+checkpoint_logger = logging.getLogger("portal.audit.checkpoint")
 
 USER_AGENT_MAX = 256
 
@@ -124,3 +137,49 @@ def seal_pending_events(*, batch_size: int = 2000) -> int:
             logger.info("Another sealer advanced the audit chain first; leaving the rest to it.")
             return sealed
         sealed += len(seals)
+
+
+def write_audit_checkpoint(*, min_interval_seconds: float = 0) -> Checkpoint | None:
+    """Append the chain's head, signed, to the checkpoint file and to the log.
+
+    Nothing is written while the chain is empty, when the head is the one the
+    last checkpoint already holds, or when the last checkpoint is younger than
+    `min_interval_seconds`. Returns the checkpoint written, if any.
+    """
+    if not AuditSeal.objects.exists():
+        return None
+    path = checkpoint_file()
+    with locked_for_append(path) as fd:  # one writer at a time, so that lines follow the chain in order
+        head = AuditSeal.objects.order_by("-seq").only("seq", "hash").first()
+        if head is None:
+            return None
+        last = latest_checkpoint(path)
+        if last is not None:
+            if (last.seq, last.hash) == (head.seq, head.hash) or _age_seconds(last) < min_interval_seconds:
+                return None
+            _warn_if_checkpoint_lost(last)
+        written_at = timezone.now().astimezone(UTC).isoformat(timespec="seconds")
+        append_line(fd, signed_line(head.seq, head.hash, written_at))
+    checkpoint_logger.info("Audit checkpoint seq=%d hash=%s time=%s", head.seq, head.hash, written_at)
+    return Checkpoint(seq=head.seq, hash=head.hash, time=written_at)
+
+
+def _age_seconds(checkpoint: Checkpoint) -> float:
+    try:
+        written = datetime.fromisoformat(checkpoint.time)
+    except ValueError:
+        return float("inf")
+    if written.tzinfo is None:
+        return float("inf")
+    return (timezone.now() - written).total_seconds()
+
+
+def _warn_if_checkpoint_lost(last: Checkpoint) -> None:
+    # One query per checkpoint: an early alarm between runs of verify_audit.
+    still = AuditSeal.objects.filter(seq=last.seq).values_list("hash", flat=True).first()
+    if still != last.hash:
+        checkpoint_logger.error(
+            "The audit chain no longer holds seal %d as checkpointed at %s; run `manage.py verify_audit`.",
+            last.seq,
+            last.time,
+        )

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import itertools
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from accounts.actions.audit import record_audit_event, seal_pending_events
+from accounts.actions.audit import record_audit_event, seal_pending_events, write_audit_checkpoint
+from accounts.audit_labels import AuditAction
 from accounts.models import AuditEvent, AuditSeal
 from accounts.models.audit import AppendOnlyError
 from accounts.selectors import verify_audit_chain
-from accounts.audit_labels import AuditAction
 from tests.conftest import World
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="database-level refusal is a Postgres trigger"
 )
+
+
+@pytest.fixture(autouse=True)
+def _checkpoints_of_this_test(settings: object, tmp_path: Path) -> None:
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"  # type: ignore[attr-defined]
 
 
 def _events(world: World, count: int) -> list[AuditEvent]:
@@ -55,6 +61,7 @@ def test_model_refuses_update_and_delete(world: World) -> None:
 
 
 @postgres_only
+@pytest.mark.postgres
 @pytest.mark.parametrize(
     "statement",
     [
@@ -71,6 +78,38 @@ def test_database_refuses_raw_update_and_delete(world: World, statement: str) ->
         cursor.execute(statement)
     assert AuditEvent.objects.filter(action="rewritten").count() == 0
     assert AuditSeal.objects.count() >= 2
+
+
+@postgres_only
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE accounts_auditseal",
+        "TRUNCATE accounts_auditevent CASCADE",
+        "TRUNCATE accounts_auditevent, accounts_auditseal",
+    ],
+)
+def test_database_refuses_truncate_even_for_the_owner(world: World, statement: str) -> None:
+    """The test suite connects as the tables' owner (and locally as a superuser): the trigger still says no."""
+    _events(world, 2)
+    seal_pending_events()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_userbyid(relowner) = current_user"
+            " OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+            " FROM pg_class WHERE oid = 'accounts_auditevent'::regclass"
+        )
+        assert cursor.fetchone()[0], "this test must run as the owner (or a superuser)"
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # else TRUNCATE stops at the pending foreign-key checks
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    assert AuditSeal.objects.count() >= 2
+    assert AuditEvent.objects.count() >= 2
 
 
 def test_sealing_chains_every_event_in_order_and_is_idempotent(world: World) -> None:
@@ -113,6 +152,7 @@ def _tamper(sql: str, params: list[object]) -> None:
 def test_verify_audit_names_the_first_tampered_row(world: World) -> None:
     events = _events(world, 6)
     seal_pending_events()
+    write_audit_checkpoint()
     target = events[3]
     target_seq = AuditSeal.objects.get(event=target).seq
     out = StringIO()

@@ -17,6 +17,7 @@ PRODUCTION_ENV = {
     "FIELD_ENCRYPTION_KEYS": "dGVzdC1rZXktb25lLWZvci10aGUtdGVzdC1zdWl0ZSE=",
     "ALLOWED_HOSTS": "portal.example.org",
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.org:587",
+    "AUDIT_CHECKPOINT_KEY": "kP3vX9qL2mW7tR5yN8bC4dF6gH1jZ0sA-checkpoint-key",
     "DATABASE_URL": "postgres://portal@db.example.org:5432/portal",
     "REDIS_URL": "redis://cache.example.org:6379/0",
     "PORTAL_ENV_FILE": "/nonexistent/.env",
@@ -45,7 +46,9 @@ def test_check_deploy_is_clean_with_the_documented_production_settings() -> None
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "EMAIL_URL"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "EMAIL_URL", "AUDIT_CHECKPOINT_KEY"]
+)
 def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = run_manage("check", env=env)
