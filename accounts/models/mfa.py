@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
@@ -29,7 +30,36 @@ def new_totp_key() -> str:
     return secrets.token_hex(20)
 
 
-class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
+class _ThrottlingInPlace(ThrottlingMixin):
+    """django-otp's throttle, written with targeted UPDATEs.
+
+    Its own methods save() every field of a device loaded earlier in the
+    request, which would put back a last_t or a code that a concurrent
+    request has just used, and lose concurrent failures from the count.
+    """
+
+    class Meta:
+        abstract = True
+
+    def throttle_increment(self, commit: bool = True) -> None:
+        now = timezone.now()
+        self.throttling_failure_timestamp = now
+        self.throttling_failure_count += 1
+        if commit:
+            type(self)._default_manager.filter(pk=self.pk).update(
+                throttling_failure_count=F("throttling_failure_count") + 1, throttling_failure_timestamp=now
+            )
+
+    def throttle_reset(self, commit: bool = True) -> None:
+        self.throttling_failure_timestamp = None  # type: ignore[assignment]  # null=True in django-otp
+        self.throttling_failure_count = 0
+        if commit:
+            type(self)._default_manager.filter(pk=self.pk).update(
+                throttling_failure_count=0, throttling_failure_timestamp=None
+            )
+
+
+class TOTPDevice(TimestampMixin, _ThrottlingInPlace, Device):
     key = EncryptedTextField(default=new_totp_key, help_text=_("Hex-encoded secret, encrypted at rest."))
     step = models.PositiveSmallIntegerField(default=30)
     digits = models.PositiveSmallIntegerField(default=6)
@@ -53,21 +83,41 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
         if not allowed:
             return False
         token_text = str(token).strip().replace(" ", "")
-        verified = False
         if token_text.isdigit() and len(token_text) == self.digits:
             totp = TOTP(self.bin_key, self.step, 0, self.digits, self.drift)
             totp.time = time.time()
             # last_t + 1: a code that was accepted once is never accepted again.
-            verified = totp.verify(int(token_text), self.tolerance, self.last_t + 1)
-            if verified:
-                self.last_t = totp.t()
-                self.drift = totp.drift
-                self.throttle_reset(commit=False)
-                self.set_last_used_timestamp(commit=False)
-                self.save()
-        if not verified:
-            self.throttle_increment(commit=True)
-        return verified
+            if totp.verify(int(token_text), self.tolerance, self.last_t + 1) and self._claim_time_step(
+                totp.t(), totp.drift
+            ):
+                return True
+        self.throttle_increment()
+        return False
+
+    def _claim_time_step(self, t: int, drift: int) -> bool:
+        """Move last_t to t in one conditional UPDATE; False if another request got there first.
+
+        The check in Python above saw this instance's last_t, which may be
+        stale: two sign-ins with the same code each loaded the device before
+        either saved. The database decides which one used the code.
+        """
+        now = timezone.now()
+        claimed = (
+            type(self)
+            ._default_manager.filter(pk=self.pk, last_t__lt=t)
+            .update(
+                last_t=t,
+                drift=drift,
+                throttling_failure_count=0,
+                throttling_failure_timestamp=None,
+                last_used_at=now,
+            )
+        )
+        if claimed:
+            self.last_t, self.drift, self.last_used_at = t, drift, now
+            self.throttling_failure_count = 0
+            self.throttling_failure_timestamp = None  # type: ignore[assignment]  # null=True in django-otp
+        return bool(claimed)
 
     def get_throttle_factor(self) -> int:
         return int(getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1))
@@ -85,7 +135,7 @@ def hash_recovery_code(code: str) -> str:
     return hashlib.sha256(normalized.encode()).hexdigest()
 
 
-class RecoveryCodeDevice(ThrottlingMixin, Device):
+class RecoveryCodeDevice(_ThrottlingInPlace, Device):
     """Ten single-use codes for when the authenticator app is lost."""
 
     class Meta(Device.Meta):

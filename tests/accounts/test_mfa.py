@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from binascii import unhexlify
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from django.db import close_old_connections
+from django.db import connection as db_connection
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
 
-from accounts.models import AuditEvent, RecoveryCode, TOTPDevice
+from accounts.models import AuditEvent, RecoveryCode, RecoveryCodeDevice, TOTPDevice
+from accounts.models.mfa import hash_recovery_code
 from tests.conftest import World, sign_in
 from tests.factories import TEST_PASSWORD, TOTP_KEY_HEX
+
+AUDIT_TABLES = ("accounts_auditevent", "accounts_auditseal")
 
 
 def totp_code(key_hex: str, *, offset_steps: int = 0) -> str:
@@ -165,3 +173,89 @@ def test_platform_admin_reaches_django_admin_only_when_verified(client: Client, 
     assert response.url.startswith(reverse("mfa_verify"))
     client.post(reverse("mfa_verify"), {"code": totp_code(TOTP_KEY_HEX)})
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def _recovery_device(world: World, persona: str, code: str) -> RecoveryCodeDevice:
+    device = RecoveryCodeDevice.objects.create(user=world.user(persona), name="Recovery codes", confirmed=True)
+    RecoveryCode.objects.create(device=device, digest=hash_recovery_code(code))
+    return device
+
+
+def test_a_totp_code_is_refused_by_a_second_request_holding_the_device_from_before(world: World) -> None:
+    user = world.user("staff_unverified")
+    # Two requests load the same device before either has used the code.
+    first = TOTPDevice.objects.get(user=user)
+    second = TOTPDevice.objects.get(user=user)
+    code = totp_code(TOTP_KEY_HEX)
+    assert first.verify_token(code)
+    assert second.last_t == -1  # still the old view of the device
+    assert not second.verify_token(code)
+    # The refusal did not write its stale last_t back: the code stays used.
+    stored = TOTPDevice.objects.get(user=user)
+    assert stored.last_t == first.last_t
+    assert stored.throttling_failure_count == 1
+    time.sleep(1.1)  # django-otp's throttle: one second after the first wrong code
+    assert not TOTPDevice.objects.get(user=user).verify_token(code)
+
+
+def test_a_recovery_code_is_refused_by_a_second_request_holding_the_device_from_before(world: World) -> None:
+    _recovery_device(world, "staff_unverified", "abcde-fghjk")
+    first = RecoveryCodeDevice.objects.get(user=world.user("staff_unverified"))
+    second = RecoveryCodeDevice.objects.get(user=world.user("staff_unverified"))
+    assert first.verify_token("abcde-fghjk")
+    assert not second.verify_token("abcde-fghjk")
+
+
+@pytest.fixture
+def audit_tables_flushable(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    """Lets the end of a transactional test empty the audit tables, whose trigger refuses TRUNCATE.
+
+    Requested before transactional_db, so it is set up before it and torn down
+    after its flush, when the trigger is switched back on.
+    """
+    triggers = [f"ALTER TABLE {table} {{}} TRIGGER {table}_no_truncate" for table in AUDIT_TABLES]
+    with django_db_blocker.unblock(), db_connection.cursor() as cursor:
+        for statement in triggers:
+            cursor.execute(statement.format("DISABLE"))
+    yield
+    with django_db_blocker.unblock(), db_connection.cursor() as cursor:
+        for statement in triggers:
+            cursor.execute(statement.format("ENABLE"))
+
+
+def _post_at_once(clients: list[Client], code: str) -> list[int]:
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = [0] * len(clients)
+
+    def post(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            statuses[index] = clients[index].post(reverse("mfa_verify"), {"code": code}).status_code
+        finally:
+            close_old_connections()
+            db_connection.close()  # each thread had its own connection
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return statuses
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(db_connection.vendor != "postgresql", reason="concurrent requests need a shared database")
+@pytest.mark.parametrize("kind", ["app code", "recovery code"])
+def test_one_code_posted_by_four_sessions_at_once_lets_exactly_one_in(
+    audit_tables_flushable: None, transactional_db: None, world: World, kind: str
+) -> None:
+    if kind == "app code":
+        code = totp_code(TOTP_KEY_HEX)
+    else:
+        code = "mnpqr-stuvw"
+        _recovery_device(world, "staff_unverified", code)
+    clients = [sign_in(Client(), world, "staff_unverified") for _ in range(4)]
+    statuses = _post_at_once(clients, code)
+    assert sorted(statuses) == [200, 200, 200, 302], statuses  # 302: verified; 200: the form again, refused
+    verified = "auth.mfa_verified" if kind == "app code" else "auth.recovery_code_used"
+    assert AuditEvent.objects.filter(action=verified, actor_user=world.user("staff_unverified")).count() == 1
