@@ -29,15 +29,27 @@ def audit_logout(sender: Any, request: HttpRequest | None, user: User | None, **
         record_audit_event(action=AuditAction.IDLE_LOGOUT if idle else AuditAction.LOGOUT, user=user, request=request)
 
 
+def _account_tried(credentials: dict[str, Any]) -> User | None:
+    # The attempted address is not stored; a known account gets the event on
+    # its own history so that its owner can see the attempt.
+    email = str(credentials.get("email") or credentials.get("username") or "").strip().lower()
+    return User.objects.filter(email=email).first() if email else None
+
+
 @receiver(user_login_failed)
 def audit_login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    # The attempted address is not stored; a known account gets the event on
-    # its own history so that its owner can see the attempt.
-    email = str(credentials.get("email") or credentials.get("username") or "").strip().lower()
-    user = User.objects.filter(email=email).first() if email else None
-    record_audit_event(action=AuditAction.LOGIN_FAILED, user=user, request=request, basis="anonymous")
+    record_audit_event(
+        action=AuditAction.LOGIN_FAILED, user=_account_tried(credentials), request=request, basis="anonymous"
+    )
+
+
+def audit_login_rate_limited(*, request: HttpRequest | None, credentials: dict[str, Any]) -> None:
+    """A sign-in refused by the rate limit before its password was tried (from the allauth adapter)."""
+    record_audit_event(
+        action=AuditAction.LOGIN_RATE_LIMITED, user=_account_tried(credentials), request=request, basis="anonymous"
+    )
 
 
 def _audit_allauth(action: AuditAction) -> Any:

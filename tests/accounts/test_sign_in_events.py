@@ -96,3 +96,27 @@ def test_password_reset_by_email_link(client: Client, world: World) -> None:
     patient.refresh_from_db()
     assert patient.check_password(new_password)
     assert "auth.password_reset" in actions_for(patient)
+
+
+def test_a_sign_in_refused_by_the_rate_limit_is_recorded_on_the_account(client: Client, world: World) -> None:
+    patient = world.user("patient")
+    for n in range(6):
+        client.post(reverse("account_login"), {"login": patient.email, "password": f"wrong-{n}-password"})
+    # Five failures are tried against the password; the sixth is refused by the limit before that.
+    assert actions_for(patient) == ["auth.login_failed"] * 5 + ["auth.login_rate_limited"]
+    refused = AuditEvent.objects.get(action="auth.login_rate_limited")
+    assert refused.ip == "127.0.0.1"
+    # Every further refusal is recorded too, the right password included.
+    client.post(reverse("account_login"), {"login": patient.email, "password": TEST_PASSWORD})
+    assert actions_for(patient)[-1] == "auth.login_rate_limited"
+    assert "auth.login" not in actions_for(patient)
+
+
+def test_a_rate_limited_sign_in_for_an_unknown_address_is_recorded_without_the_address(
+    client: Client, world: World
+) -> None:
+    for n in range(6):
+        client.post(reverse("account_login"), {"login": "nobody@example.test", "password": f"wrong-{n}-password"})
+    event = AuditEvent.objects.get(action="auth.login_rate_limited")
+    assert event.actor_user is None
+    assert "nobody" not in str(event.detail) + event.actor_name
