@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from allauth.account.adapter import get_adapter
 from django import forms
 from django.http import HttpRequest
 from django.utils import timezone
@@ -19,6 +20,21 @@ class SignupDetailsForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        password, name = data.get("password1"), (data.get("full_name") or "").strip()
+        if password and name:
+            # allauth checks the password against a user with only the email
+            # set; the name is still in the form. Checking here, against both,
+            # catches "marialopez2026". An error here takes password1 out of
+            # cleaned_data, so allauth's own check does not repeat the messages.
+            person = User(full_name=name, email=data.get("email") or "")
+            try:
+                get_adapter().clean_password(password, user=person)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return data
 
     def signup(self, request: HttpRequest, user: User) -> None:
         user.full_name = self.cleaned_data["full_name"].strip()
