@@ -17,6 +17,7 @@ from accounts.access import access_subject
 from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor, Scope
 from accounts.audit_labels import AuditAction, action_label, basis_label
+from accounts.csv_safety import safe_row
 from accounts.forms import AccessHistoryFilterForm
 from accounts.models import AuditEvent
 from accounts.requests import SignedInRequest
@@ -70,13 +71,15 @@ def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
     yield writer.writerow([_("When"), _("Who"), _("Access type"), _("What happened"), _("IP address")])
     for event in events.iterator(chunk_size=500):
         yield writer.writerow(
-            [
-                timezone.localtime(event.occurred_at).isoformat(timespec="seconds"),
-                event.actor_name or "—",
-                basis_label(event.basis),
-                action_label(event.action),
-                event.ip or "",
-            ]
+            safe_row(
+                [
+                    timezone.localtime(event.occurred_at).isoformat(timespec="seconds"),
+                    event.actor_name or "—",
+                    basis_label(event.basis),
+                    action_label(event.action),
+                    event.ip or "",
+                ]
+            )
         )
 
 
