@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, User
+from accounts.models.tokens import DEFAULT_TOKEN_LIFETIME_DAYS
 
 
 class SignupDetailsForm(forms.Form):
@@ -105,6 +106,19 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(
         label=_("What the token is for"), max_length=100, help_text=_("For example: my spreadsheet.")
     )
+    lifetime_days = forms.TypedChoiceField(
+        label=_("How long it works"),
+        choices=[(30, _("30 days")), (90, _("90 days")), (365, _("1 year"))],
+        coerce=int,
+        initial=DEFAULT_TOKEN_LIFETIME_DAYS,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("Then it stops working and you can make a new one. You can also end it sooner."),
+    )
+
+    def clean_lifetime_days(self) -> int:
+        # A post without a choice (an older page, a script) gets the default.
+        return int(self.cleaned_data.get("lifetime_days") or DEFAULT_TOKEN_LIFETIME_DAYS)
 
 
 class OrganizationPolicyForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -10,17 +11,28 @@ from django.utils import timezone
 from accounts.actions.audit import record_audit_event
 from accounts.audit_labels import AuditAction
 from accounts.models import ApiToken, User
-from accounts.models.tokens import digest_token, new_token
+from accounts.models.tokens import DEFAULT_TOKEN_LIFETIME_DAYS, TOKEN_LIFETIMES_DAYS, digest_token, new_token
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
 
 @transaction.atomic
-def create_api_token(*, user: User, name: str, request: HttpRequest) -> tuple[ApiToken, str]:
+def create_api_token(
+    *, user: User, name: str, request: HttpRequest, lifetime_days: int = DEFAULT_TOKEN_LIFETIME_DAYS
+) -> tuple[ApiToken, str]:
     """Returns the token row and the token itself, which is never shown again."""
+    if lifetime_days not in TOKEN_LIFETIMES_DAYS:
+        raise ValueError(f"A token lasts one of {TOKEN_LIFETIMES_DAYS} days, not {lifetime_days}.")
     token = new_token()
-    row = ApiToken.objects.create(user=user, name=name.strip()[:100] or "API token", digest=digest_token(token))
+    now = timezone.now()
+    row = ApiToken.objects.create(
+        user=user,
+        name=name.strip()[:100] or "API token",
+        digest=digest_token(token),
+        created_at=now,
+        expires_at=now + timedelta(days=lifetime_days),
+    )
     record_audit_event(
         action=AuditAction.API_TOKEN_CREATED,
         user=user,
@@ -28,6 +40,7 @@ def create_api_token(*, user: User, name: str, request: HttpRequest) -> tuple[Ap
         basis="self",
         object_type="api_token",
         object_id=row.pk,
+        detail={"lifetime_days": lifetime_days},
     )
     return row, token
 

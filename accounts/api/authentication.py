@@ -25,14 +25,15 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         token = token.strip()
         if not token.startswith(TOKEN_PREFIX):
             raise exceptions.AuthenticationFailed(pgettext_lazy("API sign-in", "Invalid token."))
+        now = timezone.now()
+        # An ended (revoked) or expired token is refused like one that never existed.
         row = (
             ApiToken.objects.select_related("user")
-            .filter(digest=digest_token(token), revoked_at__isnull=True, user__is_active=True)
+            .filter(digest=digest_token(token), revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
             .first()
         )
         if row is None:
             raise exceptions.AuthenticationFailed(pgettext_lazy("API sign-in", "Invalid token."))
-        now = timezone.now()
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         return row.user, row
