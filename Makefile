@@ -18,10 +18,11 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 .env:
 	$(PY) scripts/write_dev_env.py .env
 
+# PORTAL_HOST, PORTAL_PORT and FHIR_SANDBOX_PORT come from the environment (README.md, "Ports").
+# exec: the script is make's own child, so a SIGTERM to make reaches it (make forwards SIGTERM to its
+# children) and it stops every process it started; Ctrl-C reaches make and the script alike.
 run: $(STAMP) .env
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	scripts/run-demo.sh
+	exec scripts/run-demo.sh
 
 test: $(STAMP) node_modules/axe-core/axe.min.js
 	$(PY) -m pytest $(PYTEST_ARGS)

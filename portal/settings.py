@@ -18,12 +18,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-
 env = environ.Env()
 ENV_FILE = Path(env.str("PORTAL_ENV_FILE", default=str(BASE_DIR / ".env")))
 if ENV_FILE.is_file():
     env.read_env(str(ENV_FILE), overwrite=False)
+# The demo's SQLite database, task queue and uploads (a test of `make run` points it at a folder of its own).
+VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -169,6 +169,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Seconds a stopping worker lets running tasks finish before cancelling them (`make run` sets it, with
+# REMAP_SIGTERM=SIGQUIT, so that a SIGTERM stops the demo's worker in seconds).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=0.0)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celery" / "beat-schedule")
@@ -325,8 +328,10 @@ RECORDS_SYNC_JITTER_SECONDS = env.int("RECORDS_SYNC_JITTER_SECONDS", default=15 
 
 # The health-system directory: systems this deployment registered with (a JSON list in the environment:
 # [{"name", "fhir_base_url", "client_id", "city", "state", "vendor"}]) plus public endpoint lists.
-# In development the FHIR sandbox (started by `make run`) plays three health systems.
-FHIR_SANDBOX_URL = env.str("FHIR_SANDBOX_URL", default="http://127.0.0.1:8900")
+# In development the FHIR sandbox (started by `make run` on FHIR_SANDBOX_PORT) plays three health systems.
+FHIR_SANDBOX_URL = env.str(
+    "FHIR_SANDBOX_URL", default=f"http://127.0.0.1:{env.int('FHIR_SANDBOX_PORT', default=8900)}"
+).rstrip("/")
 SANDBOX_HEALTH_SYSTEMS = [
     {
         "name": "Riverside Family Clinic",

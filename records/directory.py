@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -78,14 +79,33 @@ def load_endpoint_lists(folder: Path) -> int:
 
 @transaction.atomic
 def load_configured_systems() -> int:
-    """The systems named in settings.HEALTH_SYSTEMS (the local sandbox, a deployment's registrations)."""
+    """The systems named in settings.HEALTH_SYSTEMS (the local sandbox, a deployment's registrations).
+
+    A sandbox system is known by its path (`/riverside/fhir`): when the sandbox runs on another port or
+    host, its row (and whatever is connected to it) follows instead of a second row appearing.
+    """
     count = 0
     for entry in settings.HEALTH_SYSTEMS:
+        url = str(entry["fhir_base_url"]).rstrip("/")
         defaults: dict[str, Any] = {
             key: entry[key] for key in ("name", "city", "state", "vendor", "client_id", "is_sandbox") if key in entry
         }
         if entry.get("organization"):  # the clinic on the platform whose EHR this is
             defaults["organization"] = Organization.objects.filter(slug=entry["organization"]).first()
-        HealthSystem.objects.update_or_create(fhir_base_url=str(entry["fhir_base_url"]).rstrip("/"), defaults=defaults)
+        row = HealthSystem.objects.filter(fhir_base_url=url).first()
+        if row is None and entry.get("is_sandbox"):
+            row = _sandbox_system_at(urlsplit(url).path)
+        if row is None:
+            HealthSystem.objects.create(fhir_base_url=url, **defaults)
+        else:
+            for key, value in {**defaults, "fhir_base_url": url}.items():
+                setattr(row, key, value)
+            row.save()
         count += 1
     return count
+
+
+def _sandbox_system_at(path: str) -> HealthSystem | None:
+    """The oldest sandbox row serving this path, whatever its host and port."""
+    candidates = HealthSystem.objects.filter(is_sandbox=True, fhir_base_url__endswith=path).order_by("pk")
+    return next((row for row in candidates if urlsplit(row.fhir_base_url).path == path), None)

@@ -1,4 +1,8 @@
-"""Write a `.env` for local development on first run (never overwrites one)."""
+"""Write a `.env` for local development on first run (never overwrites one).
+
+It holds secrets only, never an address: PORTAL_HOST, PORTAL_PORT and FHIR_SANDBOX_PORT are read
+from the environment of each `make run`, so another port on a later run is not overridden from here.
+"""
 
 from __future__ import annotations
 
@@ -17,5 +21,6 @@ path.write_text(
     "HTTPS=false\n"
     f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
     f"FIELD_ENCRYPTION_KEYS={base64.urlsafe_b64encode(os.urandom(32)).decode()}\n"
+    "# Ports are not set here: `PORTAL_PORT=8001 FHIR_SANDBOX_PORT=8901 make run` (README.md, 'Ports').\n"
 )
 print(f"Wrote {path} with fresh development secrets.")
