@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.access import access_subject, parse_int_id
 from accounts.actors import Actor, Scope
-from records.models import Connection, HealthSystem
+from records.models import Connection, HealthSystem, ImportRun
 
 
 def access_connection_by_id(actor: Actor, connection_id: object) -> Connection:
@@ -22,6 +23,12 @@ def access_connection_by_id(actor: Actor, connection_id: object) -> Connection:
     return connection
 
 
+def connections_visible_to(actor: Actor) -> QuerySet[Connection]:
+    """The connections of the patient the actor acts for, with the records scope."""
+    patient = access_subject(actor, Scope.RECORDS)
+    return Connection.objects.filter(source__patient=patient).select_related("health_system")
+
+
 def access_health_system_by_id(actor: Actor, system_id: object) -> HealthSystem:
     """A health system of the directory that can be connected now (one with a client id)."""
     access_subject(actor, Scope.RECORDS)
@@ -29,3 +36,25 @@ def access_health_system_by_id(actor: Actor, system_id: object) -> HealthSystem:
     if system is None:
         raise Http404
     return system
+
+
+def import_runs_visible_to(actor: Actor) -> QuerySet[ImportRun]:
+    """The import runs of the patient the actor acts for, with the records scope.
+
+    A run tells which source records came from and how many arrived, sensitive items included; so someone
+    from whom sensitive items stay hidden (`hide_sensitive`) sees only the runs they asked for themselves.
+    """
+    if actor.subject is None or Scope.RECORDS not in actor.scopes or actor.user is None:
+        return ImportRun.objects.none()
+    runs = ImportRun.objects.filter(source__patient=actor.subject)
+    if actor.hide_sensitive:
+        runs = runs.filter(requested_by=actor.user)
+    return runs
+
+
+def access_import_run_by_id(actor: Actor, run_id: object) -> ImportRun:
+    """An import run (an upload or a sync) of the patient the actor acts for, with the records scope."""
+    run = import_runs_visible_to(actor).select_related("source").filter(pk=parse_int_id(run_id)).first()
+    if run is None:
+        raise Http404
+    return run

@@ -1,16 +1,19 @@
-"""Writes for records: importing files into a person's record."""
+"""Writes for records: importing files into a person's record, and connections to health systems."""
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
-from django.db import transaction
-from django.utils import timezone
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
 
 from accounts.actions.audit import record_audit_event
 from accounts.audit_labels import AuditAction
 from accounts.models import Patient, User
-from records.ingest import Counts, PageResult, chunks, read_fhir_file, record_page, write_page
+from records.imports import import_resources
+from records.ingest import delete_source_records, read_fhir_file
 from records.models import (
     Connection,
     ConnectionStatus,
@@ -22,7 +25,7 @@ from records.models import (
     SourceKind,
 )
 from records.smart import Tokens
-from records.tasks import sync_connection_task
+from records.tasks import import_upload_task, sync_connection_task
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from accounts.actors import Actor
 
 DEFAULT_UPLOAD_LABEL = "Uploaded files"
+UPLOAD_FOLDER = "records-uploads"
 
 
 def upload_source(*, patient: Patient, label: str = DEFAULT_UPLOAD_LABEL, user: User | None = None) -> RecordSource:
@@ -52,34 +56,60 @@ def import_fhir_file(
     user: User | None = None,
     request: HttpRequest | None = None,
 ) -> ImportRun:
-    """Imports one file (JSON resource, Bundle or NDJSON) into the patient's uploads, page by page.
+    """Imports one file (JSON resource, Bundle or NDJSON) into the patient's uploads now, page by page.
 
+    For `manage.py import_fhir` and tests; the upload page queues the file instead (queue_fhir_upload).
     Raises FileRejectedError when the file as a whole is not FHIR JSON; then nothing is stored.
     """
     resources, problems = read_fhir_file(data, name=filename)
     user = user or (actor.user if actor is not None else None)
     source = upload_source(patient=patient, label=label, user=user)
-    run = ImportRun.objects.create(source=source, kind=RunKind.UPLOAD)
-    if problems:  # parts of the file that were not resources at all
-        record_page(run, PageResult(counts=Counts(failed=len(problems)), problems=list(problems)))
-    for page in chunks(resources):
-        with transaction.atomic():
-            result = write_page(source, page)
-        record_page(run, result)
-    run.status = RunStatus.SUCCEEDED
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "finished_at"])
-    record_audit_event(
-        action=AuditAction.RECORDS_IMPORTED,
-        actor=actor,
-        user=user,
-        subject=patient,
-        request=request,
+    run = ImportRun.objects.create(
+        source=source,
+        kind=RunKind.UPLOAD,
+        status=RunStatus.RUNNING,
+        requested_by=user,
         basis=actor.basis if actor is not None else "system",
-        object_type="import_run",
-        object_id=run.pk,
-        detail={"new": run.new, "changed": run.changed, "unchanged": run.unchanged, "failed": run.failed},
     )
+    return import_resources(run, resources, problems, request=request)
+
+
+def queue_fhir_upload(
+    *,
+    actor: Actor,
+    patient: Patient,
+    data: bytes,
+    filename: str,
+    label: str,
+    idempotency_key: uuid.UUID,
+) -> ImportRun:
+    """Keeps an uploaded file (already checked: see records.forms) for the worker and queues its import.
+
+    The file goes under MEDIA_ROOT with a random name (its own name may say something about the person's
+    health), and is deleted when the import ends. A second request with the same idempotency key (a
+    refresh, a double click) gets the run of the first and stores nothing.
+    """
+    existing = ImportRun.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    extension = "ndjson" if filename.lower().endswith((".ndjson", ".jsonl")) else "json"  # the reader's hint
+    stored_name = default_storage.save(f"{UPLOAD_FOLDER}/{uuid.uuid4().hex}.{extension}", ContentFile(data))
+    try:
+        with transaction.atomic():
+            source = upload_source(patient=patient, label=label, user=actor.user)
+            run = ImportRun.objects.create(
+                source=source,
+                kind=RunKind.UPLOAD,
+                status=RunStatus.QUEUED,
+                requested_by=actor.user,
+                basis=actor.basis,
+                idempotency_key=idempotency_key,
+                upload=stored_name,
+            )
+            transaction.on_commit(lambda: import_upload_task.delay(run.pk))
+    except IntegrityError:  # the same key from a request that raced this one: that one's run stands
+        default_storage.delete(stored_name)
+        return ImportRun.objects.get(idempotency_key=idempotency_key)
     return run
 
 
@@ -151,9 +181,7 @@ def disconnect(*, actor: Actor, connection: Connection, keep_records: bool, requ
         connection.refresh_token = ""
         connection.token_expires_at = None
         connection.save(update_fields=["status", "access_token", "refresh_token", "token_expires_at"])
-        deleted = 0
-        if not keep_records:
-            deleted, _ = connection.source.resources.all().delete()
+        deleted = 0 if keep_records else delete_source_records(connection.source)
         record_audit_event(
             action=AuditAction.RECORDS_DISCONNECTED,
             actor=actor,

@@ -53,6 +53,8 @@ class ImportRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "progress_done",
         "progress_total",
         "error",
+        "requested_by",
+        "basis",
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:

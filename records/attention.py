@@ -14,7 +14,8 @@ from django.utils.translation import ngettext
 from accounts.audit_labels import AuditAction
 from accounts.models import AuditEvent
 from proxy.attention import AttentionItem, attention_provider
-from records.models import Connection, ConnectionStatus, FhirResource
+from records.models import Connection, ConnectionStatus
+from records.selectors import visible_for_subjects
 
 if TYPE_CHECKING:
     from accounts.actors import Actor
@@ -56,19 +57,14 @@ def new_records(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[Attent
     )
     if len(logins) < 2:
         return items  # a first visit: everything is new, and the record itself says so
-    new = FhirResource.objects.filter(first_seen_at__gt=logins[1])
-    # A parent of an adolescent is not told about items they may not see (at most two queries in all).
-    full = [s.patient.pk for s in allowed if not s.hide_sensitive]
-    limited = [s.patient.pk for s in allowed if s.hide_sensitive]
-    rows: list[tuple[UUID, int]] = []
-    if full:
-        rows += new.filter(patient_id__in=full).values_list("patient_id").annotate(found=Count("id"))
-    if limited:
-        rows += (
-            new.filter(patient_id__in=limited, sensitivity="normal")
-            .values_list("patient_id")
-            .annotate(found=Count("id"))
-        )
+    # Only what each person's viewer may read is counted (no sensitive items where they stay hidden), in one query.
+    rows = (
+        visible_for_subjects(actor, allowed)
+        .filter(first_seen_at__gt=logins[1])
+        .values_list("patient_id")
+        .annotate(found=Count("id"))
+        .order_by()
+    )
     for patient_id, found in rows:
         items[patient_id].append(
             AttentionItem(

@@ -1,15 +1,26 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Patient
 from records.actions import DEFAULT_UPLOAD_LABEL
+from records.ingest import FileRejectedError, parse_fhir_file
 
 
 class UploadForm(forms.Form):
+    """A FHIR file for the person's record, checked here (nothing is queued for a file that is not FHIR).
+
+    `key` is made when the form is shown and is used once: a second POST of it (a refresh, a double
+    click) finds the run of the first. `subject` is the person the form was shown for, so that switching
+    to someone else in another tab never puts the file in the wrong record.
+    """
+
     file = forms.FileField(label=_("FHIR file"))
     label = forms.CharField(
         label=_("Where the file comes from"),
@@ -17,9 +28,14 @@ class UploadForm(forms.Form):
         required=False,
         help_text=_("For example: Lakeside Hospital export. Files with the same name here are kept together."),
     )
+    key = forms.UUIDField(widget=forms.HiddenInput)
+    subject = forms.UUIDField(widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"key": uuid.uuid4(), "subject": patient.pk})
         super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.file_data = b""
         self.fields["file"].help_text = _(
             "A FHIR JSON file (a resource or a Bundle) or NDJSON, up to %(megabytes)s MB."
         ) % {"megabytes": settings.RECORDS_UPLOAD_MAX_BYTES // (1024 * 1024)}
@@ -31,7 +47,36 @@ class UploadForm(forms.Form):
                 _("The file is larger than %(megabytes)s MB.")
                 % {"megabytes": settings.RECORDS_UPLOAD_MAX_BYTES // (1024 * 1024)}
             )
+        data = upload.read()
+        try:
+            parse_fhir_file(data, name=upload.name or "")
+        except FileRejectedError as error:
+            raise forms.ValidationError(str(error)) from error
+        self.file_data = data
         return upload
 
     def clean_label(self) -> str:
         return self.cleaned_data["label"].strip() or str(DEFAULT_UPLOAD_LABEL)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        if "key" in self.errors or "subject" in self.errors:
+            self._show_anew()
+            raise forms.ValidationError(_("This form has expired. Please choose the file again."))
+        if cleaned.get("subject") != self.patient.pk:
+            self._show_anew()
+            raise forms.ValidationError(
+                _(
+                    "You switched to another person's record after opening this page. "
+                    "Check whose record this is and choose the file again."
+                )
+            )
+        return cleaned
+
+    def _show_anew(self) -> None:
+        """The form shown again is for the person acted for now, with a key of its own."""
+        data = QueryDict(mutable=True)
+        data.update(self.data)
+        data["key"] = str(uuid.uuid4())
+        data["subject"] = str(self.patient.pk)
+        self.data = data

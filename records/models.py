@@ -121,6 +121,8 @@ class FhirResource(models.Model):
     abnormal = models.BooleanField(null=True, blank=True)
     sensitivity = models.CharField(max_length=16, choices=Sensitivity.choices, default=Sensitivity.NORMAL)
     details = models.JSONField(default=dict, blank=True)
+    # The projections.PROJECTION_VERSION that derived the fields above (0: before versions were kept).
+    projection_version = models.PositiveSmallIntegerField(default=0)
     first_seen_at = models.DateTimeField(default=timezone.now)
     changed_at = models.DateTimeField(default=timezone.now)
 
@@ -143,6 +145,7 @@ class RunKind(models.TextChoices):
 
 
 class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting")
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Finished")
     FAILED = "failed", _("Failed")
@@ -163,9 +166,28 @@ class ImportRun(models.Model):
     progress_done = models.PositiveSmallIntegerField(default=0)
     progress_total = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, help_text=_("What stopped the run, in plain words (never health data)."))
+    # Uploads: who asked, on what basis (for the audit row the worker writes), the one-time key of the form
+    # that asked (a second POST of it finds this run), and the file waiting for the worker (deleted after).
+    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    basis = models.CharField(max_length=32, blank=True)
+    idempotency_key = models.UUIDField(null=True, blank=True, editable=False)
+    upload = models.FileField(upload_to="records-uploads/", max_length=200, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="importrun_one_per_idempotency_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
 
 
 class ImportIssue(models.Model):

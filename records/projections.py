@@ -13,6 +13,11 @@ from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 
+# Stored with every row's projection. Raise it whenever a change here would project a stored resource
+# differently; `manage.py reproject` (or the records.reproject task) then re-derives the older rows from
+# their raw JSON. Rows stored before versions existed carry 0.
+PROJECTION_VERSION = 1
+
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"

@@ -5,7 +5,9 @@ import random
 from celery import shared_task
 from django.conf import settings
 
+from records.imports import run_queued_upload
 from records.models import Connection, ConnectionStatus
+from records.reproject import reproject
 from records.sync import sync_connection
 
 
@@ -34,3 +36,24 @@ def sync_all_connections() -> int:
             countdown=random.uniform(0, settings.RECORDS_SYNC_JITTER_SECONDS),  # noqa: S311
         )
     return len(ids)
+
+
+@shared_task(name="records.import_upload", acks_late=True)
+def import_upload_task(run_id: int) -> dict[str, object] | None:
+    """One uploaded file's import. Idempotent: a finished run is left alone, a run cut short carries on."""
+    run = run_queued_upload(run_id)
+    if run is None:
+        return None
+    return {
+        "status": run.status,
+        "new": run.new,
+        "changed": run.changed,
+        "unchanged": run.unchanged,
+        "failed": run.failed,
+    }
+
+
+@shared_task(name="records.reproject")
+def reproject_task(all_rows: bool = False, batch_size: int = 500) -> dict[str, int]:
+    """Re-derives the projections older than projections.PROJECTION_VERSION (or all) from the raw JSON."""
+    return reproject(all_rows=all_rows, batch_size=batch_size).as_dict()

@@ -6,6 +6,7 @@ app_name = "records"
 
 urlpatterns = [
     path("records/upload/", upload.upload, name="upload"),
+    path("records/uploads/<int:run_id>/", upload.upload_run, name="upload_run"),
     path("records/connect/", connections.directory, name="directory"),
     path("records/connect/<int:system_id>/", connections.connect, name="connect"),
     path("records/callback/", connections.callback, name="callback"),

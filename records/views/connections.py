@@ -17,6 +17,7 @@ from accounts.actors import Scope
 from accounts.requests import SignedInRequest
 from records import actions, smart
 from records.models import Connection, ConnectionStatus, HealthSystem, RunStatus
+from records.selectors import visible_to
 
 PENDING_KEY = "records_pending_authorizations"
 PAGE_SIZE = 25
@@ -113,7 +114,7 @@ def connection_page(request: SignedInRequest, connection_id: int) -> HttpRespons
     connection = _connection(request, connection_id)
     runs = list(connection.source.runs.order_by("-started_at")[:5])
     running = next((run for run in runs if run.status == RunStatus.RUNNING), None)
-    counts = connection.source.resources.count()
+    counts = visible_to(request.actor).filter(source=connection.source).count()
     template = "records/connection_progress.html" if request.htmx else "records/connection.html"
     return render(request, template, {"connection": connection, "runs": runs, "count": counts, "running": running})
 

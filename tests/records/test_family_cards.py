@@ -46,3 +46,38 @@ def test_new_records_since_the_last_visit_hide_what_a_parent_may_not_see(client:
     sign_in(client, world, "parent_of_teen")  # this visit
     html = client.get(reverse("family")).content.decode()
     assert "3 new records since your last visit." in html  # the confidential one is not counted for a parent
+
+
+def test_new_records_are_counted_for_the_whole_family_in_one_query(client: Client, world: World) -> None:
+    """Maria's family view: her own record, Rosa (full access) and Theo (13: limited), then more children."""
+    from accounts.models.audit import Basis
+    from proxy.models import GrantStatus, ProxyGrant
+    from tests.factories import EnrollmentFactory, PatientFactory
+    from tests.query_counts import count_queries
+
+    caregiver = world.user("caregiver")
+
+    def look_after(patient: object, basis: str, *, sensitivity: str) -> None:
+        ProxyGrant.objects.create(
+            grantee=caregiver, patient=patient, legal_basis=basis, scopes=["records"], status=GrantStatus.ACTIVE
+        )
+        source = RecordSource.objects.create(patient=patient, kind=SourceKind.UPLOAD, label="Files")
+        add_record(source, "first")
+        add_record(source, "second", sensitivity=sensitivity)
+
+    with time_machine.travel(timezone.now() - timedelta(days=3)):
+        record_audit_event(action=AuditAction.LOGIN, user=caregiver)
+    record_audit_event(action=AuditAction.LOGIN, user=caregiver)
+    look_after(world.people["rosa"], Basis.POWER_OF_ATTORNEY, sensitivity="normal")
+    look_after(world.people["teen"], Basis.PARENT_OF_MINOR, sensitivity="sensitive")
+    sign_in(client, world, "caregiver")
+    url = reverse("family")
+    html = client.get(url).content.decode()
+    assert "2 new records since your last visit." in html  # Rosa's two
+    assert "1 new record since your last visit." in html  # Theo's first; his sensitive one is not counted
+    baseline = count_queries(client, url)
+    for _ in range(3):
+        child = PatientFactory()
+        EnrollmentFactory(patient=child, organization=world.org_here)
+        look_after(child, Basis.PARENT_OF_MINOR, sensitivity="sensitive")
+    assert count_queries(client, url) == baseline

@@ -201,22 +201,3 @@ def test_import_fhir_command(world: World, tmp_path: object) -> None:
     bad.write_text("{nope")
     with pytest.raises(CommandError, match="1 of 1 files"):
         call_command("import_fhir", "--patient", "patient@example.test", str(bad), stderr=StringIO())
-
-
-def test_upload_page(client: object, world: World) -> None:
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.urls import reverse
-
-    from accounts.models import AuditEvent
-    from tests.conftest import sign_in
-
-    sign_in(client, world, "caregiver_full")  # acting for Rosa, records scope
-    upload = SimpleUploadedFile("labs.json", json.dumps(hba1c(7.4)).encode(), content_type="application/json")
-    page = client.post(reverse("records:upload"), {"file": upload, "label": ""}).content.decode()
-    assert "1 new, 0 updated, 0 already here." in page
-    assert FhirResource.objects.get(patient=world.people["rosa"]).value_number == 7.4
-    event = AuditEvent.objects.get(action="records.imported")
-    assert (event.subject_patient, event.basis) == (world.people["rosa"], "power_of_attorney")
-    bad = SimpleUploadedFile("notes.txt", b"hello", content_type="text/plain")
-    page = client.post(reverse("records:upload"), {"file": bad}).content.decode()
-    assert "not valid JSON" in page

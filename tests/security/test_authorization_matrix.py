@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import PERSONAS, World, sign_in
+from tests.records.runs import alex_upload_run
 from tests.url_inventory import named_url_patterns
 
 (ANON, PAT, CARE, STR, HERE, OTHER, OADM, PADM, UNVER, NOMFA,
@@ -77,6 +78,8 @@ MATRIX: dict[str, tuple[Kwargs, str, dict[str, int]]] = {
     "records:upload": (
         {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, *ACTIVE_PROXIES)))
     ),
+    # A file Alex added: his own import's page (any proxy of someone else's gets 404).
+    "records:upload_run": (alex_upload_run, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, PAT))),
     "records:directory": (
         {}, "GET", expand(404, (302, ANON), (TO_VERIFY, UNVER), (200, (*WITH_OWN_RECORD, *ACTIVE_PROXIES)))
     ),

@@ -1,0 +1,64 @@
+"""Reads of health records: the one rule for which stored resources an actor may read.
+
+Every page, count and export reads FhirResource rows through `visible_to(actor)`
+(or `visible_for_subjects` for pages about several people at once); a test
+(tests/records/test_resource_reads.py) keeps any other module from querying
+them directly. The rule: the subject's own resources, only with the records
+scope, and only the normal ones when the access layer says sensitive and
+confidential items stay hidden (`hide_sensitive`).
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+
+from accounts.actors import Actor, Scope
+from records.models import FhirResource, Sensitivity
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from proxy.access import Subject
+
+
+def _rule(patient_ids: list[UUID], *, hide_sensitive: bool) -> Q:
+    rule = Q(patient_id__in=patient_ids)
+    if hide_sensitive:
+        rule &= Q(sensitivity=Sensitivity.NORMAL)
+    return rule
+
+
+def visible_to(actor: Actor) -> QuerySet[FhirResource]:
+    """The resources the actor may read for the subject they act for (none without the records scope)."""
+    if actor.subject is None or Scope.RECORDS not in actor.scopes:
+        return FhirResource.objects.none()
+    return FhirResource.objects.filter(_rule([actor.subject.pk], hide_sensitive=actor.hide_sensitive))
+
+
+def _is_actors(actor: Actor, subject: Subject) -> bool:
+    """A subject from proxy.access.subjects_for(actor): the actor's own record, or one of their grants."""
+    if subject.grant is None:
+        return actor.own_record is not None and subject.patient.pk == actor.own_record.pk
+    return actor.user is not None and subject.grant.grantee_id == actor.user.pk
+
+
+def visible_for_subjects(actor: Actor, subjects: list[Subject]) -> QuerySet[FhirResource]:
+    """The same rule for several people at once (the family view), in one query whatever their number.
+
+    Each subject counts as `visible_to` would for the actor acting for them: with the records scope, and
+    without sensitive items where `hide_sensitive`. Subjects that are not the actor's are left out.
+    """
+    full: list[UUID] = []
+    limited: list[UUID] = []
+    for subject in subjects:
+        if Scope.RECORDS not in subject.scopes or not _is_actors(actor, subject):
+            continue
+        (limited if subject.hide_sensitive else full).append(subject.patient.pk)
+    rules = [_rule(ids, hide_sensitive=hide) for ids, hide in ((full, False), (limited, True)) if ids]
+    if not rules:
+        return FhirResource.objects.none()
+    return FhirResource.objects.filter(reduce(or_, rules))
