@@ -13,7 +13,7 @@ from uuid import UUID
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Patient, Role, User
+from accounts.models import Membership, Organization, Patient, Role, User
 from accounts.models.audit import Basis
 from accounts.scoping import Desk
 
@@ -97,6 +97,13 @@ class Actor:
         return replace(
             self, subject=subject, basis=basis, scopes=scopes, grant_id=grant_id, hide_sensitive=hide_sensitive
         )
+
+    @property
+    def organization(self) -> Organization:
+        """The organization whose desk this staff member works at (only on an organization's staff page)."""
+        if self.desk is None or self.desk.organization is None:
+            raise LookupError("Not at an organization's desk.")
+        return self.desk.organization
 
     def at_desk(self, desk: Desk) -> Actor:
         """The same person working at a staff desk: on the desk's basis, never on anyone's record."""

@@ -69,6 +69,7 @@ class Audience:
     platform: bool = False  # staff pages: without org_slug, the platform's desk (platform admins)
     audit: AuditAction | None = None  # reads to record
     audit_self: bool = False  # record the patient's own reads too
+    audit_first: bool = False  # record before the view runs (a page that lists its own opening)
     objects: Mapping[str, Loader] = field(default_factory=dict)  # URL kwarg "<name>_id" -> loader
 
     def object_name(self, url_kwarg: str) -> str:
@@ -129,7 +130,7 @@ def record_declared_read(
         actor=actor,
         request=request,
         subject=subject or audit_subject_of(target),
-        object_type=target._meta.model_name if target is not None else "",
+        object_type=(target._meta.model_name or "") if target is not None else "",
         object_id=target.pk if target is not None else "",
     )
 
@@ -156,16 +157,20 @@ def public_page(view: View) -> View:
     return _attach(view, audience, wrapped)
 
 
-def account_page(view: View) -> View:
-    """A signed-in person, about their own account."""
-    audience = Audience(Kind.ACCOUNT)
+def account_page(view: View | None = None, *, objects: Mapping[str, Loader] | None = None) -> Any:
+    """A signed-in person, about their own account (`@account_page`, or `@account_page(objects=...)`)."""
+    audience = Audience(Kind.ACCOUNT, objects=dict(objects or {}))
 
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
+    def decorate(view: View) -> View:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            loaded = load_objects(audience, request.actor, kwargs)  # type: ignore[attr-defined]
+            return view(request, *args, **loaded, **kwargs)
 
-    return _attach(view, audience, wrapped)
+        return _attach(view, audience, wrapped)
+
+    return decorate(view) if view is not None else decorate
 
 
 def subject_page(
@@ -173,10 +178,18 @@ def subject_page(
     *,
     audit: AuditAction | None = None,
     audit_self: bool = False,
+    audit_first: bool = False,
     objects: Mapping[str, Loader] | None = None,
 ) -> Callable[[View], View]:
     """Someone acting for a patient with `scope`; the view gets `subject` and the declared objects."""
-    audience = Audience(Kind.SUBJECT, scope=scope, audit=audit, audit_self=audit_self, objects=dict(objects or {}))
+    audience = Audience(
+        Kind.SUBJECT,
+        scope=scope,
+        audit=audit,
+        audit_self=audit_self,
+        audit_first=audit_first,
+        objects=dict(objects or {}),
+    )
 
     def decorate(view: View) -> View:
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -185,8 +198,10 @@ def subject_page(
             actor: Actor = request.actor  # type: ignore[attr-defined]
             subject = access_subject(actor, scope)
             loaded = load_objects(audience, actor, kwargs)
+            if audience.audit_first:
+                record_declared_read(audience, actor=actor, request=request, subject=subject, loaded=loaded)
             response = view(request, *args, subject=subject, **loaded, **kwargs)
-            if _succeeded(response):
+            if _succeeded(response) and not audience.audit_first:
                 record_declared_read(audience, actor=actor, request=request, subject=subject, loaded=loaded)
             return response
 

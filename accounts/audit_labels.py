@@ -34,6 +34,7 @@ class AuditAction(models.TextChoices):
     # The record and its history
     RECORD_CREATED = "record.created", _("Started the record")
     RECORD_VIEWED = "record.viewed", _("Viewed the record")
+    SUMMARY_VIEWED = "record.summary_viewed", _("Saw what needs attention (family page)")
     ACCESS_HISTORY_VIEWED = "access_history.viewed", _("Viewed the access history")
     ACCESS_HISTORY_DOWNLOADED = "access_history.downloaded", _("Downloaded the access history")
     # Clinic staff

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -83,6 +83,24 @@ class MFAVerificationMiddleware:
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": _("Two-step verification is needed for this session.")}, status=403)
             return redirect(reverse("mfa_verify") + "?" + urlencode({"next": request.get_full_path()}))
+        return self.get_response(request)
+
+
+class PageMethodsMiddleware:
+    """Pages take GET, HEAD and POST only (HTML forms send nothing else); the API takes what each view declares.
+
+    Some third-party views treat PUT as POST (Django's generic form views do); refusing the other
+    methods before any view runs keeps every page's methods to the ones the authorization matrix lists.
+    """
+
+    PAGE_METHODS = frozenset({"GET", "HEAD", "POST"})
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in self.PAGE_METHODS and not request.path.startswith("/api/"):
+            return HttpResponseNotAllowed(sorted(self.PAGE_METHODS))
         return self.get_response(request)
 
 

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.audit_checkpoints import Checkpoint, CheckpointProblem, checkpoint_file, read_checkpoints
-from accounts.models import AuditEvent, AuditSeal, Membership, Organization
+from accounts.models import ApiToken, AuditEvent, AuditSeal, Membership
 from accounts.models.audit import GENESIS_HASH, chain_hash
+from accounts.scoping import scoped
 
 
 def access_history_for(
@@ -176,9 +177,13 @@ def _cut_off(by_seq: dict[int, list[Checkpoint]], *, head: int) -> list[str]:
     ]
 
 
-def organizations_with_members(actor: Actor, organization: Organization) -> QuerySet[Membership]:
-    return (
-        Membership.objects.filter(organization=organization)
-        .select_related("user")
-        .order_by("user__full_name", "user__email", "role")
-    )
+def organizations_with_members(staff: Actor) -> QuerySet[Membership]:
+    """The members of the staff member's organization (its desk's scope)."""
+    return scoped(staff, Membership).select_related("user").order_by("user__full_name", "user__email", "role")
+
+
+def api_tokens_of(actor: Actor) -> QuerySet[ApiToken]:
+    """The signed-in person's own API tokens, newest first."""
+    if actor.user is None:
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=actor.user).order_by("-created_at")

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal import views
 
@@ -21,6 +20,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("api/v1/", include("proxy.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", views.SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", views.SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -7,11 +7,9 @@ from typing import cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Count
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseNotAllowed,
@@ -22,26 +20,38 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.i18n import set_language as django_set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.access import access_subject
-from accounts.actions.audit import record_audit_event
+from accounts.actions.audit import record_audit_events
 from accounts.actions.mfa import has_mfa
 from accounts.actors import Actor, Scope
+from accounts.audience import Audience, Kind, account_page, public_page, staff_page, subject_page
 from accounts.audit_labels import AuditAction
-from accounts.decorators import staff_page
-from accounts.models import AuditEvent, AuditSeal, Organization
+from accounts.models import AuditEvent, AuditSeal, Organization, Patient
 from accounts.requests import SignedInRequest
 from portal.celery import app as celery_app
+from proxy.access import Subject
 from proxy.attention import attention_for
 from proxy.context import ActingRequest
 
 
+def _record_summaries_seen(request: ActingRequest, subjects: list[Subject]) -> None:
+    """What needs attention for someone else is a read of their record: one audit row each."""
+    others = [s for s in subjects if not s.is_self and Scope.RECORDS in s.scopes]
+    record_audit_events(
+        action=AuditAction.SUMMARY_VIEWED,
+        actor=request.actor,
+        request=request,
+        rows=[(s.patient, "patient", s.patient.pk) for s in others],
+    )
+
+
+@account_page
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    """The front door for visitors (the sign-in page), the dashboard for everyone signed in."""
-    if not request.user.is_authenticated:
-        return redirect("account_login")
+    """The dashboard for everyone signed in (visitors are sent to the sign-in page)."""
     return dashboard(cast(ActingRequest, request))
 
 
@@ -51,6 +61,7 @@ def dashboard(request: ActingRequest) -> HttpResponse:
     assert user is not None
     subjects = request.acting.subjects
     current = next((s for s in subjects if actor.subject and s.patient.pk == actor.subject.pk), None)
+    _record_summaries_seen(request, [current] if current else [])
     return render(
         request,
         "portal/dashboard.html",
@@ -64,10 +75,12 @@ def dashboard(request: ActingRequest) -> HttpResponse:
     )
 
 
-@login_required
+@account_page
+@require_safe
 def family(request: ActingRequest) -> HttpResponse:
     """Everyone the person may act for, each with what needs their attention."""
     subjects = request.acting.subjects
+    _record_summaries_seen(request, subjects)
     return render(
         request,
         "portal/family.html",
@@ -75,16 +88,12 @@ def family(request: ActingRequest) -> HttpResponse:
     )
 
 
-@login_required
-def person(request: ActingRequest) -> HttpResponse:
+@subject_page(Scope.RECORDS, audit=AuditAction.RECORD_VIEWED)
+@require_safe
+def person(request: ActingRequest, subject: Patient) -> HttpResponse:
     """About the person being acted for: who they are and where they are cared for."""
-    actor = request.actor
-    patient = access_subject(actor, Scope.RECORDS)
-    enrollments = patient.enrollments.select_related("organization").order_by("organization__name")
-    record_audit_event(
-        action=AuditAction.RECORD_VIEWED, actor=actor, request=request, object_type="patient", object_id=patient.pk
-    )
-    return render(request, "portal/person.html", {"patient": patient, "enrollments": enrollments})
+    enrollments = subject.enrollments.select_related("organization").order_by("organization__name")
+    return render(request, "portal/person.html", {"patient": subject, "enrollments": enrollments})
 
 
 @dataclass
@@ -94,9 +103,10 @@ class Workplace:
     roles: list[str] = field(default_factory=list)
 
 
-@staff_page
-def staff_home(request: SignedInRequest) -> HttpResponse:
-    actor = request.actor
+@staff_page(organization=False)
+@require_safe
+def staff_home(request: SignedInRequest, staff: Actor) -> HttpResponse:
+    actor = staff
     workplaces: dict[int, Workplace] = {}
     for membership in actor.memberships:
         workplace = workplaces.setdefault(
@@ -107,11 +117,9 @@ def staff_home(request: SignedInRequest) -> HttpResponse:
     return render(request, "portal/staff_home.html", {"organizations": list(workplaces.values())})
 
 
-@staff_page
-def platform_home(request: SignedInRequest) -> HttpResponse:
-    actor: Actor = request.actor
-    if not actor.is_platform_admin:
-        raise Http404
+@staff_page(organization=False, platform=True)
+@require_safe
+def platform_home(request: SignedInRequest, staff: Actor) -> HttpResponse:
     organizations = Organization.objects.annotate(
         member_count=Count("memberships__user", distinct=True),
         patient_count=Count("enrollments", distinct=True),
@@ -127,6 +135,7 @@ def platform_home(request: SignedInRequest) -> HttpResponse:
     )
 
 
+@public_page
 @require_POST
 def session_keepalive(request: HttpRequest) -> HttpResponse:
     """Counts as activity (the idle middleware saw this request); the warning's 'Stay signed in'."""
@@ -138,6 +147,7 @@ def session_keepalive(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"signed_in": True, "idle_timeout": settings.SESSION_IDLE_TIMEOUT})
 
 
+@public_page
 def set_language(request: HttpRequest) -> HttpResponse:
     """Django's language switch, also remembered on the signed-in person's account."""
     if request.method != "POST":
@@ -149,18 +159,24 @@ def set_language(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@public_page
+@require_safe
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico; the icon is an SVG among the static files."""
     return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
+@public_page
 @never_cache
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up and answering."""
     return JsonResponse({"status": "ok"})
 
 
+@public_page
 @never_cache
+@require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     """The process can serve: its database and its broker answer."""
     checks: dict[str, str] = {}
@@ -178,3 +194,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
         checks["broker"] = "unavailable"
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema: public, it describes and discloses nothing."""
+
+    audience = Audience(Kind.PUBLIC)
+
+
+class SchemaDocsView(SpectacularSwaggerSplitView):
+    audience = Audience(Kind.PUBLIC)

@@ -12,12 +12,15 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
+from accounts.access import access_subject, parse_int_id, parse_uuid
 from accounts.actors import Actor, Scope, actor_for
 from accounts.models import Enrollment, Patient, User
 from accounts.models.audit import Basis
-from proxy.models import GrantStatus, ProxyGrant
+from accounts.scoping import scoped
+from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant
 from proxy.policy import AgePolicy, EffectiveAccess, care_today, effective_access, policy_for
 
 
@@ -42,6 +45,7 @@ def grant_access(grant: ProxyGrant, now: datetime | None = None) -> EffectiveAcc
         birth_date=grant.patient.birth_date,
         now=now,
         today=care_today(now),
+        allows_sensitive=grant.allows_sensitive,
         policy=age_policy_for(grant.patient),
     )
 
@@ -109,7 +113,11 @@ def resolve_actor(user: User | None, *, subject_id: UUID | str | None) -> Actor:
     base = actor_for(user)
     if user is None or base.user is None or subject_id is None:
         return base
-    if base.own_record is not None and str(base.own_record.pk) == str(subject_id):
+    try:
+        subject_id = parse_uuid(subject_id)
+    except Http404 as error:
+        raise AccessEndedError("") from error  # not an id at all: nobody to act for
+    if base.own_record is not None and base.own_record.pk == subject_id:
         return base
     grant = live_grant_candidates(base.user).filter(patient_id=subject_id).first()
     access = grant_access(grant) if grant is not None else None
@@ -123,3 +131,67 @@ def resolve_actor(user: User | None, *, subject_id: UUID | str | None) -> Actor:
         grant_id=grant.pk,
         hide_sensitive=access.hide_sensitive,
     )
+
+
+# Access helpers: each answers 404 alike for "missing" and "not yours" ----------------------------------
+
+
+def grants_managed_by(actor: Actor) -> QuerySet[ProxyGrant]:
+    """Grants on the record the actor acts for, when they may manage who has access; never their own grant."""
+    patient = access_subject(actor, Scope.MANAGE_PROXIES)
+    grants = ProxyGrant.objects.filter(patient=patient).select_related("grantee", "patient", "invitation")
+    if actor.user is not None:
+        grants = grants.exclude(grantee=actor.user)
+    return grants
+
+
+def access_grant_by_id(actor: Actor, grant_id: object) -> ProxyGrant:
+    """At a desk: a grant the desk sees. Otherwise: a grant on the actor's subject they may manage."""
+    pk = parse_uuid(grant_id)
+    grants = scoped(actor, ProxyGrant) if actor.desk is not None else grants_managed_by(actor)
+    grant = grants.select_related("grantee", "patient").filter(pk=pk).first()
+    if grant is None:
+        raise Http404
+    return grant
+
+
+def access_request_by_id(actor: Actor, request_id: object) -> AccessRequest:
+    """An access request waiting at (or decided by) the actor's desk."""
+    found = (
+        scoped(actor, AccessRequest)
+        .select_related("requester", "organization", "patient")
+        .filter(pk=parse_int_id(request_id))
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def access_request_document_by_id(
+    actor: Actor, document_id: object, *, access_request: AccessRequest
+) -> AccessRequestDocument:
+    """A document of a request the actor's desk reviews."""
+    found = (
+        scoped(actor, AccessRequestDocument)
+        .select_related("request__patient")
+        .filter(pk=parse_int_id(document_id), request=access_request)
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def access_held_grant_by_id(actor: Actor, grant_id: object) -> ProxyGrant:
+    """A parent's grant the actor holds (to ask for continued access at 18)."""
+    if actor.user is None:
+        raise Http404
+    grant = (
+        ProxyGrant.objects.select_related("patient")
+        .filter(pk=parse_uuid(grant_id), grantee=actor.user, legal_basis=Basis.PARENT_OF_MINOR)
+        .first()
+    )
+    if grant is None:
+        raise Http404
+    return grant

@@ -20,9 +20,10 @@ from accounts.audit_labels import AuditAction
 from accounts.models import Enrollment, Patient, User
 from accounts.models.audit import Basis
 from accounts.notifications import send_notice
+from accounts.scoping import scoped
 from proxy.documents import CheckedDocument, storage_name
 from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant, ProxyInvitation
-from proxy.policy import ADULT_AGE, MAJORITY_NOTICE_DAYS, care_today, majority_notice_due
+from proxy.policy import ADULT_AGE, MAJORITY_NOTICE_DAYS, age_on, care_today, majority_notice_due
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -33,6 +34,10 @@ _INVITATION_SALT = "proxy.invitation"
 
 class ProxyError(Exception):
     """A change that cannot be made, with a message for the person who asked."""
+
+
+class NotAllowedError(ProxyError):
+    """The person asking may not make this change at all (answered 403, nothing changes)."""
 
 
 def _nonce_digest(nonce: str) -> str:
@@ -83,6 +88,57 @@ class SentInvitation:
     link: str
 
 
+def _what_the_actor_holds(actor: Actor, patient: Patient) -> tuple[frozenset[str], datetime | None, bool]:
+    """What the actor may pass on for `patient`: their scopes, their own end date, and sensitive items.
+
+    A grantee gives only what it holds, never more: no scope it lacks, no day past its own end,
+    no sensitive items it does not see itself.
+    """
+    if actor.subject is None or actor.subject.pk != patient.pk or not actor.may(Scope.MANAGE_PROXIES):
+        raise NotAllowedError(_("You may not manage who has access to this record."))
+    if actor.acts_for_self:
+        return Scope.ALL, None, True
+    own = ProxyGrant.objects.filter(pk=actor.grant_id).only("expires_at").first() if actor.grant_id else None
+    return actor.scopes, own.expires_at if own is not None else None, not actor.hide_sensitive
+
+
+def _check_gift(
+    actor: Actor,
+    patient: Patient,
+    *,
+    adding: set[str],
+    expires_at: datetime | None,
+    allows_sensitive: bool,
+    setting_expiry: bool = True,
+) -> datetime | None:
+    """Refuses what the actor does not hold; returns the end date the access may have."""
+    held, held_until, sees_sensitive = _what_the_actor_holds(actor, patient)
+    if adding - held:
+        raise NotAllowedError(_("You can only give access to what you may do yourself."))
+    if allows_sensitive and not sees_sensitive:
+        raise NotAllowedError(_("You cannot let someone see items that are hidden from you."))
+    if setting_expiry and held_until is not None:
+        if expires_at is None:
+            return held_until
+        if expires_at > held_until:
+            raise NotAllowedError(_("Access you give cannot last longer than your own."))
+    return expires_at
+
+
+def _basis_for_new_grant(actor: Actor, patient: Patient, now: datetime) -> str:
+    """The legal basis an invitation records.
+
+    The patient's own invitation is their consent. A representative's invitation rests on the
+    representative's basis, and for a minor it is always a parent's, so that the adolescent
+    limits and the end at 18 apply to the new access too.
+    """
+    if actor.acts_for_self:
+        return Basis.PATIENT_CONSENT
+    if age_on(patient.birth_date, care_today(now)) < ADULT_AGE:
+        return Basis.PARENT_OF_MINOR
+    return actor.basis
+
+
 def invite_caregiver(
     *,
     actor: Actor,
@@ -91,6 +147,7 @@ def invite_caregiver(
     scopes: list[str],
     expires_at: datetime | None,
     relationship: str = "",
+    allows_sensitive: bool = False,
     request: HttpRequest | None = None,
 ) -> SentInvitation:
     """The patient (or their manager) invites someone by email to help with their care."""
@@ -98,15 +155,21 @@ def invite_caregiver(
     if expires_at is not None and expires_at <= now:
         raise ProxyError(_("The end date must be in the future."))
     email = email.strip().lower()
-    if actor.user is not None and email == actor.user.email and actor.acts_for_self:
+    if actor.user is not None and email == actor.user.email:
         raise ProxyError(_("You cannot invite yourself."))
+    chosen = _clean_scopes(scopes)
+    expires_at = _check_gift(
+        actor, patient, adding=set(chosen), expires_at=expires_at, allows_sensitive=allows_sensitive
+    )
+    legal_basis = _basis_for_new_grant(actor, patient, now)
     nonce = secrets.token_urlsafe(32)
     with transaction.atomic():
         grant = ProxyGrant.objects.create(
             patient=patient,
-            legal_basis=Basis.PATIENT_CONSENT,
+            legal_basis=legal_basis,
             relationship=relationship.strip()[:100],
-            scopes=_clean_scopes(scopes),
+            scopes=chosen,
+            allows_sensitive=allows_sensitive and legal_basis != Basis.PARENT_OF_MINOR,
             status=GrantStatus.PENDING,
             expires_at=expires_at,
             granted_by=actor.user,
@@ -181,7 +244,20 @@ def accept_invitation(*, user: User, token: str, request: HttpRequest | None = N
     return grant
 
 
+def _check_may_change(actor: Actor, grant: ProxyGrant) -> None:
+    """The patient, their manager, or the reviewing desk may change a grant; nobody changes their own."""
+    if actor.user is not None and grant.grantee_id == actor.user.pk:
+        raise NotAllowedError(_("You cannot change your own access."))
+    if actor.desk is not None:
+        if not scoped(actor, ProxyGrant).filter(pk=grant.pk).exists():
+            raise NotAllowedError(_("This access is not reviewed here."))
+        return
+    if actor.subject is None or actor.subject.pk != grant.patient_id or not actor.may(Scope.MANAGE_PROXIES):
+        raise NotAllowedError(_("You may not manage who has access to this record."))
+
+
 def withdraw_invitation(*, actor: Actor, grant: ProxyGrant, request: HttpRequest | None = None) -> None:
+    _check_may_change(actor, grant)
     with transaction.atomic():
         grant = ProxyGrant.objects.select_for_update().get(pk=grant.pk)
         if grant.status != GrantStatus.PENDING:
@@ -201,25 +277,41 @@ def change_grant_scopes(
     scopes: list[str],
     expires_at: datetime | None = None,
     keep_expiry: bool = True,
+    allows_sensitive: bool | None = None,
     request: HttpRequest | None = None,
 ) -> ProxyGrant:
+    """Changes what a grantee may do: only by someone who holds what they add (see _check_gift)."""
     chosen = _clean_scopes(scopes)
+    _check_may_change(actor, grant)
     with transaction.atomic():
         grant = ProxyGrant.objects.select_for_update().select_related("patient").get(pk=grant.pk)
         if grant.status not in (GrantStatus.ACTIVE, GrantStatus.PENDING):
             raise ProxyError(_("This access has ended and cannot be changed."))
-        before = {"scopes": grant.scopes, "expires_at": grant.expires_at.isoformat() if grant.expires_at else None}
+        sensitive = grant.allows_sensitive if allows_sensitive is None else allows_sensitive
+        new_expiry = _check_gift(
+            actor,
+            grant.patient,
+            adding=set(chosen) - set(grant.scopes),
+            expires_at=grant.expires_at if keep_expiry else expires_at,
+            allows_sensitive=sensitive and not grant.allows_sensitive,
+            setting_expiry=not keep_expiry,
+        )
+        before = {
+            "scopes": grant.scopes,
+            "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
+            "allows_sensitive": grant.allows_sensitive,
+        }
         grant.scopes = chosen
-        if not keep_expiry:
-            grant.expires_at = expires_at
-        grant.save(update_fields=["scopes", "expires_at"])
+        grant.expires_at = new_expiry
+        grant.allows_sensitive = sensitive and grant.legal_basis != Basis.PARENT_OF_MINOR
+        grant.save(update_fields=["scopes", "expires_at", "allows_sensitive"])
         _audit_grant(
             AuditAction.PROXY_SCOPES_CHANGED,
             actor=actor,
             user=None,
             grant=grant,
             request=request,
-            detail={"before": before, "scopes": chosen},
+            detail={"before": before, "scopes": chosen, "allows_sensitive": grant.allows_sensitive},
         )
     return grant
 
@@ -228,6 +320,7 @@ def revoke_grant(
     *, actor: Actor, grant: ProxyGrant, reason: str = "", request: HttpRequest | None = None
 ) -> ProxyGrant:
     """Ends a grant at once; the caregiver's next request is refused."""
+    _check_may_change(actor, grant)
     with transaction.atomic():
         grant = ProxyGrant.objects.select_for_update().select_related("patient").get(pk=grant.pk)
         if grant.status not in (GrantStatus.ACTIVE, GrantStatus.PENDING):
@@ -280,33 +373,53 @@ def submit_access_request(
 NEW_PATIENT = "new"
 
 
+def _lock_for_decision(actor: Actor, access_request: AccessRequest) -> AccessRequest:
+    """The request, locked, if the actor's desk reviews it and the actor did not make it."""
+    if actor.desk is None:
+        raise NotAllowedError(_("Requests are decided at a review desk."))
+    locked = scoped(actor, AccessRequest).select_for_update().filter(pk=access_request.pk).first()
+    if locked is None:
+        raise NotAllowedError(_("This request is not reviewed here."))
+    if actor.user is not None and locked.requester_id == actor.user.pk:
+        raise NotAllowedError(_("You cannot decide a request you made yourself. Another reviewer must decide it."))
+    if locked.status != GrantStatus.PENDING:
+        raise ProxyError(_("This request has already been decided."))
+    return locked
+
+
 def approve_access_request(
     *,
     actor: Actor,
     access_request: AccessRequest,
-    patient_choice: str,
+    patient: Patient | None,
     scopes: list[str],
     expires_at: datetime | None,
     mrn: str = "",
     reason: str = "",
+    allows_sensitive: bool = False,
     request: HttpRequest | None = None,
 ) -> ProxyGrant:
-    """Approves with scopes and expiry; for a child without a record, creates the record first."""
+    """Approves with scopes and expiry onto a record the desk cares for, or a new record (patient None).
+
+    `actor` is a reviewer at a desk (accounts.audience.staff_page); the patient is one the desk's
+    scope holds (accounts.scoping), checked again here inside the transaction.
+    """
     chosen = _clean_scopes(scopes)
     now = timezone.now()
     try:
         with transaction.atomic():
-            locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
-            if locked.status != GrantStatus.PENDING:
-                raise ProxyError(_("This request has already been decided."))
-            if patient_choice == NEW_PATIENT:
+            locked = _lock_for_decision(actor, access_request)
+            desk_organization = actor.desk.organization if actor.desk is not None else None
+            if patient is None:
+                if desk_organization is not None and not mrn.strip():
+                    raise ProxyError(_("Give this person's MRN at your clinic to create their record."))
                 patient = Patient.objects.create(
                     given_name=locked.patient_given_name,
                     family_name=locked.patient_family_name,
                     birth_date=locked.patient_birth_date,
                 )
-                if locked.organization is not None and mrn.strip():
-                    Enrollment.objects.create(patient=patient, organization=locked.organization, mrn=mrn.strip())
+                if desk_organization is not None:
+                    Enrollment.objects.create(patient=patient, organization=desk_organization, mrn=mrn.strip())
                 record_audit_event(
                     action=AuditAction.RECORD_CREATED,
                     actor=actor,
@@ -317,8 +430,10 @@ def approve_access_request(
                     object_id=patient.pk,
                     detail={"from_access_request": locked.pk},
                 )
-            else:
-                patient = Patient.objects.get(pk=patient_choice)
+            elif not scoped(actor, Patient).filter(pk=patient.pk).exists():
+                raise NotAllowedError(_("That record is not cared for here."))
+            if locked.patient_id is not None and locked.patient_id != patient.pk:
+                raise ProxyError(_("This request is for another record."))
             if patient.user_id == locked.requester_id:
                 raise ProxyError(_("The requester cannot be given access to their own record."))
             grant = ProxyGrant.objects.create(
@@ -327,6 +442,7 @@ def approve_access_request(
                 legal_basis=locked.legal_basis,
                 relationship=locked.relationship,
                 scopes=chosen,
+                allows_sensitive=allows_sensitive and locked.legal_basis != Basis.PARENT_OF_MINOR,
                 status=GrantStatus.ACTIVE,
                 starts_at=now,
                 expires_at=expires_at,
@@ -361,9 +477,7 @@ def deny_access_request(
     if not reason.strip():
         raise ProxyError(_("Please give a reason; the requester will see it."))
     with transaction.atomic():
-        locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
-        if locked.status != GrantStatus.PENDING:
-            raise ProxyError(_("This request has already been decided."))
+        locked = _lock_for_decision(actor, access_request)
         locked.status = GrantStatus.DENIED
         locked.reviewed_by = actor.user
         locked.decision_reason = reason.strip()

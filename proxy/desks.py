@@ -1,17 +1,19 @@
-"""Review desks: an organization's admins review for its patients, the platform's for everyone else."""
+"""Review desks: an organization's admins review for its patients, the platform's for everyone else.
+
+A ReviewDesk wraps the staff actor the page's declaration put at a desk
+(accounts.audience.staff_page); every read goes through accounts.scoping.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.urls import reverse
 
-from accounts.access import access_organization_as_admin
 from accounts.actors import Actor
 from accounts.models import Organization, Patient
-from accounts.models.audit import Basis
+from accounts.scoping import scoped
 from proxy.models import AccessRequest, ProxyGrant
 
 
@@ -19,11 +21,16 @@ from proxy.models import AccessRequest, ProxyGrant
 class ReviewDesk:
     """Where a reviewer works: one organization's admin desk, or the platform's."""
 
-    organization: Organization | None
+    staff: Actor
+
+    def __post_init__(self) -> None:
+        if self.staff.desk is None:
+            raise ValueError("A review desk needs an actor at a desk (see accounts.audience.staff_page).")
 
     @property
-    def basis(self) -> str:
-        return Basis.STAFF if self.organization else Basis.PLATFORM
+    def organization(self) -> Organization | None:
+        assert self.staff.desk is not None
+        return self.staff.desk.organization
 
     def url(self, name: str, *args: object) -> str:
         if self.organization is not None:
@@ -31,41 +38,22 @@ class ReviewDesk:
         return reverse(f"proxy:platform_{name}", args=list(args))
 
     def requests(self) -> QuerySet[AccessRequest]:
-        found = AccessRequest.objects.select_related("requester", "organization", "patient")
-        if self.organization is not None:
-            return found.filter(organization=self.organization)
-        return found.filter(organization__isnull=True)
+        return scoped(self.staff, AccessRequest).select_related("requester", "organization", "patient")
 
     def grants(self) -> QuerySet[ProxyGrant]:
-        found = ProxyGrant.objects.select_related("grantee", "patient", "invitation")
-        if self.organization is not None:
-            return found.filter(patient__enrollments__organization=self.organization)
-        return found
+        return scoped(self.staff, ProxyGrant).select_related("grantee", "patient", "invitation")
 
     def patient_matches(self, access_request: AccessRequest) -> QuerySet[Patient]:
-        patients = Patient.objects.filter(
-            birth_date=access_request.patient_birth_date,
-            family_name__iexact=access_request.patient_family_name,
+        """Records this desk cares for with the requested person's family name and date of birth."""
+        return (
+            scoped(self.staff, Patient)
+            .filter(
+                birth_date=access_request.patient_birth_date,
+                family_name__iexact=access_request.patient_family_name,
+            )
+            .order_by("given_name")
         )
-        if self.organization is not None:
-            patients = patients.filter(enrollments__organization=self.organization)
-        return patients.order_by("given_name")
 
-
-def review_desk(actor: Actor, org_slug: str | None) -> ReviewDesk:
-    if org_slug is not None:
-        return ReviewDesk(access_organization_as_admin(actor, org_slug))
-    if not actor.is_platform_admin:
-        raise Http404
-    return ReviewDesk(None)
-
-
-def reviewer_actor(actor: Actor, desk: ReviewDesk) -> Actor:
-    """Reviewers act on the basis of their desk, never on their own record."""
-    return Actor(user=actor.user, basis=desk.basis, memberships=actor.memberships, own_record=actor.own_record)
-
-
-def desk_for_request(actor: Actor, access_request: AccessRequest) -> ReviewDesk:
-    """The desk that reviews this request, if the actor sits at it (else 404)."""
-    organization = access_request.organization
-    return review_desk(actor, organization.slug if organization is not None else None)
+    def is_own_request(self, access_request: AccessRequest) -> bool:
+        """Nobody decides a request they made themselves."""
+        return self.staff.user is not None and access_request.requester_id == self.staff.user.pk

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.actors import Scope
+from accounts.actors import Actor, Scope
 from accounts.models import Organization
 from proxy.documents import CheckedDocument, DocumentRejectedError, check_document
 from proxy.models import LEGAL_BASIS_CHOICES, GrantStatus
@@ -47,7 +47,35 @@ class ExpiryField(forms.DateField):
         return datetime.combine(day, time.max, tzinfo=timezone.get_current_timezone())
 
 
-class InviteForm(forms.Form):
+def sensitive_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        label=_("May also see sensitive and confidential items"),
+        required=False,
+        help_text=_("For example mental health, sexual health or substance use care. Without this, they are hidden."),
+    )
+
+
+class GiftForm(forms.Form):
+    """What the person may give: only the scopes they hold, and sensitive items only if they see them."""
+
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        scopes = self.fields["scopes"]
+        assert isinstance(scopes, forms.MultipleChoiceField)
+        scopes.choices = [(scope, label) for scope, label in SCOPE_CHOICES if scope in actor.scopes]
+        if actor.hide_sensitive:
+            del self.fields["allows_sensitive"]
+        self.actor = actor
+
+    def asks_beyond_what_is_held(self) -> bool:
+        """A posted scope the person does not hold, or sensitive items hidden from them: refused, not corrected."""
+        if not self.is_bound:
+            return False
+        asked = set(self.data.getlist("scopes")) if hasattr(self.data, "getlist") else set(self.data.get("scopes", []))
+        return bool(asked - self.actor.scopes) or bool(self.actor.hide_sensitive and self.data.get("allows_sensitive"))
+
+
+class InviteForm(GiftForm):
     email = forms.EmailField(label=_("Their email address"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     relationship = forms.CharField(
         label=_("Who they are to you"),
@@ -56,11 +84,13 @@ class InviteForm(forms.Form):
         help_text=_("For example: daughter, neighbor, husband."),
     )
     scopes = ScopesField()
+    allows_sensitive = sensitive_field()
     expires_at = ExpiryField()
 
 
-class ScopesForm(forms.Form):
+class ScopesForm(GiftForm):
     scopes = ScopesField()
+    allows_sensitive = sensitive_field()
     expires_at = ExpiryField()
 
 
@@ -147,6 +177,7 @@ class ApproveForm(forms.Form):
     patient = forms.ChoiceField(label=_("Whose record"), widget=forms.RadioSelect)
     mrn = forms.CharField(label=_("MRN at this clinic (for a new record)"), max_length=64, required=False)
     scopes = ScopesField()
+    allows_sensitive = sensitive_field()
     expires_at = ExpiryField()
     reason = forms.CharField(label=_("Note for the record (optional)"), max_length=500, required=False)
 

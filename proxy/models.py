@@ -51,6 +51,11 @@ class ProxyGrant(models.Model):
     legal_basis = models.CharField(max_length=32, choices=LEGAL_BASIS_CHOICES)
     relationship = models.CharField(_("relationship"), max_length=100, blank=True)
     scopes = models.JSONField(default=list, help_text=_("Sections the grantee may use (accounts.actors.Scope)."))
+    allows_sensitive = models.BooleanField(
+        _("may see sensitive and confidential items"),
+        default=False,
+        help_text=_("Only the patient (or someone who sees them) can allow it; never for a parent of an adolescent."),
+    )
     status = models.CharField(max_length=16, choices=GrantStatus.choices, default=GrantStatus.PENDING)
     starts_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -83,6 +88,21 @@ class ProxyGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grantee or '(invited)'} for {self.patient} ({self.get_status_display()})"
+
+    @property
+    def audit_subject(self) -> Patient:
+        return self.patient
+
+    @property
+    def grantee_label(self) -> str:
+        """Who holds it: the grantee's name or email, or the invited address while an invitation waits."""
+        if self.grantee is not None:
+            return self.grantee.full_name or self.grantee.email
+        try:
+            invitation = self.invitation
+        except ProxyInvitation.DoesNotExist:
+            invitation = None
+        return invitation.email if invitation is not None else ""
 
 
 class ProxyInvitation(models.Model):
@@ -149,6 +169,10 @@ class AccessRequest(models.Model):
     def __str__(self) -> str:
         return f"request by {self.requester} for {self.patient_given_name} {self.patient_family_name}"
 
+    @property
+    def audit_subject(self) -> Patient | None:
+        return self.patient
+
 
 class AccessRequestDocument(models.Model):
     """A document supporting a request, kept outside the web root and served only through a checked view."""
@@ -162,3 +186,7 @@ class AccessRequestDocument(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def audit_subject(self) -> Patient | None:
+        return self.request.patient

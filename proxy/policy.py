@@ -3,6 +3,7 @@
 - Under the adolescent age (12 by default): a parent has the access the grant gives.
 - From then until 18: a parent's access is limited: sensitive and confidential
   items are hidden, and the adolescent may message the care team privately.
+- Any other grant hides sensitive and confidential items unless the patient allowed them on the grant.
 - On the 18th birthday a parent-of-minor grant ends. Sixty days before, the
   parent is told, with a guided request for continued access on another basis.
 - Every grant also ends at its own expiry, and any grant can be revoked.
@@ -78,17 +79,19 @@ def effective_access(
     birth_date: date,
     now: datetime,
     today: date,
+    allows_sensitive: bool,
     policy: AgePolicy = DEFAULT_POLICY,
 ) -> EffectiveAccess | None:
     """What a grant allows at `now` (and on the patient's local `today`), or None if nothing."""
     if status != "active" or now < starts_at or (expires_at is not None and now >= expires_at):
         return None
     if legal_basis != Basis.PARENT_OF_MINOR:
-        return EffectiveAccess(scopes=scopes, hide_sensitive=False)
+        return EffectiveAccess(scopes=scopes, hide_sensitive=not allows_sensitive)
     stage = stage_on(birth_date, today, policy)
     if stage is Stage.ADULT:
         return None
     if stage is Stage.ADOLESCENT:
+        # The adolescent's protection is the policy's, whatever the grant says.
         return EffectiveAccess(scopes=scopes, hide_sensitive=policy.adolescent_hides_sensitive)
     return EffectiveAccess(scopes=scopes, hide_sensitive=False)
 

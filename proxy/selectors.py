@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from accounts.actors import Actor
 from accounts.models import Patient
-from proxy.models import ProxyGrant
+from proxy.models import AccessRequest, ProxyGrant
 
 
-def grants_on_record(patient: Patient) -> list[ProxyGrant]:
-    """Every grant on a patient's record, live ones first, newest first within each."""
-    return list(
-        ProxyGrant.objects.filter(patient=patient)
-        .select_related("grantee", "invitation")
-        .order_by("-status_changed_at")
-    )
+def grants_on_record(actor: Actor, patient: Patient) -> list[ProxyGrant]:
+    """Every grant on a patient's record but the actor's own, newest first (the page groups them)."""
+    grants = ProxyGrant.objects.filter(patient=patient).select_related("grantee", "invitation")
+    if actor.user is not None:
+        grants = grants.exclude(grantee=actor.user)
+    return list(grants.order_by("-status_changed_at"))
 
 
 def grants_held_by(user_id: int) -> QuerySet[ProxyGrant]:
     return ProxyGrant.objects.filter(grantee_id=user_id).select_related("patient")
+
+
+def requests_made_by(actor: Actor) -> QuerySet[AccessRequest]:
+    """The access requests the signed-in person made, newest first."""
+    if actor.user is None:
+        return AccessRequest.objects.none()
+    return (
+        AccessRequest.objects.filter(requester=actor.user).select_related("organization").order_by("-created_at", "pk")
+    )

@@ -19,9 +19,9 @@ urlpatterns = [
 for prefix, name_prefix in (("staff/<slug:org_slug>/", "org_"), ("platform/", "platform_")):
     urlpatterns += [
         path(f"{prefix}access-requests/", review.queue, name=f"{name_prefix}queue"),
-        path(f"{prefix}access-requests/<int:request_id>/", review.review, name=f"{name_prefix}review"),
+        path(f"{prefix}access-requests/<int:access_request_id>/", review.review, name=f"{name_prefix}review"),
         path(
-            f"{prefix}access-requests/<int:request_id>/documents/<int:document_id>/",
+            f"{prefix}access-requests/<int:access_request_id>/documents/<int:document_id>/",
             review.document,
             name=f"{name_prefix}document",
         ),

@@ -252,3 +252,7 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.health_system} for {self.source.patient}"
+
+    @property
+    def audit_subject(self) -> Patient:
+        return self.source.patient

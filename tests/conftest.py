@@ -4,7 +4,11 @@ Personas: anonymous, patient, caregiver, stranger, staff_here (nurse at the
 organization the patient is enrolled at), staff_other (nurse elsewhere),
 org_admin (admin here), platform_admin, plus two staff in the middle of the
 second-factor rules: staff_unverified (has a device, has not passed it in this
-session) and staff_no_mfa (has no device yet).
+session) and staff_no_mfa (has no device yet); caregivers acting for Rosa,
+Theo (13) and Nora (just 18) under grants of every kind; admin_other (the
+other organization's admin), admin_requester (an admin here who filed an
+access request here himself) and revoked_by_token (a revoked caregiver
+calling the API with a bearer token).
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.actors import Scope
-from accounts.models import Organization, Patient, Role, User
+from accounts.models import ApiToken, Organization, Patient, Role, User
 from accounts.models.audit import Basis
+from accounts.models.tokens import digest_token, new_token
 from proxy.middleware import ACTING_FOR_KEY
-from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant
+from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant, ProxyInvitation
 from records.models import Connection, HealthSystem, RecordSource, SourceKind
 from tests.factories import (
     EnrollmentFactory,
@@ -53,6 +58,10 @@ PERSONAS = (
     "caregiver_revoked",  # Rosa's consent, revoked
     "parent_of_teen",  # parent of Theo, 13
     "parent_of_new_adult",  # parent of Nora, who turned 18 yesterday
+    "caregiver_manager",  # Rosa's consent, "manage who has access" only
+    "admin_other",  # admin of the other organization
+    "admin_requester",  # admin here, who filed world.own_request here himself
+    "revoked_by_token",  # Rosa's consent, revoked; calls the API with a bearer token
 )
 
 PROXY_PERSONAS = {
@@ -62,7 +71,10 @@ PROXY_PERSONAS = {
     "caregiver_revoked": ("rosa", Basis.PATIENT_CONSENT, sorted(Scope.ALL), "revoked"),
     "parent_of_teen": ("teen", Basis.PARENT_OF_MINOR, sorted(Scope.ALL), "active"),
     "parent_of_new_adult": ("new_adult", Basis.PARENT_OF_MINOR, sorted(Scope.ALL), "active"),
+    "caregiver_manager": ("rosa", Basis.PATIENT_CONSENT, [Scope.MANAGE_PROXIES], "active"),
+    "revoked_by_token": ("rosa", Basis.PATIENT_CONSENT, sorted(Scope.ALL), "revoked"),
 }
+TOKEN_PERSONAS = frozenset({"revoked_by_token"})
 
 
 @dataclass
@@ -77,6 +89,9 @@ class World:
     rosa_connection: Connection | None = None  # Rosa's records from a connected health system
     org_request: AccessRequest | None = None  # waiting for Riverside's admins
     platform_request: AccessRequest | None = None  # waiting for the platform's
+    own_request: AccessRequest | None = None  # filed at Riverside by Riverside's admin_requester
+    invitation: ProxyGrant | None = None  # a pending invitation to Rosa's record (no grantee yet)
+    tokens: dict[str, str] = field(default_factory=dict)  # bearer tokens by persona
 
     def user(self, persona: str) -> User:
         return self.users[persona]
@@ -108,13 +123,25 @@ def world(db: Any) -> World:
         ),
         "staff_unverified": UserFactory(email="nurse.unverified@example.test", full_name="Uma Unverified"),
         "staff_no_mfa": UserFactory(email="nurse.nomfa@example.test", full_name="Noah Nomfa"),
+        "admin_other": UserFactory(email="admin.other@example.test", full_name="Chris Novak"),
+        "admin_requester": UserFactory(email="admin.requester@example.test", full_name="Dana Requester"),
     }
     MembershipFactory(user=users["staff_here"], organization=org_here, role=Role.NURSE)
     MembershipFactory(user=users["staff_other"], organization=org_other, role=Role.NURSE)
     MembershipFactory(user=users["org_admin"], organization=org_here, role=Role.ORG_ADMIN)
     MembershipFactory(user=users["staff_unverified"], organization=org_here, role=Role.NURSE)
     MembershipFactory(user=users["staff_no_mfa"], organization=org_here, role=Role.NURSE)
-    for persona in ("staff_here", "staff_other", "org_admin", "platform_admin", "staff_unverified"):
+    MembershipFactory(user=users["admin_other"], organization=org_other, role=Role.ORG_ADMIN)
+    MembershipFactory(user=users["admin_requester"], organization=org_here, role=Role.ORG_ADMIN)
+    for persona in (
+        "staff_here",
+        "staff_other",
+        "org_admin",
+        "platform_admin",
+        "staff_unverified",
+        "admin_other",
+        "admin_requester",
+    ):
         TOTPDeviceFactory(user=users[persona])
     patient_record = PatientFactory(user=users["patient"], given_name="Alex", family_name="Rivera")
     caregiver_record = PatientFactory(user=users["caregiver"], given_name="Maria", family_name="Lopez")
@@ -196,7 +223,31 @@ def add_proxy_world(world: World) -> None:
         legal_basis=Basis.PARENT_OF_MINOR,
         requested_scopes=[Scope.RECORDS],
     )
-    for access_request in (world.org_request, world.platform_request):
+    world.own_request = AccessRequest.objects.create(
+        requester=world.user("admin_requester"),
+        organization=world.org_here,
+        patient_given_name="Rosa",
+        patient_family_name="Lopez",
+        patient_birth_date=world.people["rosa"].birth_date,
+        relationship="nephew",
+        legal_basis=Basis.POWER_OF_ATTORNEY,
+        requested_scopes=[Scope.RECORDS],
+    )
+    world.invitation = ProxyGrant.objects.create(
+        patient=world.people["rosa"],
+        legal_basis=Basis.PATIENT_CONSENT,
+        scopes=[Scope.RECORDS],
+        status=GrantStatus.PENDING,
+    )
+    ProxyInvitation.objects.create(
+        grant=world.invitation,
+        email="invited@example.test",
+        nonce="0" * 64,
+        link_expires_at=now + timedelta(days=7),
+    )
+    for persona in TOKEN_PERSONAS:
+        _row, world.tokens[persona] = create_token_for(world.user(persona))
+    for access_request in (world.org_request, world.platform_request, world.own_request):
         document = AccessRequestDocument(
             request=access_request, original_name="proof.pdf", content_type="application/pdf", size=len(SMALL_PDF)
         )
@@ -212,12 +263,26 @@ def _private_media(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-VERIFIED_PERSONAS = frozenset({"staff_here", "staff_other", "org_admin", "platform_admin"})
+VERIFIED_PERSONAS = frozenset(
+    {"staff_here", "staff_other", "org_admin", "platform_admin", "admin_other", "admin_requester"}
+)
+
+
+def create_token_for(user: User) -> tuple[ApiToken, str]:
+    """A bearer token for `user`, as the API tokens page makes one."""
+    token = new_token()
+    row = ApiToken.objects.create(user=user, name="Test token", digest=digest_token(token))
+    return row, token
 
 
 def sign_in(client: Client, world: World, persona: str) -> Client:
     """Sign the client in as a persona; staff and admins also pass their second factor."""
     if persona == "anonymous":
+        return client
+    if persona in TOKEN_PERSONAS:
+        # No session at all: the API by bearer token, acting for the person the (ended) grant was for.
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {world.tokens[persona]}"
+        client.defaults["HTTP_ACTING_FOR"] = str(world.grants[persona].patient_id)
         return client
     user = world.user(persona)
     client.force_login(user)

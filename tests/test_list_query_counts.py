@@ -9,8 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.actions.audit import record_audit_event
-from accounts.models.audit import Basis
 from accounts.audit_labels import AuditAction
+from accounts.models.audit import Basis
 from proxy.models import AccessRequest, GrantStatus, ProxyGrant
 from tests.conftest import World, sign_in
 from tests.factories import EnrollmentFactory, PatientFactory, UserFactory

@@ -110,6 +110,33 @@ def record_audit_events_for_patients(
     AuditEvent.objects.bulk_create([AuditEvent(subject_patient=patient, **template) for patient in patients])
 
 
+def record_audit_events(
+    *,
+    action: AuditAction,
+    actor: Actor,
+    request: HttpRequest | None,
+    rows: list[tuple[Patient | None, str, object]],
+) -> None:
+    """One row per (subject, object type, object id) shown on a list, written in one statement."""
+    if not rows:
+        return
+    user = actor.user
+    template = {
+        "actor_user": user,
+        "actor_name": (user.full_name or user.email) if user else "",
+        "basis": actor.basis,
+        "action": _checked_action(action),
+        "ip": client_ip(request) if request is not None else None,
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX] if request is not None else "",
+    }
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(subject_patient=subject, object_type=object_type, object_id=str(object_id), **template)
+            for subject, object_type, object_id in rows
+        ]
+    )
+
+
 def seal_pending_events(*, batch_size: int = 2000) -> int:
     """Seal every unsealed event into the chain, in insertion order.
 

@@ -5,24 +5,26 @@ from __future__ import annotations
 import contextlib
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.access import access_api_token_by_id
 from accounts.actions.people import start_own_record
 from accounts.actions.tokens import create_api_token, revoke_api_token
+from accounts.audience import account_page
 from accounts.forms import ApiTokenForm, OwnRecordForm
-from accounts.models import ApiToken, Patient
+from accounts.models import ApiToken
 from accounts.requests import SignedInRequest
+from accounts.selectors import api_tokens_of
 
 
-@login_required
+@account_page
 @require_http_methods(["GET", "POST"])
 def own_record_start(request: SignedInRequest) -> HttpResponse:
-    if Patient.objects.filter(user=request.user).exists():
+    if request.actor.own_record is not None:
         return redirect("home")
     form = OwnRecordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -34,7 +36,7 @@ def own_record_start(request: SignedInRequest) -> HttpResponse:
     return render(request, "accounts/own_record_start.html", {"form": form})
 
 
-@login_required
+@account_page
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: SignedInRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
@@ -47,13 +49,13 @@ def api_tokens(request: SignedInRequest) -> HttpResponse:
             request=request,
         )
         form = ApiTokenForm()
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    tokens = api_tokens_of(request.actor)
     return render(request, "accounts/api_tokens.html", {"form": form, "tokens": tokens, "new_token": new_token})
 
 
-@login_required
+@account_page(objects={"token_id": access_api_token_by_id})
 @require_POST
-def api_token_revoke(request: SignedInRequest, token_id: int) -> HttpResponse:
-    if revoke_api_token(user=request.user, token_id=token_id, request=request):
+def api_token_revoke(request: SignedInRequest, token: ApiToken) -> HttpResponse:
+    if revoke_api_token(user=request.user, token_id=token.pk, request=request):
         messages.success(request, _("The token no longer works."))
     return redirect("api_tokens")

@@ -5,35 +5,24 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
-from accounts.access import access_subject
-from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor, Scope
+from accounts.audience import subject_page
 from accounts.audit_labels import AuditAction, action_label, basis_label
 from accounts.csv_safety import safe_row
 from accounts.forms import AccessHistoryFilterForm
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Patient
 from accounts.requests import SignedInRequest
 from accounts.selectors import access_history_for, actions_in_history
 
 PAGE_SIZE = 50
-
-
-def _own_record_actor(request: SignedInRequest) -> Actor:
-    actor = request.actor
-    access_subject(actor, Scope.RECORDS)
-    if not (actor.acts_for_self or actor.may(Scope.MANAGE_PROXIES)):
-        # The patient's own, and their legal representative's (someone who may
-        # manage who has access, e.g. a power of attorney); not every helper's.
-        raise Http404
-    return actor
 
 
 def _filtered(request: HttpRequest, actor: Actor) -> tuple[AccessHistoryFilterForm, QuerySet[AuditEvent]]:
@@ -45,11 +34,12 @@ def _filtered(request: HttpRequest, actor: Actor) -> tuple[AccessHistoryFilterFo
     return form, events
 
 
-@login_required
-def access_history(request: SignedInRequest) -> HttpResponse:
-    actor = _own_record_actor(request)
-    # Recorded first, so that the page (evaluated lazily) lists this view too.
-    record_audit_event(action=AuditAction.ACCESS_HISTORY_VIEWED, actor=actor, request=request)
+# The patient's own history, and their representatives' (anyone who may manage who has access, e.g. a
+# power of attorney); not every helper's. Recorded first, so that the page lists this opening too.
+@subject_page(Scope.MANAGE_PROXIES, audit=AuditAction.ACCESS_HISTORY_VIEWED, audit_self=True, audit_first=True)
+@require_safe
+def access_history(request: SignedInRequest, subject: Patient) -> HttpResponse:
+    actor = request.actor
     form, events = _filtered(request, actor)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -83,10 +73,10 @@ def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
         )
 
 
-@login_required
-def access_history_csv(request: SignedInRequest) -> StreamingHttpResponse:
-    actor = _own_record_actor(request)
-    record_audit_event(action=AuditAction.ACCESS_HISTORY_DOWNLOADED, actor=actor, request=request)
+@subject_page(Scope.MANAGE_PROXIES, audit=AuditAction.ACCESS_HISTORY_DOWNLOADED, audit_self=True, audit_first=True)
+@require_safe
+def access_history_csv(request: SignedInRequest, subject: Patient) -> StreamingHttpResponse:
+    actor = request.actor
     _, events = _filtered(request, actor)
     response = StreamingHttpResponse(_csv_rows(events), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="access-history.csv"'

@@ -8,7 +8,6 @@ import qrcode
 import qrcode.image.svg
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,10 +15,11 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django_otp.middleware import is_verified
 
 from accounts.actions import mfa as mfa_actions
+from accounts.audience import account_page
 from accounts.forms import ConfirmAuthenticatorForm, SecondFactorForm
 from accounts.middleware import HAS_MFA_KEY
 from accounts.models import RecoveryCodeDevice, TOTPDevice
@@ -45,7 +45,8 @@ def qr_svg(data: str) -> str:
     return svg[svg.index("<svg") :]  # drop the XML declaration to embed it inline
 
 
-@login_required
+@account_page
+@require_safe
 def security_overview(request: SignedInRequest) -> HttpResponse:
     user = request.user
     recovery = RecoveryCodeDevice.objects.filter(user=user, confirmed=True).first()
@@ -60,7 +61,7 @@ def security_overview(request: SignedInRequest) -> HttpResponse:
     )
 
 
-@login_required
+@account_page
 @require_http_methods(["GET", "POST"])
 def authenticator_setup(request: SignedInRequest) -> HttpResponse:
     user = request.user
@@ -103,7 +104,7 @@ def authenticator_setup(request: SignedInRequest) -> HttpResponse:
     )
 
 
-@login_required
+@account_page
 @require_http_methods(["GET", "POST"])
 def verify(request: SignedInRequest) -> HttpResponse:
     """The step after the password for anyone with a second factor."""
@@ -135,7 +136,7 @@ def verify(request: SignedInRequest) -> HttpResponse:
     return render(request, "accounts/verify.html", {"form": form, "next": next_url})
 
 
-@login_required
+@account_page
 @require_http_methods(["GET", "POST"])
 @reauthentication_required(allow_get=True)
 def recovery_codes_regenerate(request: SignedInRequest) -> HttpResponse:
@@ -147,7 +148,7 @@ def recovery_codes_regenerate(request: SignedInRequest) -> HttpResponse:
     return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("mfa_overview")})
 
 
-@login_required
+@account_page
 @require_http_methods(["GET", "POST"])
 @reauthentication_required(allow_get=True)
 def remove(request: SignedInRequest) -> HttpResponse:

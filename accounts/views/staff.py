@@ -10,27 +10,30 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts.access import access_organization_as_admin, access_organization_as_staff, enrollments_visible_to_staff
-from accounts.actions.audit import record_audit_event, record_audit_events_for_patients
+from accounts.actions.audit import record_audit_event, record_audit_events
 from accounts.actors import Actor
+from accounts.audience import staff_page
 from accounts.audit_labels import AuditAction
-from accounts.decorators import staff_page
 from accounts.forms import OrganizationPolicyForm
+from accounts.models import Enrollment, Role
 from accounts.models.audit import Basis
 from accounts.requests import SignedInRequest
+from accounts.scoping import scoped
 from accounts.selectors import organizations_with_members
+
+ADMINS = frozenset({Role.ORG_ADMIN})
 
 PAGE_SIZE = 50
 
 
-@staff_page
-def patient_roster(request: SignedInRequest, org_slug: str) -> HttpResponse:
-    actor: Actor = request.actor
-    organization = access_organization_as_staff(actor, org_slug)
+@staff_page()
+@require_safe
+def patient_roster(request: SignedInRequest, staff: Actor) -> HttpResponse:
+    organization = staff.organization
     query = request.GET.get("q", "").strip()[:100]
-    enrollments = enrollments_visible_to_staff(actor, organization).select_related("patient")
+    enrollments = scoped(staff, Enrollment).select_related("patient")
     if query:
         enrollments = enrollments.filter(
             Q(patient__family_name__icontains=query) | Q(patient__given_name__icontains=query) | Q(mrn=query)
@@ -38,14 +41,11 @@ def patient_roster(request: SignedInRequest, org_slug: str) -> HttpResponse:
     page = Paginator(enrollments.order_by("patient__family_name", "patient__given_name", "pk"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    record_audit_events_for_patients(
+    record_audit_events(
         action=AuditAction.ROSTER_VIEWED,
-        actor=actor,
-        patients=[e.patient for e in page],
+        actor=staff,
         request=request,
-        basis=Basis.STAFF,
-        object_type="organization",
-        object_id=organization.pk,
+        rows=[(e.patient, "organization", organization.pk) for e in page],
     )
     return render(
         request,
@@ -54,20 +54,20 @@ def patient_roster(request: SignedInRequest, org_slug: str) -> HttpResponse:
     )
 
 
-@staff_page
-def organization_members(request: SignedInRequest, org_slug: str) -> HttpResponse:
-    actor: Actor = request.actor
-    organization = access_organization_as_admin(actor, org_slug)
-    members = organizations_with_members(actor, organization)
+@staff_page(roles=ADMINS)
+@require_safe
+def organization_members(request: SignedInRequest, staff: Actor) -> HttpResponse:
+    organization = staff.organization
+    members = organizations_with_members(staff)
     return render(request, "accounts/staff/members.html", {"organization": organization, "members": members})
 
 
-@staff_page
+@staff_page(roles=ADMINS)
 @require_http_methods(["GET", "POST"])
-def organization_policy(request: SignedInRequest, org_slug: str) -> HttpResponse:
+def organization_policy(request: SignedInRequest, staff: Actor) -> HttpResponse:
     """The organization's proxy policy for minors (its admins only)."""
-    actor = request.actor
-    organization = access_organization_as_admin(actor, org_slug)
+    actor = staff
+    organization = staff.organization
     form = OrganizationPolicyForm(request.POST or None, instance=organization)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():

@@ -54,6 +54,7 @@ class GrantSerializer(serializers.Serializer):  # type: ignore[type-arg]
     legal_basis = serializers.CharField(read_only=True)
     relationship = serializers.CharField(read_only=True)
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES))
+    allows_sensitive = serializers.BooleanField(read_only=True)
     status = serializers.CharField(read_only=True)
     status_reason = serializers.CharField(read_only=True)
     starts_at = serializers.DateTimeField(read_only=True)
@@ -72,11 +73,13 @@ class InviteSerializer(serializers.Serializer):  # type: ignore[type-arg]
     relationship = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES), min_length=1)
     expires_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
+    allows_sensitive = serializers.BooleanField(required=False, default=False)
 
 
 class GrantChangeSerializer(serializers.Serializer):  # type: ignore[type-arg]
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES), min_length=1)
     expires_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
+    allows_sensitive = serializers.BooleanField(required=False)
 
 
 class ReasonSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -116,8 +119,12 @@ class AccessRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class ApproveSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    patient = serializers.CharField(help_text=_('An existing patient id, or "new" to create the record.'))
+    patient = serializers.CharField(
+        max_length=64,
+        help_text=_('The id of a record the desk cares for, or "new" to create the record (with its MRN).'),
+    )
     mrn = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES), min_length=1)
+    allows_sensitive = serializers.BooleanField(required=False, default=False)
     expires_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")

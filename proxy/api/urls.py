@@ -10,6 +10,10 @@ urlpatterns = [
     path("grants/<uuid:grant_id>/revoke/", views.GrantRevokeView.as_view(), name="api-grant-revoke"),
     path("access-requests/", views.AccessRequestsView.as_view(), name="api-access-requests"),
     path("review/access-requests/", views.ReviewQueueView.as_view(), name="api-review-queue"),
-    path("review/access-requests/<int:request_id>/approve/", views.ApproveView.as_view(), name="api-review-approve"),
-    path("review/access-requests/<int:request_id>/deny/", views.DenyView.as_view(), name="api-review-deny"),
+    path(
+        "review/access-requests/<int:access_request_id>/approve/",
+        views.ApproveView.as_view(),
+        name="api-review-approve",
+    ),
+    path("review/access-requests/<int:access_request_id>/deny/", views.DenyView.as_view(), name="api-review-deny"),
 ]

@@ -1,22 +1,24 @@
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
-from django_otp.middleware import is_verified
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.access import access_subject
+from accounts.access import access_patient_by_id
+from accounts.actions.audit import record_audit_events
 from accounts.actions.mfa import has_mfa
-from accounts.actors import Actor, Scope
-from accounts.models import ApiToken, Patient, User
+from accounts.actors import Scope
+from accounts.audience import Audience, Kind
+from accounts.audit_labels import AuditAction
+from accounts.models import Role
 from proxy import actions
-from proxy.access import AccessEndedError, Subject, resolve_actor, subjects_for
+from proxy.access import Subject, access_grant_by_id, access_request_by_id, grants_managed_by, subjects_for
+from proxy.api.base import ACTING_FOR_HEADER, ORGANIZATION_PARAMETER, PortalAPIView
 from proxy.api.serializers import (
     AccessRequestSerializer,
     ApproveSerializer,
@@ -27,38 +29,16 @@ from proxy.api.serializers import (
     ReasonSerializer,
     SubjectSerializer,
 )
-from proxy.desks import desk_for_request, review_desk, reviewer_actor
-from proxy.middleware import ACTING_FOR_KEY
+from proxy.desks import ReviewDesk
 from proxy.models import AccessRequest, GrantStatus, ProxyGrant
+from proxy.selectors import requests_made_by
 
-ACTING_FOR_HEADER = OpenApiParameter(
-    name="Acting-For",
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="The id of the patient to act for (from /api/v1/me/). Default: the caller's own record.",
-)
+ADMINS = frozenset({Role.ORG_ADMIN})
 
 
-class ActorAPIView(APIView):
-    """Base for API views: the same actor the pages use.
-
-    A token client names the subject in the `Acting-For` header; a browser
-    session uses the person it switched to in the page header.
-    """
-
-    @property
-    def actor(self) -> Actor:
-        if not hasattr(self, "_actor"):
-            request = self.request
-            subject_id = request.headers.get("Acting-For")
-            if subject_id is None and hasattr(request, "session"):
-                subject_id = request.session.get(ACTING_FOR_KEY)
-            user = request.user if isinstance(request.user, User) else None
-            try:
-                self._actor = resolve_actor(user, subject_id=subject_id or None)
-            except (AccessEndedError, ValueError) as error:
-                raise PermissionDenied("You may not act for that patient.") from error
-        return self._actor
+def review_desk(**declared: Any) -> Audience:
+    """Reviewers' calls: an organization's admins (?organization=<slug>) or the platform's (no parameter)."""
+    return Audience(Kind.STAFF, roles=ADMINS, organization=True, platform=True, **declared)
 
 
 def subject_data(subject: Subject) -> dict[str, object]:
@@ -74,7 +54,16 @@ def subject_data(subject: Subject) -> dict[str, object]:
     }
 
 
-class MeView(ActorAPIView):
+def _as_error(error: actions.ProxyError) -> Exception:
+    """A refusal of who asks answers 403 (nothing changes); anything else is a 400 with the reason."""
+    if isinstance(error, actions.NotAllowedError):
+        return PermissionDenied(str(error))
+    return ValidationError({"detail": str(error)})
+
+
+class MeView(PortalAPIView):
+    audience = Audience(Kind.ACCOUNT)
+
     @extend_schema(responses=MeSerializer, summary="Who am I, and whom may I act for", parameters=[ACTING_FOR_HEADER])
     def get(self, request: Request) -> Response:
         actor = self.actor
@@ -96,30 +85,27 @@ class MeView(ActorAPIView):
         return Response(MeSerializer(data).data)
 
 
-class SubjectsView(ActorAPIView):
-    @extend_schema(responses=SubjectSerializer(many=True), summary="Everyone the caller may act for")
+class SubjectsView(PortalAPIView):
+    audience = Audience(Kind.ACCOUNT)
+
+    @extend_schema(responses=SubjectSerializer(many=True), summary="Everyone the caller may act for (paged)")
     def get(self, request: Request) -> Response:
-        return Response(SubjectSerializer([subject_data(s) for s in subjects_for(self.actor)], many=True).data)
+        return self.paginated([subject_data(s) for s in subjects_for(self.actor)], SubjectSerializer)
 
 
-def _grants_on_subject(actor: Actor) -> QuerySet[ProxyGrant]:
-    patient = access_subject(actor, Scope.MANAGE_PROXIES)
-    return ProxyGrant.objects.filter(patient=patient).select_related("grantee", "patient", "invitation")
+class GrantsView(PortalAPIView):
+    """Grants on the record the caller acts for (needs the manage-proxies scope); never the caller's own."""
 
-
-def _as_validation_error(error: actions.ProxyError) -> ValidationError:
-    return ValidationError({"detail": str(error)})
-
-
-class GrantsView(ActorAPIView):
-    """Grants on the record the caller acts for (needs the manage-proxies scope)."""
+    audience = Audience(Kind.SUBJECT, scope=Scope.MANAGE_PROXIES, audit=AuditAction.PROXY_GRANTS_VIEWED)
 
     @extend_schema(
-        responses=GrantSerializer(many=True), summary="Who may act for this patient", parameters=[ACTING_FOR_HEADER]
+        responses=GrantSerializer(many=True),
+        summary="Who may act for this patient (paged)",
+        parameters=[ACTING_FOR_HEADER],
     )
     def get(self, request: Request) -> Response:
-        grants = _grants_on_subject(self.actor).order_by("-status_changed_at")
-        return Response(GrantSerializer(grants, many=True).data)
+        grants = grants_managed_by(self.actor).order_by("-status_changed_at", "pk")
+        return self.paginated(grants, GrantSerializer)
 
     @extend_schema(
         request=InviteSerializer,
@@ -128,30 +114,29 @@ class GrantsView(ActorAPIView):
         parameters=[ACTING_FOR_HEADER],
     )
     def post(self, request: Request) -> Response:
-        patient = access_subject(self.actor, Scope.MANAGE_PROXIES)
+        assert self.subject is not None
         data = InviteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             sent = actions.invite_caregiver(
-                actor=self.actor, patient=patient, request=request._request, **data.validated_data
+                actor=self.actor, patient=self.subject, request=request._request, **data.validated_data
             )
         except actions.ProxyError as error:
-            raise _as_validation_error(error) from error
+            raise _as_error(error) from error
         return Response(GrantSerializer(sent.invitation.grant).data, status=status.HTTP_201_CREATED)
 
 
-class GrantAPIView(ActorAPIView):
-    def _grant(self, grant_id: str) -> ProxyGrant:
-        grant = _grants_on_subject(self.actor).filter(pk=grant_id).first()
-        if grant is None:
-            raise NotFound
-        return grant
+class GrantDetailView(PortalAPIView):
+    audience = Audience(
+        Kind.SUBJECT,
+        scope=Scope.MANAGE_PROXIES,
+        audit=AuditAction.PROXY_GRANT_VIEWED,
+        objects={"grant_id": access_grant_by_id},
+    )
 
-
-class GrantDetailView(GrantAPIView):
     @extend_schema(responses=GrantSerializer, parameters=[ACTING_FOR_HEADER])
-    def get(self, request: Request, grant_id: str) -> Response:
-        return Response(GrantSerializer(self._grant(grant_id)).data)
+    def get(self, request: Request, grant: ProxyGrant) -> Response:
+        return Response(GrantSerializer(grant).data)
 
     @extend_schema(
         request=GrantChangeSerializer,
@@ -159,8 +144,7 @@ class GrantDetailView(GrantAPIView):
         summary="Change what a grantee may do, and until when",
         parameters=[ACTING_FOR_HEADER],
     )
-    def patch(self, request: Request, grant_id: str) -> Response:
-        grant = self._grant(grant_id)
+    def patch(self, request: Request, grant: ProxyGrant) -> Response:
         data = GrantChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -170,37 +154,44 @@ class GrantDetailView(GrantAPIView):
                 scopes=data.validated_data["scopes"],
                 expires_at=data.validated_data["expires_at"],
                 keep_expiry="expires_at" not in request.data,
+                allows_sensitive=data.validated_data.get("allows_sensitive"),
                 request=request._request,
             )
         except actions.ProxyError as error:
-            raise _as_validation_error(error) from error
+            raise _as_error(error) from error
         return Response(GrantSerializer(grant).data)
 
 
-class GrantRevokeView(GrantAPIView):
+class GrantRevokeView(PortalAPIView):
+    audience = Audience(Kind.SUBJECT, scope=Scope.MANAGE_PROXIES, objects={"grant_id": access_grant_by_id})
+
     @extend_schema(
         request=ReasonSerializer, responses=GrantSerializer, summary="End a grant now", parameters=[ACTING_FOR_HEADER]
     )
-    def post(self, request: Request, grant_id: str) -> Response:
-        grant = self._grant(grant_id)
+    def post(self, request: Request, grant: ProxyGrant) -> Response:
         data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            grant = actions.revoke_grant(
-                actor=self.actor, grant=grant, reason=data.validated_data["reason"], request=request._request
-            )
+            if grant.status == GrantStatus.PENDING and grant.grantee_id is None:
+                actions.withdraw_invitation(actor=self.actor, grant=grant, request=request._request)
+                grant.refresh_from_db()
+            else:
+                grant = actions.revoke_grant(
+                    actor=self.actor, grant=grant, reason=data.validated_data["reason"], request=request._request
+                )
         except actions.ProxyError as error:
-            raise _as_validation_error(error) from error
+            raise _as_error(error) from error
         return Response(GrantSerializer(grant).data)
 
 
-class AccessRequestsView(ActorAPIView):
+class AccessRequestsView(PortalAPIView):
+    audience = Audience(Kind.ACCOUNT)
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses=AccessRequestSerializer(many=True), summary="The caller's own access requests")
+    @extend_schema(responses=AccessRequestSerializer(many=True), summary="The caller's own access requests (paged)")
     def get(self, request: Request) -> Response:
-        mine = AccessRequest.objects.filter(requester=self.actor.user).order_by("-created_at")
-        return Response(AccessRequestSerializer(mine, many=True).data)
+        mine = requests_made_by(self.actor)
+        return self.paginated(mine, AccessRequestSerializer)
 
     @extend_schema(
         request=AccessRequestSerializer,
@@ -218,83 +209,85 @@ class AccessRequestsView(ActorAPIView):
                 user=self.actor.user, documents=documents, request=request._request, **fields
             )
         except actions.ProxyError as error:
-            raise _as_validation_error(error) from error
+            raise _as_error(error) from error
         return Response(AccessRequestSerializer(created).data, status=status.HTTP_201_CREATED)
 
 
-class ReviewerAPIView(ActorAPIView):
-    """Reviewers need two-step verification: a verified session, or a token of someone who has it on."""
+class ReviewQueueView(PortalAPIView):
+    """Reviewers work at a desk: ?organization=<slug> for an organization's admins, none for the platform's."""
 
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
-        super().initial(request, *args, **kwargs)
-        user = self.actor.user
-        by_token = isinstance(request.auth, ApiToken)
-        if user is None or not has_mfa(user) or not (by_token or is_verified(user)):
-            raise PermissionDenied("Reviewing access needs two-step verification.")
+    audience = review_desk()
 
-
-ORGANIZATION_PARAMETER = OpenApiParameter(
-    name="organization", required=False, description="An organization's slug; without it, the platform's queue."
-)
-
-
-class ReviewQueueView(ReviewerAPIView):
     @extend_schema(
         responses=AccessRequestSerializer(many=True),
         parameters=[ORGANIZATION_PARAMETER],
-        summary="Access requests waiting for review",
+        summary="Access requests waiting for review (paged)",
     )
     def get(self, request: Request) -> Response:
-        desk = review_desk(self.actor, request.query_params.get("organization") or None)
-        pending = desk.requests().filter(status=GrantStatus.PENDING).order_by("created_at")
-        return Response(AccessRequestSerializer(pending, many=True).data)
+        pending = ReviewDesk(self.checked_actor).requests().filter(status=GrantStatus.PENDING).order_by("created_at")
+        response = self.paginated(pending, AccessRequestSerializer)
+        shown = [row["id"] for row in response.data["results"]]
+        record_audit_events(
+            action=AuditAction.PROXY_REQUEST_VIEWED,
+            actor=self.checked_actor,
+            request=request._request,
+            rows=[(found.patient, "accessrequest", found.pk) for found in pending.filter(pk__in=shown)],
+        )
+        return response
 
 
-class ReviewDecisionView(ReviewerAPIView):
-    def _request(self, request_id: int) -> tuple[AccessRequest, Actor]:
-        found = AccessRequest.objects.select_related("organization").filter(pk=request_id).first()
-        if found is None:
-            raise NotFound
-        desk = desk_for_request(self.actor, found)
-        return found, reviewer_actor(self.actor, desk)
+class ApproveView(PortalAPIView):
+    audience = review_desk(objects={"access_request_id": access_request_by_id})
 
-
-class ApproveView(ReviewDecisionView):
-    @extend_schema(request=ApproveSerializer, responses=GrantSerializer, summary="Approve an access request")
-    def post(self, request: Request, request_id: int) -> Response:
-        access_request, reviewer = self._request(request_id)
+    @extend_schema(
+        request=ApproveSerializer,
+        responses=GrantSerializer,
+        parameters=[ORGANIZATION_PARAMETER],
+        summary="Approve an access request (at the desk that reviews it)",
+    )
+    def post(self, request: Request, access_request: AccessRequest) -> Response:
         data = ApproveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        staff = self.checked_actor
+        # The record is one the desk cares for, through its access helper (404 for any other id).
+        patient = None if values["patient"] == actions.NEW_PATIENT else access_patient_by_id(staff, values["patient"])
         try:
             grant = actions.approve_access_request(
-                actor=reviewer,
+                actor=staff,
                 access_request=access_request,
-                patient_choice=values["patient"],
+                patient=patient,
                 scopes=values["scopes"],
                 expires_at=values["expires_at"],
                 mrn=values["mrn"],
                 reason=values["reason"],
+                allows_sensitive=values["allows_sensitive"],
                 request=request._request,
             )
-        except (actions.ProxyError, Patient.DoesNotExist, DjangoValidationError) as error:
-            raise ValidationError({"detail": str(error)}) from error
+        except actions.ProxyError as error:
+            raise _as_error(error) from error
         return Response(GrantSerializer(grant).data)
 
 
-class DenyView(ReviewDecisionView):
-    @extend_schema(request=ReasonSerializer, responses=AccessRequestSerializer, summary="Deny an access request")
-    def post(self, request: Request, request_id: int) -> Response:
-        access_request, reviewer = self._request(request_id)
+class DenyView(PortalAPIView):
+    audience = review_desk(objects={"access_request_id": access_request_by_id})
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses=AccessRequestSerializer,
+        parameters=[ORGANIZATION_PARAMETER],
+        summary="Deny an access request (at the desk that reviews it)",
+    )
+    def post(self, request: Request, access_request: AccessRequest) -> Response:
         data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             denied = actions.deny_access_request(
-                actor=reviewer,
+                actor=self.checked_actor,
                 access_request=access_request,
                 reason=data.validated_data["reason"],
                 request=request._request,
             )
         except actions.ProxyError as error:
-            raise _as_validation_error(error) from error
+            raise _as_error(error) from error
         return Response(AccessRequestSerializer(denied).data)

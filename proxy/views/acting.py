@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actions.audit import record_audit_event
 from accounts.actors import Scope
+from accounts.audience import account_page, public_page
 from accounts.audit_labels import AuditAction
 from accounts.requests import SignedInRequest
 from proxy import actions
@@ -22,7 +22,7 @@ from proxy.middleware import ACTING_FOR_KEY
 SELF = "self"
 
 
-@login_required
+@account_page
 @require_POST
 def switch_subject(request: SignedInRequest) -> HttpResponse:
     """Act for someone else (under a live grant), or go back to one's own record."""
@@ -35,17 +35,24 @@ def switch_subject(request: SignedInRequest) -> HttpResponse:
         return redirect("home")
     try:
         actor = resolve_actor(request.user, subject_id=chosen)
-    except (AccessEndedError, ValueError):
-        messages.error(request, _("You cannot act for that person."))
-        return redirect("home")
-    request.session[ACTING_FOR_KEY] = str(chosen)
+    except AccessEndedError:
+        # Someone this person may not act for (any more): refused, the session stays as it was, and the
+        # page names nobody (the id came from the request, not from a grant this person held).
+        return render(request, "proxy/access_ended.html", {"patient_name": ""}, status=403)
+    assert actor.subject is not None
+    request.session[ACTING_FOR_KEY] = str(actor.subject.pk)
     record_audit_event(
-        action=AuditAction.PROXY_SWITCHED_TO, actor=actor, request=request, object_type="patient", object_id=chosen
+        action=AuditAction.PROXY_SWITCHED_TO,
+        actor=actor,
+        request=request,
+        object_type="patient",
+        object_id=actor.subject.pk,
     )
     # Sections differ between people: land on the home page rather than a page that may be outside the scopes.
     return redirect("home")
 
 
+@public_page
 @require_http_methods(["GET", "POST"])
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     found = actions.invitation_from_token(token)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.actors import Scope
+from accounts.audience import account_page
 from accounts.models.audit import Basis
 from accounts.requests import SignedInRequest
 from proxy import actions
+from proxy.access import access_held_grant_by_id
 from proxy.forms import LEGAL_BASIS_CHOICES_FOR_REQUESTS, AccessRequestForm
-from proxy.models import AccessRequest, GrantStatus, ProxyGrant
+from proxy.models import GrantStatus, ProxyGrant
+from proxy.selectors import requests_made_by
 
 # After the 18th birthday a parent may carry on only on one of these bases.
 CONTINUATION_BASES = [
@@ -22,20 +24,15 @@ CONTINUATION_BASES = [
 ]
 
 
-@login_required
+@account_page
 @require_http_methods(["GET", "POST"])
 def request_access(request: SignedInRequest) -> HttpResponse:
     user = request.user
-    continues = None
+    continues: ProxyGrant | None = None
     continues_id = request.GET.get("continues") or request.POST.get("continues")
     if continues_id:
-        continues = (
-            ProxyGrant.objects.select_related("patient")
-            .filter(pk=continues_id, grantee=user, legal_basis=Basis.PARENT_OF_MINOR)
-            .first()
-            if _is_uuid(continues_id)
-            else None
-        )
+        # A parent's own grant that ends at 18, through its access helper (404 for anyone else's).
+        continues = access_held_grant_by_id(request.actor, continues_id)
     initial: dict[str, object] = {"requested_scopes": sorted(Scope.ALL - {Scope.MANAGE_PROXIES})}
     if continues is not None:
         patient = continues.patient
@@ -73,19 +70,8 @@ def request_access(request: SignedInRequest) -> HttpResponse:
     return render(request, "proxy/request_access.html", {"form": form, "continues": continues})
 
 
-@login_required
+@account_page
+@require_safe
 def my_requests(request: SignedInRequest) -> HttpResponse:
-    requests = (
-        AccessRequest.objects.filter(requester=request.user).select_related("organization").order_by("-created_at")
-    )
+    requests = requests_made_by(request.actor)
     return render(request, "proxy/my_requests.html", {"requests": requests, "statuses": GrantStatus})
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

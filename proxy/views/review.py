@@ -1,45 +1,64 @@
-"""The reviewers' side: organization admins for their patients, platform admins for everyone else."""
+"""The reviewers' side: organization admins for their patients, platform admins for everyone else.
+
+Each page is declared for admins at an organization's desk (org_slug in the URL) or at the
+platform's desk (the same view under /platform/); every read goes through the desk's scope.
+"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts.actions.audit import record_audit_event
-from accounts.actors import Scope
+from accounts.actions.audit import record_audit_events
+from accounts.actors import Actor, Scope
+from accounts.audience import staff_page
 from accounts.audit_labels import AuditAction
-from accounts.decorators import staff_page
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Role
 from accounts.requests import SignedInRequest
+from accounts.scoping import scoped
 from proxy import actions
-from proxy.desks import review_desk, reviewer_actor
+from proxy.access import access_grant_by_id, access_request_by_id, access_request_document_by_id
+from proxy.desks import ReviewDesk
 from proxy.forms import ApproveForm, DenyForm, GrantFilterForm, RevokeForm
-from proxy.models import AccessRequestDocument, GrantStatus
+from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant
 
 PAGE_SIZE = 50
+ADMINS = frozenset({Role.ORG_ADMIN})
 
 
-@staff_page
-def queue(request: SignedInRequest, org_slug: str | None = None) -> HttpResponse:
-    desk = review_desk(request.actor, org_slug)
-    pending = desk.requests().filter(status=GrantStatus.PENDING).order_by("created_at")
-    decided = desk.requests().exclude(status=GrantStatus.PENDING).order_by("-decided_at")[:20]
+def _audit_listed_requests(staff: Actor, request: SignedInRequest, listed: list[AccessRequest]) -> None:
+    record_audit_events(
+        action=AuditAction.PROXY_REQUEST_VIEWED,
+        actor=staff,
+        request=request,
+        rows=[(found.patient, "accessrequest", found.pk) for found in listed],
+    )
+
+
+@staff_page(roles=ADMINS, platform=True)
+@require_safe
+def queue(request: SignedInRequest, staff: Actor) -> HttpResponse:
+    desk = ReviewDesk(staff)
+    pending = list(desk.requests().filter(status=GrantStatus.PENDING).order_by("created_at"))
+    decided = list(desk.requests().exclude(status=GrantStatus.PENDING).order_by("-decided_at")[:20])
+    _audit_listed_requests(staff, request, pending + decided)
     return render(request, "proxy/review/queue.html", {"desk": desk, "pending": pending, "decided": decided})
 
 
-@staff_page
+@staff_page(
+    roles=ADMINS,
+    platform=True,
+    audit=AuditAction.PROXY_REQUEST_VIEWED,
+    objects={"access_request_id": access_request_by_id},
+)
 @require_http_methods(["GET", "POST"])
-def review(request: SignedInRequest, request_id: int, org_slug: str | None = None) -> HttpResponse:
-    desk = review_desk(request.actor, org_slug)
-    access_request = desk.requests().prefetch_related("documents").filter(pk=request_id).first()
-    if access_request is None:
-        raise Http404
-    reviewer = reviewer_actor(request.actor, desk)
+def review(request: SignedInRequest, staff: Actor, access_request: AccessRequest) -> HttpResponse:
+    desk = ReviewDesk(staff)
     matches = list(desk.patient_matches(access_request))
     patient_choices = [(str(p.pk), f"{p.display_name} · {p.birth_date.isoformat()}") for p in matches]
     patient_choices.append((actions.NEW_PATIENT, _("Create a new record for this person")))
@@ -53,20 +72,24 @@ def review(request: SignedInRequest, request_id: int, org_slug: str | None = Non
         patient_choices=patient_choices,
     )
     deny_form = DenyForm()
+    own_request = desk.is_own_request(access_request)
+    status = 200
     if request.method == "POST" and access_request.status == GrantStatus.PENDING:
         try:
             if request.POST.get("decision") == "approve":
                 approve_form = ApproveForm(request.POST, patient_choices=patient_choices)
                 if approve_form.is_valid():
                     data = approve_form.cleaned_data
+                    chosen = next((p for p in matches if str(p.pk) == data["patient"]), None)
                     actions.approve_access_request(
-                        actor=reviewer,
+                        actor=staff,
                         access_request=access_request,
-                        patient_choice=data["patient"],
+                        patient=chosen,
                         scopes=data["scopes"],
                         expires_at=data["expires_at"],
                         mrn=data["mrn"],
                         reason=data["reason"],
+                        allows_sensitive=data["allows_sensitive"],
                         request=request,
                     )
                     messages.success(request, _("Approved. The requester can now act for this person."))
@@ -75,13 +98,16 @@ def review(request: SignedInRequest, request_id: int, org_slug: str | None = Non
                 deny_form = DenyForm(request.POST)
                 if deny_form.is_valid():
                     actions.deny_access_request(
-                        actor=reviewer,
+                        actor=staff,
                         access_request=access_request,
                         reason=deny_form.cleaned_data["reason"],
                         request=request,
                     )
                     messages.success(request, _("Denied. The requester will see your reason."))
                     return redirect(desk.url("queue"))
+        except actions.NotAllowedError as error:
+            messages.error(request, str(error))
+            status = 403
         except actions.ProxyError as error:
             messages.error(request, str(error))
     return render(
@@ -92,37 +118,34 @@ def review(request: SignedInRequest, request_id: int, org_slug: str | None = Non
             "access_request": access_request,
             "approve_form": approve_form,
             "deny_form": deny_form,
+            "own_request": own_request,
             "scope_labels": Scope.LABELS,
         },
+        status=status,
     )
 
 
-@staff_page
-def document(request: SignedInRequest, request_id: int, document_id: int, org_slug: str | None = None) -> FileResponse:
-    desk = review_desk(request.actor, org_slug)
-    found = AccessRequestDocument.objects.filter(
-        pk=document_id, request_id=request_id, request__in=desk.requests()
-    ).first()
-    if found is None:
-        raise Http404
-    record_audit_event(
-        action=AuditAction.PROXY_DOCUMENT_VIEWED,
-        actor=reviewer_actor(request.actor, desk),
-        request=request,
-        subject=found.request.patient,
-        object_type="access_request_document",
-        object_id=found.pk,
-    )
-    response = FileResponse(found.file.open("rb"), content_type=found.content_type)
-    response["Content-Disposition"] = f'inline; filename="document-{found.pk}"'
+@staff_page(
+    roles=ADMINS,
+    platform=True,
+    audit=AuditAction.PROXY_DOCUMENT_VIEWED,
+    objects={"access_request_id": access_request_by_id, "document_id": access_request_document_by_id},
+)
+@require_safe
+def document(
+    request: SignedInRequest, staff: Actor, access_request: AccessRequest, document: AccessRequestDocument
+) -> FileResponse:
+    response = FileResponse(document.file.open("rb"), content_type=document.content_type)
+    response["Content-Disposition"] = f'inline; filename="document-{document.pk}"'
     response["Cache-Control"] = "no-store"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     return response
 
 
-@staff_page
-def grants(request: SignedInRequest, org_slug: str | None = None) -> HttpResponse:
-    desk = review_desk(request.actor, org_slug)
+@staff_page(roles=ADMINS, platform=True)
+@require_safe
+def grants(request: SignedInRequest, staff: Actor) -> HttpResponse:
+    desk = ReviewDesk(staff)
     form = GrantFilterForm(request.GET or None)
     found = desk.grants()
     if form.is_valid():
@@ -139,7 +162,13 @@ def grants(request: SignedInRequest, org_slug: str | None = None) -> HttpRespons
             found = found.filter(status=data["status"])
         if data["legal_basis"]:
             found = found.filter(legal_basis=data["legal_basis"])
-    page = Paginator(found.distinct().order_by("-status_changed_at", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(found.order_by("-status_changed_at", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    record_audit_events(
+        action=AuditAction.PROXY_GRANTS_VIEWED,
+        actor=staff,
+        request=request,
+        rows=[(grant.patient, "proxygrant", grant.pk) for grant in page],
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -147,31 +176,25 @@ def grants(request: SignedInRequest, org_slug: str | None = None) -> HttpRespons
     )
 
 
-@staff_page
+@staff_page(roles=ADMINS, platform=True, audit=AuditAction.PROXY_GRANT_VIEWED, objects={"grant_id": access_grant_by_id})
 @require_http_methods(["GET", "POST"])
-def grant_detail(request: SignedInRequest, grant_id: str, org_slug: str | None = None) -> HttpResponse:
-    desk = review_desk(request.actor, org_slug)
-    grant = desk.grants().filter(pk=grant_id).first()
-    if grant is None:
-        raise Http404
+def grant_detail(request: SignedInRequest, staff: Actor, grant: ProxyGrant) -> HttpResponse:
+    desk = ReviewDesk(staff)
     form = RevokeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if not form.cleaned_data["reason"].strip():
             form.add_error("reason", _("Please give a reason for ending this access."))
         else:
             try:
-                actions.revoke_grant(
-                    actor=reviewer_actor(request.actor, desk),
-                    grant=grant,
-                    reason=form.cleaned_data["reason"],
-                    request=request,
-                )
+                actions.revoke_grant(actor=staff, grant=grant, reason=form.cleaned_data["reason"], request=request)
             except actions.ProxyError as error:
                 messages.error(request, str(error))
             else:
                 messages.success(request, _("Access ended."))
             return redirect(desk.url("grant", grant.pk))
-    history = AuditEvent.objects.filter(object_type="proxy_grant", object_id=str(grant.pk)).order_by("occurred_at")
+    history = (
+        scoped(staff, AuditEvent).filter(object_type="proxy_grant", object_id=str(grant.pk)).order_by("occurred_at")
+    )
     return render(
         request,
         "proxy/review/grant.html",

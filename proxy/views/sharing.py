@@ -3,38 +3,38 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.access import access_subject
 from accounts.actors import Scope
+from accounts.audience import subject_page
+from accounts.audit_labels import AuditAction
+from accounts.models import Patient
 from accounts.requests import SignedInRequest
 from proxy import actions
+from proxy.access import access_grant_by_id
 from proxy.forms import InviteForm, RevokeForm, ScopesForm
 from proxy.models import GrantStatus, ProxyGrant
 from proxy.selectors import grants_on_record
 
 
-def _grant_on_subject(request: SignedInRequest, grant_id: str) -> ProxyGrant:
-    patient = access_subject(request.actor, Scope.MANAGE_PROXIES)
-    grant = ProxyGrant.objects.select_related("patient", "grantee").filter(pk=grant_id, patient=patient).first()
-    if grant is None:
-        raise Http404
-    return grant
+def _beyond_what_is_held(request: SignedInRequest, template: str, context: dict[str, object]) -> HttpResponse:
+    """403: the post asked to give what the person does not hold (the form never offers it)."""
+    messages.error(request, _("You can only give access to what you may do yourself."))
+    return render(request, template, context, status=403)
 
 
-@login_required
-def sharing(request: SignedInRequest) -> HttpResponse:
-    patient = access_subject(request.actor, Scope.MANAGE_PROXIES)
-    grants = grants_on_record(patient)
+@subject_page(Scope.MANAGE_PROXIES, audit=AuditAction.PROXY_GRANTS_VIEWED)
+@require_safe
+def sharing(request: SignedInRequest, subject: Patient) -> HttpResponse:
+    grants = grants_on_record(request.actor, subject)
     return render(
         request,
         "proxy/sharing.html",
         {
-            "patient": patient,
+            "patient": subject,
             "active": [g for g in grants if g.status == GrantStatus.ACTIVE and g.grantee_id],
             "pending": [g for g in grants if g.status == GrantStatus.PENDING],
             "ended": [g for g in grants if g.status not in (GrantStatus.ACTIVE, GrantStatus.PENDING)],
@@ -43,30 +43,42 @@ def sharing(request: SignedInRequest) -> HttpResponse:
     )
 
 
-@login_required
+@subject_page(Scope.MANAGE_PROXIES)
 @require_http_methods(["GET", "POST"])
-def invite(request: SignedInRequest) -> HttpResponse:
-    patient = access_subject(request.actor, Scope.MANAGE_PROXIES)
-    form = InviteForm(request.POST or None, initial={"scopes": sorted(Scope.ALL - {Scope.MANAGE_PROXIES})})
+def invite(request: SignedInRequest, subject: Patient) -> HttpResponse:
+    actor = request.actor
+    offered = sorted(actor.scopes - {Scope.MANAGE_PROXIES})
+    form = InviteForm(request.POST or None, initial={"scopes": offered}, actor=actor)
+    if form.asks_beyond_what_is_held():
+        return _beyond_what_is_held(request, "proxy/invite.html", {"form": form, "patient": subject})
     if request.method == "POST" and form.is_valid():
         try:
-            actions.invite_caregiver(actor=request.actor, patient=patient, request=request, **form.cleaned_data)
+            actions.invite_caregiver(actor=actor, patient=subject, request=request, **form.cleaned_data)
+        except actions.NotAllowedError as error:
+            form.add_error(None, str(error))
+            return render(request, "proxy/invite.html", {"form": form, "patient": subject}, status=403)
         except actions.ProxyError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
             return redirect("proxy:sharing")
-    return render(request, "proxy/invite.html", {"form": form, "patient": patient})
+    return render(request, "proxy/invite.html", {"form": form, "patient": subject})
 
 
-@login_required
+@subject_page(Scope.MANAGE_PROXIES, audit=AuditAction.PROXY_GRANT_VIEWED, objects={"grant_id": access_grant_by_id})
 @require_http_methods(["GET", "POST"])
-def grant_edit(request: SignedInRequest, grant_id: str) -> HttpResponse:
-    grant = _grant_on_subject(request, grant_id)
+def grant_edit(request: SignedInRequest, subject: Patient, grant: ProxyGrant) -> HttpResponse:
     if grant.status not in (GrantStatus.ACTIVE, GrantStatus.PENDING):
         raise Http404
-    initial = {"scopes": grant.scopes, "expires_at": grant.expires_at.date() if grant.expires_at else None}
-    form = ScopesForm(request.POST or None, initial=initial)
+    initial = {
+        "scopes": grant.scopes,
+        "expires_at": grant.expires_at.date() if grant.expires_at else None,
+        "allows_sensitive": grant.allows_sensitive,
+    }
+    form = ScopesForm(request.POST or None, initial=initial, actor=request.actor)
+    context = {"form": form, "grant": grant, "revoke_form": RevokeForm()}
+    if form.asks_beyond_what_is_held():
+        return _beyond_what_is_held(request, "proxy/grant_edit.html", context)
     if request.method == "POST" and form.is_valid():
         try:
             actions.change_grant_scopes(
@@ -75,20 +87,23 @@ def grant_edit(request: SignedInRequest, grant_id: str) -> HttpResponse:
                 scopes=form.cleaned_data["scopes"],
                 expires_at=form.cleaned_data["expires_at"],
                 keep_expiry=False,
+                allows_sensitive=form.cleaned_data.get("allows_sensitive", grant.allows_sensitive),
                 request=request,
             )
+        except actions.NotAllowedError as error:
+            form.add_error(None, str(error))
+            return render(request, "proxy/grant_edit.html", context, status=403)
         except actions.ProxyError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, _("Access updated."))
             return redirect("proxy:sharing")
-    return render(request, "proxy/grant_edit.html", {"form": form, "grant": grant, "revoke_form": RevokeForm()})
+    return render(request, "proxy/grant_edit.html", context)
 
 
-@login_required
+@subject_page(Scope.MANAGE_PROXIES, objects={"grant_id": access_grant_by_id})
 @require_POST
-def grant_revoke(request: SignedInRequest, grant_id: str) -> HttpResponse:
-    grant = _grant_on_subject(request, grant_id)
+def grant_revoke(request: SignedInRequest, subject: Patient, grant: ProxyGrant) -> HttpResponse:
     form = RevokeForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.access import access_subject
 from accounts.actors import Scope
+from accounts.audience import subject_page
+from accounts.audit_labels import AuditAction
+from accounts.models import Patient
 from accounts.requests import SignedInRequest
 from records import actions, smart
+from records.access import access_connection_by_id, access_health_system_by_id, connections_visible_to
 from records.models import Connection, ConnectionStatus, HealthSystem, RunStatus
 from records.selectors import visible_to
 
@@ -23,15 +25,16 @@ PENDING_KEY = "records_pending_authorizations"
 PAGE_SIZE = 25
 
 
-@login_required
-def directory(request: SignedInRequest) -> HttpResponse:
-    patient = access_subject(request.actor, Scope.RECORDS)
+@subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_CONNECTIONS_LISTED)
+@require_safe
+def directory(request: SignedInRequest, subject: Patient) -> HttpResponse:
+    patient = subject
     query = request.GET.get("q", "").strip()[:100]
     systems = HealthSystem.objects.exclude(client_id="")
     if query:
         systems = HealthSystem.objects.filter(Q(name__icontains=query) | Q(city__icontains=query))
     page = Paginator(systems.order_by("-is_sandbox", "name", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
-    connections = Connection.objects.filter(source__patient=patient).select_related("health_system")
+    connections = connections_visible_to(request.actor)
     return render(
         request,
         "records/directory.html",
@@ -45,11 +48,10 @@ def directory(request: SignedInRequest) -> HttpResponse:
     )
 
 
-@login_required
+@subject_page(Scope.RECORDS, objects={"system_id": access_health_system_by_id})
 @require_POST
-def connect(request: SignedInRequest, system_id: int) -> HttpResponse:
-    patient = access_subject(request.actor, Scope.RECORDS)
-    system = get_object_or_404(HealthSystem.objects.exclude(client_id=""), pk=system_id)
+def connect(request: SignedInRequest, subject: Patient, system: HealthSystem) -> HttpResponse:
+    patient = subject
     redirect_uri = request.build_absolute_uri(reverse("records:callback"))
     try:
         url, state = smart.start(
@@ -67,19 +69,21 @@ def connect(request: SignedInRequest, system_id: int) -> HttpResponse:
     return render(request, "records/leaving.html", {"system": system, "authorize_url": url})
 
 
-@login_required
-def callback(request: SignedInRequest) -> HttpResponse:
+@subject_page(Scope.RECORDS)
+@require_safe
+def callback(request: SignedInRequest, subject: Patient) -> HttpResponse:
     pending = request.session.get(PENDING_KEY, {})
     entry = pending.pop(request.GET.get("state", ""), None)
     request.session[PENDING_KEY] = pending
     if entry is None:
         messages.error(request, _("That sign-in was not started here, or was already used. Please connect again."))
         return redirect("records:directory")
-    patient = access_subject(request.actor, Scope.RECORDS)
+    patient = subject
     if str(patient.pk) != entry["patient"]:
         # The person switched to someone else meanwhile: never attach records to the wrong record.
         raise Http404
-    system = get_object_or_404(HealthSystem, pk=entry["system"])
+    # The system this sign-in started with (kept in the session, not taken from the request).
+    system = access_health_system_by_id(request.actor, entry["system"])
     try:
         tokens = smart.finish(state=entry["client"], callback_url=request.build_absolute_uri())
     except smart.SmartError as error:
@@ -97,21 +101,11 @@ def callback(request: SignedInRequest) -> HttpResponse:
     return redirect("records:connection", connection_id=connection.pk)
 
 
-def _connection(request: SignedInRequest, connection_id: int) -> Connection:
-    patient = access_subject(request.actor, Scope.RECORDS)
-    connection = (
-        Connection.objects.select_related("health_system", "source")
-        .filter(pk=connection_id, source__patient=patient)
-        .first()
-    )
-    if connection is None:
-        raise Http404
-    return connection
-
-
-@login_required
-def connection_page(request: SignedInRequest, connection_id: int) -> HttpResponse:
-    connection = _connection(request, connection_id)
+@subject_page(
+    Scope.RECORDS, audit=AuditAction.RECORDS_CONNECTION_VIEWED, objects={"connection_id": access_connection_by_id}
+)
+@require_safe
+def connection_page(request: SignedInRequest, subject: Patient, connection: Connection) -> HttpResponse:
     runs = list(connection.source.runs.order_by("-started_at")[:5])
     running = next((run for run in runs if run.status == RunStatus.RUNNING), None)
     counts = visible_to(request.actor).filter(source=connection.source).count()
@@ -119,10 +113,9 @@ def connection_page(request: SignedInRequest, connection_id: int) -> HttpRespons
     return render(request, template, {"connection": connection, "runs": runs, "count": counts, "running": running})
 
 
-@login_required
+@subject_page(Scope.RECORDS, objects={"connection_id": access_connection_by_id})
 @require_POST
-def sync_now(request: SignedInRequest, connection_id: int) -> HttpResponse:
-    connection = _connection(request, connection_id)
+def sync_now(request: SignedInRequest, subject: Patient, connection: Connection) -> HttpResponse:
     if connection.status != ConnectionStatus.ACTIVE:
         messages.error(request, _("Sign in to the health system again first."))
     else:
@@ -131,10 +124,9 @@ def sync_now(request: SignedInRequest, connection_id: int) -> HttpResponse:
     return redirect("records:connection", connection_id=connection.pk)
 
 
-@login_required
+@subject_page(Scope.RECORDS, objects={"connection_id": access_connection_by_id})
 @require_http_methods(["GET", "POST"])
-def disconnect(request: SignedInRequest, connection_id: int) -> HttpResponse:
-    connection = _connection(request, connection_id)
+def disconnect(request: SignedInRequest, subject: Patient, connection: Connection) -> HttpResponse:
     if request.method == "POST":
         keep = request.POST.get("records") != "delete"
         actions.disconnect(actor=request.actor, connection=connection, keep_records=keep, request=request)

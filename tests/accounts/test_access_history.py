@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actions.audit import record_audit_event
-from accounts.models import AuditEvent
 from accounts.audit_labels import AuditAction
+from accounts.models import AuditEvent
 from tests.conftest import World, sign_in
 
 
@@ -44,7 +44,9 @@ def test_filter_by_date_and_action(client: Client, world: World) -> None:
     patient, record = world.user("patient"), world.patient_record
     now = timezone.now()
     with time_machine.travel(now - timedelta(days=10), tick=False):
-        record_audit_event(action=AuditAction.RECORD_VIEWED, user=world.user("staff_here"), subject=record, basis="staff")
+        record_audit_event(
+            action=AuditAction.RECORD_VIEWED, user=world.user("staff_here"), subject=record, basis="staff"
+        )
     record_audit_event(action=AuditAction.RECORD_VIEWED, user=world.user("org_admin"), subject=record, basis="staff")
     record_audit_event(action=AuditAction.LOGIN, user=patient, subject=record)
     sign_in(client, world, "patient")
@@ -97,6 +99,9 @@ def test_history_page_has_a_fixed_number_of_queries(client: Client, world: World
     before = count_queries(client, url)
     for n in range(60):
         record_audit_event(
-            action=AuditAction.RECORD_VIEWED, user=world.user("staff_here"), subject=world.patient_record, detail={"n": n}
+            action=AuditAction.RECORD_VIEWED,
+            user=world.user("staff_here"),
+            subject=world.patient_record,
+            detail={"n": n},
         )
     assert count_queries(client, url) == before

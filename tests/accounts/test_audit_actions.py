@@ -29,7 +29,8 @@ def test_every_action_reads_as_words_not_a_code(action: AuditAction) -> None:
     for language in ("en", "es"):
         with translation.override(language):
             label = action_label(action.value)
-        assert label and "." not in label.rstrip("."), f"{action.value} in {language}: {label!r}"
+        assert label, f"{action.value} in {language} has no label"
+        assert "." not in label.rstrip("."), f"{action.value} in {language}: {label!r}"
 
 
 def test_an_unknown_stored_code_is_never_shown_raw() -> None:

@@ -21,7 +21,7 @@ def bearer(world: World, persona: str) -> dict[str, str]:
 def test_subjects_and_acting_for_by_header(world: World) -> None:
     api = Client()
     headers = bearer(world, "caregiver_full")
-    subjects = api.get(reverse("api-subjects"), headers=headers).json()
+    subjects = api.get(reverse("api-subjects"), headers=headers).json()["results"]
     assert [s["name"] for s in subjects] == ["Rosa Lopez"]
     rosa = subjects[0]["id"]
     me = api.get(reverse("api-me"), headers={**headers, "acting-for": rosa}).json()
@@ -45,7 +45,8 @@ def test_manage_grants_through_the_api(client: Client, world: World) -> None:
     assert created.json()["status"] == "pending"
     assert created.json()["invited_email"] == "helper@example.test"
     listed = client.get(reverse("api-grants")).json()
-    assert [g["id"] for g in listed] == [grant_id]
+    assert listed["count"] == 1
+    assert [g["id"] for g in listed["results"]] == [grant_id]
     bad = client.patch(reverse("api-grant", args=[grant_id]), {"scopes": ["flying"]}, content_type="application/json")
     assert bad.status_code == 400
     changed = client.patch(
@@ -89,10 +90,10 @@ def test_request_and_review_through_the_api(world: World) -> None:
     reviewer = Client()
     admin_headers = bearer(world, "org_admin")  # org_admin has two-step verification on
     queue = reviewer.get(reverse("api-review-queue"), {"organization": "riverside"}, headers=admin_headers).json()
-    assert request_id in [r["id"] for r in queue]
+    assert request_id in [r["id"] for r in queue["results"]]
     approved = reviewer.post(
-        reverse("api-review-approve", args=[request_id]),
-        {"patient": "new", "scopes": ["records"]},
+        reverse("api-review-approve", args=[request_id]) + "?organization=riverside",
+        {"patient": "new", "mrn": "RS-1001", "scopes": ["records"]},
         content_type="application/json",
         headers=admin_headers,
     )
@@ -100,7 +101,7 @@ def test_request_and_review_through_the_api(world: World) -> None:
     assert approved.json()["status"] == "active"
     assert AccessRequest.objects.get(pk=request_id).status == GrantStatus.ACTIVE
     again = reviewer.post(
-        reverse("api-review-deny", args=[request_id]),
+        reverse("api-review-deny", args=[request_id]) + "?organization=riverside",
         {"reason": "too late"},
         content_type="application/json",
         headers=admin_headers,

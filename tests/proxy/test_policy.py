@@ -43,8 +43,10 @@ def test_birthday_at_age_is_the_first_day_of_that_age(birth: date, years: int) -
     assert age_on(birth, day - timedelta(days=1)) == years - 1
 
 
-@given(birth_dates, days, policies)
-def test_a_parent_has_access_exactly_until_the_18th_birthday(birth: date, today: date, policy: AgePolicy) -> None:
+@given(birth_dates, days, policies, st.booleans())
+def test_a_parent_has_access_exactly_until_the_18th_birthday(
+    birth: date, today: date, policy: AgePolicy, allows: bool
+) -> None:
     access = effective_access(
         legal_basis=Basis.PARENT_OF_MINOR,
         scopes=ALL,
@@ -54,18 +56,20 @@ def test_a_parent_has_access_exactly_until_the_18th_birthday(birth: date, today:
         birth_date=birth,
         now=_at_noon(today),
         today=today,
+        allows_sensitive=allows,
         policy=policy,
     )
     age = age_on(birth, today)
     assert (access is None) == (age >= ADULT_AGE)
     if access is not None:
-        # Limited (sensitive items hidden) exactly from the adolescent age, when the policy says so.
+        # Limited (sensitive items hidden) exactly from the adolescent age, when the policy says so,
+        # whatever the grant allows: a grant cannot lift the adolescent's protection.
         assert access.hide_sensitive == (age >= policy.adolescent_from_age and policy.adolescent_hides_sensitive)
         assert access.scopes == ALL
 
 
-@given(birth_dates, days, bases)
-def test_other_bases_do_not_depend_on_age(birth: date, today: date, basis: str) -> None:
+@given(birth_dates, days, bases, st.booleans())
+def test_other_bases_do_not_depend_on_age(birth: date, today: date, basis: str, allows: bool) -> None:
     access = effective_access(
         legal_basis=basis,
         scopes=ALL,
@@ -75,10 +79,12 @@ def test_other_bases_do_not_depend_on_age(birth: date, today: date, basis: str) 
         birth_date=birth,
         now=_at_noon(today),
         today=today,
+        allows_sensitive=allows,
     )
     if basis != Basis.PARENT_OF_MINOR:
         assert access is not None
-        assert not access.hide_sensitive
+        # Sensitive and confidential items only when the patient allowed them on the grant.
+        assert access.hide_sensitive == (not allows)
 
 
 @given(days, st.integers(min_value=-400, max_value=400), st.integers(min_value=-3000, max_value=3000), bases)
@@ -97,6 +103,7 @@ def test_a_grant_holds_from_its_start_until_its_expiry(
         birth_date=today - timedelta(days=5 * 365),
         now=now,
         today=today,  # a child: age plays no part here
+        allows_sensitive=False,
     )
     assert (access is not None) == (starts_at <= now < expires_at)
 
@@ -113,6 +120,7 @@ def test_only_active_grants_give_access(birth: date, today: date, status: str, b
             birth_date=birth,
             now=_at_noon(today),
             today=today,
+            allows_sensitive=True,
         )
         is None
     )
