@@ -9,7 +9,7 @@ from accounts.models import AuditEvent, Enrollment, Membership, Organization, Pa
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class UserAdmin(admin.ModelAdmin):
     list_display = ("email", "full_name", "is_active", "is_staff", "is_platform_admin", "date_joined")
     list_filter = ("is_active", "is_staff", "is_platform_admin")
     search_fields = ("email", "full_name")
@@ -17,14 +17,14 @@ class UserAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = ("last_login", "date_joined")
 
 
-class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+class MembershipInline(admin.TabularInline):
     model = Membership
     autocomplete_fields = ("user",)
     extra = 0
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "time_zone")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -32,14 +32,14 @@ class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PatientAdmin(admin.ModelAdmin):
     list_display = ("family_name", "given_name", "birth_date", "user")
     search_fields = ("family_name", "given_name", "user__email")
     autocomplete_fields = ("user",)
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class EnrollmentAdmin(admin.ModelAdmin):
     list_display = ("patient", "organization", "mrn")
     list_filter = ("organization",)
     search_fields = ("mrn", "patient__family_name")
@@ -47,7 +47,7 @@ class EnrollmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(TOTPDevice)
-class TOTPDeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TOTPDeviceAdmin(admin.ModelAdmin):
     list_display = ("user", "name", "confirmed", "last_used_at")
     fields = ("user", "name", "confirmed")
     readonly_fields = ("user",)
@@ -57,7 +57,7 @@ class TOTPDeviceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEventAdmin(admin.ModelAdmin):
     list_display = ("id", "occurred_at", "actor_name", "basis", "action", "subject_patient")
     list_filter = ("action", "basis")
     search_fields = ("actor_name", "action")

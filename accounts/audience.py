@@ -254,7 +254,7 @@ def staff_page(
                 raise Http404
             if not is_verified(request.user):
                 query = urlencode({"next": request.get_full_path()})
-                if not has_mfa(request.user):  # type: ignore[arg-type]
+                if not has_mfa(request.user):
                     messages.info(request, _("Staff and admin pages need two-step verification. Set it up first."))
                     return redirect(f"{reverse('mfa_setup')}?{query}")
                 return redirect(f"{reverse('mfa_verify')}?{query}")

@@ -9,7 +9,7 @@ from django.db import models
 from accounts import crypto
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):
     """Text encrypted with the field-encryption keys before it reaches the database.
 
     The column holds a Fernet token; lookups other than isnull cannot work on

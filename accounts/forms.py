@@ -121,7 +121,7 @@ class ApiTokenForm(forms.Form):
         return int(self.cleaned_data.get("lifetime_days") or DEFAULT_TOKEN_LIFETIME_DAYS)
 
 
-class OrganizationPolicyForm(forms.ModelForm):  # type: ignore[type-arg]
+class OrganizationPolicyForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = ["adolescent_from_age", "adolescent_hides_sensitive"]

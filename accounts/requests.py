@@ -14,6 +14,6 @@ if TYPE_CHECKING:
 
 
 class SignedInRequest(HttpRequest):
-    user: User  # type: ignore[assignment]
+    user: User
     actor: Actor
     htmx: HtmxDetails

@@ -42,7 +42,7 @@ class Desk:
         return Basis.PLATFORM if self.is_platform else Basis.STAFF
 
 
-Rule = Callable[[QuerySet, Desk], QuerySet]  # type: ignore[type-arg]
+Rule = Callable[[QuerySet, Desk], QuerySet]
 _RULES: dict[type[models.Model], Rule] = {}
 
 

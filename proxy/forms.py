@@ -38,7 +38,7 @@ class ExpiryField(forms.DateField):
         kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
         super().__init__(**kwargs)
 
-    def clean(self, value: Any) -> datetime | None:  # type: ignore[override]
+    def clean(self, value: Any) -> datetime | None:
         day = super().clean(value)
         if day is None:
             return None
@@ -109,7 +109,7 @@ class DocumentsField(forms.FileField):
 
     widget = MultipleFileInput
 
-    def clean(self, data: Any, initial: Any = None) -> list[CheckedDocument]:  # type: ignore[override]
+    def clean(self, data: Any, initial: Any = None) -> list[CheckedDocument]:
         files = data if isinstance(data, list | tuple) else ([data] if data else [])
         if not files:
             if self.required:

@@ -41,14 +41,14 @@ class ActorMiddleware:
             request.actor = SimpleLazyObject(lambda: actor_for(request.user))  # type: ignore[attr-defined]
             return self.get_response(request)
         try:
-            actor: Actor = resolve_actor(request.user, subject_id=subject_id)  # type: ignore[arg-type]
+            actor: Actor = resolve_actor(request.user, subject_id=subject_id)
         except AccessEndedError as ended:
             request.session.pop(ACTING_FOR_KEY, None)
             request.actor = actor_for(request.user)  # type: ignore[attr-defined]
             record_audit_event(
                 action=AuditAction.PROXY_ACCESS_ENDED_REFUSED,
                 user=request.user,
-                request=request,  # type: ignore[arg-type]
+                request=request,
                 object_type="patient",
                 object_id=subject_id,
             )

@@ -9,7 +9,7 @@ from records.models import Connection, HealthSystem, ImportRun
 
 
 @admin.register(HealthSystem)
-class HealthSystemAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class HealthSystemAdmin(admin.ModelAdmin):
     list_display = ("name", "city", "state", "vendor", "has_client_id", "organization", "is_sandbox")
     list_filter = ("is_sandbox", "vendor")
     search_fields = ("name", "city", "fhir_base_url")
@@ -21,7 +21,7 @@ class HealthSystemAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ConnectionAdmin(admin.ModelAdmin):
     """Status only: tokens are never shown, and connections are changed by their owners."""
 
     list_display = ("health_system", "status", "connected_at", "last_synced_at")
@@ -37,7 +37,7 @@ class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ImportRunAdmin(admin.ModelAdmin):
     list_display = ("source", "kind", "status", "started_at", "new", "changed", "unchanged", "failed")
     list_filter = ("kind", "status")
     readonly_fields = (

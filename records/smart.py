@@ -41,7 +41,7 @@ class SmartConfiguration:
 class TimeoutSession(requests.Session):
     """Every request has a timeout (fhirclient sets none, and a silent health system must not hang a worker)."""
 
-    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", settings.FHIR_HTTP_TIMEOUT_SECONDS)
         return super().request(method, url, *args, **kwargs)
 

@@ -42,7 +42,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
-class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Describes the bearer token in the OpenAPI schema."""
 
     target_class = "accounts.api.authentication.BearerTokenAuthentication"

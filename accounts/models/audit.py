@@ -28,11 +28,11 @@ class AppendOnlyError(Exception):
     """An attempt to change or remove an audit row."""
 
 
-class AppendOnlyQuerySet(models.QuerySet):  # type: ignore[type-arg]
+class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Audit rows cannot be updated.")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise AppendOnlyError("Audit rows cannot be deleted.")
 
 

@@ -150,7 +150,7 @@ class PortalAPIView(APIView):
 
     # Lists -----------------------------------------------------------------------------------------
 
-    def paginated(self, rows: Any, serializer_class: type[BaseSerializer]) -> Response:  # type: ignore[type-arg]
+    def paginated(self, rows: Any, serializer_class: type[BaseSerializer]) -> Response:
         """One page of `rows` (at most PortalPagination.max_page_size), with links to the others."""
         paginator = self.pagination_class()
         page: list[Any] | None = paginator.paginate_queryset(rows, self.request, view=self)

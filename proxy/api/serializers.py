@@ -17,7 +17,7 @@ from proxy.models import ProxyGrant
 SCOPE_CHOICES = sorted(Scope.ALL)
 
 
-class SubjectSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SubjectSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     basis = serializers.CharField(help_text=_("On what basis the caller acts for this person."))
@@ -30,13 +30,13 @@ class SubjectSerializer(serializers.Serializer):  # type: ignore[type-arg]
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
-class MembershipSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class MembershipSerializer(serializers.Serializer):
     organization = serializers.CharField()
     organization_slug = serializers.SlugField()
     role = serializers.CharField()
 
 
-class MeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class MeSerializer(serializers.Serializer):
     email = serializers.EmailField()
     full_name = serializers.CharField()
     mfa_enabled = serializers.BooleanField()
@@ -45,7 +45,7 @@ class MeSerializer(serializers.Serializer):  # type: ignore[type-arg]
     memberships = MembershipSerializer(many=True)
 
 
-class GrantSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class GrantSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     patient_id = serializers.UUIDField(read_only=True)
     patient_name = serializers.CharField(source="patient.display_name", read_only=True)
@@ -68,7 +68,7 @@ class GrantSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return invitation.email if invitation is not None else None
 
 
-class InviteSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class InviteSerializer(serializers.Serializer):
     email = serializers.EmailField()
     relationship = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES), min_length=1)
@@ -76,17 +76,17 @@ class InviteSerializer(serializers.Serializer):  # type: ignore[type-arg]
     allows_sensitive = serializers.BooleanField(required=False, default=False)
 
 
-class GrantChangeSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class GrantChangeSerializer(serializers.Serializer):
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES), min_length=1)
     expires_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
     allows_sensitive = serializers.BooleanField(required=False)
 
 
-class ReasonSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
-class AccessRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AccessRequestSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     patient_given_name = serializers.CharField(max_length=100)
     patient_family_name = serializers.CharField(max_length=100)
@@ -118,7 +118,7 @@ class AccessRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return value
 
 
-class ApproveSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ApproveSerializer(serializers.Serializer):
     patient = serializers.CharField(
         max_length=64,
         help_text=_('The id of a record the desk cares for, or "new" to create the record (with its MRN).'),

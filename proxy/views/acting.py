@@ -65,7 +65,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "proxy/invitation.html", context)
     if request.method == "POST" and usable:
         try:
-            grant = actions.accept_invitation(user=request.user, token=token, request=request)  # type: ignore[arg-type]
+            grant = actions.accept_invitation(user=request.user, token=token, request=request)
         except actions.ProxyError as error:
             context["error"] = str(error)
         else:

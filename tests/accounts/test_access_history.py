@@ -18,7 +18,7 @@ from tests.conftest import World, sign_in
 
 
 def _history_rows(response: object) -> str:
-    return response.content.decode()  # type: ignore[attr-defined]
+    return response.content.decode()
 
 
 def test_staff_viewing_the_roster_shows_in_the_patients_history(client: Client, world: World) -> None:

@@ -16,7 +16,7 @@ from tests.conftest import World, sign_in
 
 def _make_token(client: Client, name: str = "My spreadsheet", **extra: object) -> tuple[ApiToken, str, str]:
     page = client.post(reverse("api_tokens"), {"name": name, **extra}).content.decode()
-    token = re.search(r'id="new-token">(fhp_[A-Za-z0-9_\-]+)<', page).group(1)  # type: ignore[union-attr]
+    token = re.search(r'id="new-token">(fhp_[A-Za-z0-9_\-]+)<', page).group(1)
     return ApiToken.objects.get(name=name), token, page
 
 

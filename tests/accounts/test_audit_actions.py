@@ -14,7 +14,7 @@ from accounts.models import AuditEvent
 @pytest.mark.parametrize("action", ["records.connected", "anything.else", ""])
 def test_a_plain_string_is_refused_and_nothing_is_written(action: str) -> None:
     with pytest.raises(UnknownAuditActionError):
-        record_audit_event(action=action)  # type: ignore[arg-type]
+        record_audit_event(action=action)
     assert not AuditEvent.objects.exists()
 
 

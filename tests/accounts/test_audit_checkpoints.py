@@ -32,7 +32,7 @@ AUDIT_TABLES = ("accounts_auditevent", "accounts_auditseal")
 @pytest.fixture(autouse=True)
 def checkpoint_path(settings: object, tmp_path: Path) -> Path:
     path = tmp_path / "audit" / "checkpoints.jsonl"
-    settings.AUDIT_CHECKPOINT_FILE = path  # type: ignore[attr-defined]
+    settings.AUDIT_CHECKPOINT_FILE = path
     return path
 
 
@@ -170,9 +170,9 @@ def test_a_checkpoint_with_a_forged_signature_is_reported(world: World, checkpoi
 def test_a_checkpoint_signed_with_another_key_is_reported(world: World, settings: object) -> None:
     _events(world, 2)
     seal_pending_events()
-    settings.AUDIT_CHECKPOINT_KEY = "a-key-the-deployment-never-had"  # type: ignore[attr-defined]
+    settings.AUDIT_CHECKPOINT_KEY = "a-key-the-deployment-never-had"
     write_audit_checkpoint()
-    settings.AUDIT_CHECKPOINT_KEY = "test-audit-checkpoint-key-not-for-production"  # type: ignore[attr-defined]
+    settings.AUDIT_CHECKPOINT_KEY = "test-audit-checkpoint-key-not-for-production"
     _verify_fails("line 1: the signature of the checkpoint", "is wrong")
 
 
@@ -203,7 +203,7 @@ def test_a_rotated_key_still_verifies_older_checkpoints(world: World, settings: 
     _events(world, 2)
     seal_pending_events()
     write_audit_checkpoint()
-    settings.AUDIT_CHECKPOINT_KEY = "a-new-key,test-audit-checkpoint-key-not-for-production"  # type: ignore[attr-defined]
+    settings.AUDIT_CHECKPOINT_KEY = "a-new-key,test-audit-checkpoint-key-not-for-production"
     _events(world, 1)
     seal_pending_events()
     write_audit_checkpoint()
@@ -264,7 +264,7 @@ def test_the_sealing_task_checkpoints_at_most_once_per_interval_and_beat_catches
 ) -> None:
     from accounts.tasks import checkpoint_audit_chain, seal_audit_events
 
-    settings.AUDIT_CHECKPOINT_INTERVAL_SECONDS = 3600  # type: ignore[attr-defined]
+    settings.AUDIT_CHECKPOINT_INTERVAL_SECONDS = 3600
     _events(world, 2)
     seal_audit_events.apply().get()
     assert len(checkpoint_path.read_text().splitlines()) == 1, "the first run after sealing writes one"

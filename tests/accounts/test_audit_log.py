@@ -25,7 +25,7 @@ postgres_only = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _checkpoints_of_this_test(settings: object, tmp_path: Path) -> None:
-    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"  # type: ignore[attr-defined]
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
 
 
 def _events(world: World, count: int) -> list[AuditEvent]:

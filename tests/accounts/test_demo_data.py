@@ -27,7 +27,7 @@ def test_seed_demo_is_idempotent_and_refused_with_debug_off(db: object, settings
 
 
 def test_demo_people_and_devices(db: object, client: Client, settings: object) -> None:
-    settings.DEBUG = True  # type: ignore[attr-defined]
+    settings.DEBUG = True
     call_command("seed_demo", stdout=StringIO())
     assert {o.name for o in Organization.objects.all()} == {"Riverside Family Clinic", "Lakeside Pediatrics"}
     from base64 import b32encode

@@ -23,8 +23,8 @@ from tests.factories import TEST_PASSWORD, TOTP_KEY_HEX
 try:
     from playwright.sync_api import Page, expect
 except ImportError:  # the `browser` fixture then skips (or fails, with REQUIRE_BROWSER=1) and says why
-    Page = Any  # type: ignore[misc,assignment]
-    expect = None  # type: ignore[assignment]
+    Page = Any
+    expect = None
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from tests.factories import TEST_PASSWORD
 try:
     from playwright.sync_api import expect
 except ImportError:  # the browser fixture skips or fails with the reason
-    expect = None  # type: ignore[assignment]
+    expect = None
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,7 @@ from tests.records.clinic import EXPECTED, clinic_sandbox
 try:
     from playwright.sync_api import expect
 except ImportError:  # the browser fixture skips or fails with the reason
-    expect = None  # type: ignore[assignment]
+    expect = None
 
 pytestmark = pytest.mark.e2e
 

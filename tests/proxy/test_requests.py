@@ -116,7 +116,7 @@ def test_uploads_are_checked_by_content_and_size(client: Client, world: World, s
     assert response.status_code == 200
     assert "is not a PDF, PNG or JPEG file" in html
     assert 'value="Lily"' in html  # nothing typed is lost
-    settings.PROXY_DOCUMENT_MAX_BYTES = 32  # type: ignore[attr-defined]
+    settings.PROXY_DOCUMENT_MAX_BYTES = 32
     big = SimpleUploadedFile("scan.png", PNG, content_type="image/png")
     response = client.post(reverse("proxy:request_access"), request_form(documents=[big]))
     assert "is larger than" in response.content.decode()

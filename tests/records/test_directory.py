@@ -37,7 +37,7 @@ def test_endpoint_lists_keep_r4_https_and_are_idempotent(db: object, tmp_path: P
 
 
 def test_configured_systems_and_the_public_lists(db: object, settings: object) -> None:
-    settings.HEALTH_SYSTEMS = [  # type: ignore[attr-defined]
+    settings.HEALTH_SYSTEMS = [
         {
             "name": "Local sandbox",
             "fhir_base_url": "http://127.0.0.1:8900/riverside/fhir",
@@ -46,7 +46,7 @@ def test_configured_systems_and_the_public_lists(db: object, settings: object) -
             "is_sandbox": True,
         },
     ]
-    settings.HEALTH_SYSTEM_ENDPOINT_LISTS = str(SHARED / "endpoints" / "lantern-prod-resources")  # type: ignore[attr-defined]
+    settings.HEALTH_SYSTEM_ENDPOINT_LISTS = str(SHARED / "endpoints" / "lantern-prod-resources")
     shared_folder("endpoints")
     out = StringIO()
     call_command("load_health_systems", stdout=out)

@@ -188,7 +188,7 @@ def test_files_that_are_not_fhir_are_refused_with_a_reason(data: bytes, message:
 
 
 def test_import_fhir_command(world: World, tmp_path: object) -> None:
-    path = tmp_path / "obs.json"  # type: ignore[operator]
+    path = tmp_path / "obs.json"
     path.write_text(json.dumps(hba1c(7.0)))
     out = StringIO()
     call_command("import_fhir", "--patient", "patient@example.test", str(path), stdout=out)
@@ -197,7 +197,7 @@ def test_import_fhir_command(world: World, tmp_path: object) -> None:
     assert "0 new, 0 changed, 1 unchanged" in out.getvalue()
     with pytest.raises(CommandError, match="No patient"):
         call_command("import_fhir", "--patient", "nobody@example.test", str(path))
-    bad = tmp_path / "bad.json"  # type: ignore[operator]
+    bad = tmp_path / "bad.json"
     bad.write_text("{nope")
     with pytest.raises(CommandError, match="1 of 1 files"):
         call_command("import_fhir", "--patient", "patient@example.test", str(bad), stderr=StringIO())
