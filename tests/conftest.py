@@ -39,6 +39,9 @@ from tests.factories import (
     TOTPDeviceFactory,
     UserFactory,
 )
+from tests.hypothesis_profiles import load_profile
+
+load_profile()  # HYPOTHESIS_PROFILE: "ci" (fixed examples, reproducible) or "dev" (tests/hypothesis_profiles.py)
 
 PERSONAS = (
     "anonymous",
