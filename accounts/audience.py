@@ -139,6 +139,27 @@ def _succeeded(response: HttpResponseBase) -> bool:
     return 200 <= response.status_code < 300
 
 
+def _serve(
+    view: View,
+    audience: Audience,
+    request: HttpRequest,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    actor: Actor,
+    subject: Patient | None,
+    handed: dict[str, Any],
+) -> HttpResponseBase:
+    """Loads the declared objects, calls the view with them, and records a declared read."""
+    loaded = load_objects(audience, actor, kwargs)
+    if audience.audit_first:
+        record_declared_read(audience, actor=actor, request=request, subject=subject, loaded=loaded)
+    response = view(request, *args, **handed, **loaded, **kwargs)
+    if _succeeded(response) and not audience.audit_first:
+        record_declared_read(audience, actor=actor, request=request, subject=subject, loaded=loaded)
+    return response
+
+
 def _attach(view: View, audience: Audience, wrapped: View) -> View:
     wrapped.audience = audience  # type: ignore[attr-defined]
     return wraps(view)(wrapped)
@@ -165,8 +186,8 @@ def account_page(view: View | None = None, *, objects: Mapping[str, Loader] | No
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            loaded = load_objects(audience, request.actor, kwargs)  # type: ignore[attr-defined]
-            return view(request, *args, **loaded, **kwargs)
+            actor: Actor = request.actor  # type: ignore[attr-defined]
+            return _serve(view, audience, request, args, kwargs, actor=actor, subject=None, handed={})
 
         return _attach(view, audience, wrapped)
 
@@ -197,13 +218,9 @@ def subject_page(
                 return redirect_to_login(request.get_full_path())
             actor: Actor = request.actor  # type: ignore[attr-defined]
             subject = access_subject(actor, scope)
-            loaded = load_objects(audience, actor, kwargs)
-            if audience.audit_first:
-                record_declared_read(audience, actor=actor, request=request, subject=subject, loaded=loaded)
-            response = view(request, *args, subject=subject, **loaded, **kwargs)
-            if _succeeded(response) and not audience.audit_first:
-                record_declared_read(audience, actor=actor, request=request, subject=subject, loaded=loaded)
-            return response
+            return _serve(
+                view, audience, request, args, kwargs, actor=actor, subject=subject, handed={"subject": subject}
+            )
 
         return _attach(view, audience, wrapped)
 
@@ -259,11 +276,7 @@ def staff_page(
                     return redirect(f"{reverse('mfa_setup')}?{query}")
                 return redirect(f"{reverse('mfa_verify')}?{query}")
             staff = staff_desk(actor, audience, kwargs.pop("org_slug", None))
-            loaded = load_objects(audience, staff, kwargs)
-            response = view(request, *args, staff=staff, **loaded, **kwargs)
-            if _succeeded(response):
-                record_declared_read(audience, actor=staff, request=request, subject=None, loaded=loaded)
-            return response
+            return _serve(view, audience, request, args, kwargs, actor=staff, subject=None, handed={"staff": staff})
 
         return _attach(view, audience, wrapped)
 

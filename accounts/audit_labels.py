@@ -50,6 +50,7 @@ class AuditAction(models.TextChoices):
     RECORDS_DISCONNECTED = "records.disconnected", _("Disconnected a health system")
     RECORDS_CONNECTION_VIEWED = "records.connection_viewed", _("Viewed a health-system connection")
     RECORDS_CONNECTIONS_LISTED = "records.connections_listed", _("Viewed the connected health systems")
+    RECORDS_IMPORT_VIEWED = "records.import_viewed", _("Viewed how a file import went")
     # Proxy access
     PROXY_INVITED = "proxy.invited", _("Invited someone to help")
     PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")

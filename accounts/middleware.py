@@ -112,15 +112,18 @@ class UserPreferencesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         zone_name = settings.DEFAULT_USER_TIME_ZONE
+        language = translation.get_language()
         user = request.user
         if user.is_authenticated:
-            zone_name = user.time_zone or zone_name  # type: ignore[union-attr]
-            language = user.language  # type: ignore[union-attr]
-            if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
-                translation.activate(language)
-                request.LANGUAGE_CODE = language
+            zone_name = user.time_zone or zone_name
+            chosen = user.language
+            if chosen and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+                language = chosen
+                request.LANGUAGE_CODE = chosen
         try:
-            timezone.activate(zoneinfo.ZoneInfo(zone_name))
+            zone = zoneinfo.ZoneInfo(zone_name)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            timezone.activate(zoneinfo.ZoneInfo(settings.DEFAULT_USER_TIME_ZONE))
-        return self.get_response(request)
+            zone = zoneinfo.ZoneInfo(settings.DEFAULT_USER_TIME_ZONE)
+        # Both only for this request: a worker thread goes back to what it had (no language leaks between requests).
+        with translation.override(language), timezone.override(zone):
+            return self.get_response(request)

@@ -21,9 +21,11 @@ def seed_proxy_demo(*, patients: dict[str, Patient], users: dict[str, User]) -> 
     alex = users["patient@demo.test"]
     platform = users["platform@demo.test"]
     now = timezone.now()
-    for patient, basis, relationship in (
-        (patients["rosa"], Basis.POWER_OF_ATTORNEY, "daughter"),
-        (patients["leo"], Basis.PARENT_OF_MINOR, "mother"),
+    # Rosa's power of attorney was reviewed with her full record in mind (sensitive items included);
+    # Leo is 13, so his confidential items stay hidden from his mother whatever the grant says.
+    for patient, basis, relationship, allows_sensitive in (
+        (patients["rosa"], Basis.POWER_OF_ATTORNEY, "daughter", True),
+        (patients["leo"], Basis.PARENT_OF_MINOR, "mother", False),
     ):
         ProxyGrant.objects.get_or_create(
             grantee=maria,
@@ -33,6 +35,7 @@ def seed_proxy_demo(*, patients: dict[str, Patient], users: dict[str, User]) -> 
                 "legal_basis": basis,
                 "relationship": relationship,
                 "scopes": PARENT_SCOPES,
+                "allows_sensitive": allows_sensitive,
                 "starts_at": now - timedelta(days=200),
                 "granted_by": platform,
                 "reviewed_by": platform,

@@ -54,7 +54,9 @@ class ProxyGrant(models.Model):
     allows_sensitive = models.BooleanField(
         _("may see sensitive and confidential items"),
         default=False,
-        help_text=_("Only the patient (or someone who sees them) can allow it; never for a parent of an adolescent."),
+        help_text=_(
+            "Set by the patient, or by someone who sees these items; a parent of an adolescent never sees them."
+        ),
     )
     status = models.CharField(max_length=16, choices=GrantStatus.choices, default=GrantStatus.PENDING)
     starts_at = models.DateTimeField(default=timezone.now)

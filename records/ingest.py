@@ -344,30 +344,7 @@ def _validate(resource: Any) -> Problem | None:
     return None
 
 
-UPDATE_FIELDS = [
-    "patient",
-    "content_hash",
-    "version_id",
-    "last_updated",
-    "raw",
-    "kind",
-    "effective_at",
-    "code_system",
-    "code",
-    "display",
-    "status",
-    "value_number",
-    "value_text",
-    "unit",
-    "ref_low",
-    "ref_high",
-    "ref_text",
-    "abnormal",
-    "sensitivity",
-    "details",
-    "projection_version",
-    "changed_at",
-]
+# The projection: what reprojection re-derives from the raw JSON.
 PROJECTION_FIELDS = [
     "kind",
     "effective_at",
@@ -386,6 +363,8 @@ PROJECTION_FIELDS = [
     "details",
     "projection_version",
 ]
+# What a changed resource updates: its content and its projection.
+UPDATE_FIELDS = ["patient", "content_hash", "version_id", "last_updated", "raw", *PROJECTION_FIELDS, "changed_at"]
 
 
 def projection_fields(projection: Projection) -> dict[str, Any]:

@@ -186,6 +186,10 @@ class ImportRun(models.Model):
         return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
 
     @property
+    def audit_subject(self) -> Patient:
+        return self.source.patient
+
+    @property
     def is_finished(self) -> bool:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
 

@@ -206,15 +206,11 @@ def add_proxy_world(world: World) -> None:
         access_token="token",
         refresh_token="refresh",
     )
-    world.org_request = AccessRequest.objects.create(
-        requester=world.user("stranger"),
-        organization=world.org_here,
-        patient_given_name="Rosa",
-        patient_family_name="Lopez",
-        patient_birth_date=world.people["rosa"].birth_date,
-        relationship="son",
-        legal_basis=Basis.POWER_OF_ATTORNEY,
-        requested_scopes=[Scope.RECORDS],
+    rosa = world.people["rosa"]
+    # Rosa's power of attorney asked for at Riverside: by a stranger, and by one of Riverside's own admins.
+    world.org_request = power_of_attorney_request(world.user("stranger"), world.org_here, rosa, relationship="son")
+    world.own_request = power_of_attorney_request(
+        world.user("admin_requester"), world.org_here, rosa, relationship="nephew"
     )
     world.platform_request = AccessRequest.objects.create(
         requester=world.user("stranger"),
@@ -224,16 +220,6 @@ def add_proxy_world(world: World) -> None:
         patient_birth_date=date(2019, 3, 1),
         relationship="daughter",
         legal_basis=Basis.PARENT_OF_MINOR,
-        requested_scopes=[Scope.RECORDS],
-    )
-    world.own_request = AccessRequest.objects.create(
-        requester=world.user("admin_requester"),
-        organization=world.org_here,
-        patient_given_name="Rosa",
-        patient_family_name="Lopez",
-        patient_birth_date=world.people["rosa"].birth_date,
-        relationship="nephew",
-        legal_basis=Basis.POWER_OF_ATTORNEY,
         requested_scopes=[Scope.RECORDS],
     )
     world.invitation = ProxyGrant.objects.create(
@@ -255,6 +241,21 @@ def add_proxy_world(world: World) -> None:
             request=access_request, original_name="proof.pdf", content_type="application/pdf", size=len(SMALL_PDF)
         )
         document.file.save("proof.pdf", ContentFile(SMALL_PDF), save=True)
+
+
+def power_of_attorney_request(
+    requester: User, organization: Organization, patient: Patient, *, relationship: str
+) -> AccessRequest:
+    return AccessRequest.objects.create(
+        requester=requester,
+        organization=organization,
+        patient_given_name=patient.given_name,
+        patient_family_name=patient.family_name,
+        patient_birth_date=patient.birth_date,
+        relationship=relationship,
+        legal_basis=Basis.POWER_OF_ATTORNEY,
+        requested_scopes=[Scope.RECORDS],
+    )
 
 
 SMALL_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -46,7 +46,9 @@ def create_api_token(
 
 
 @transaction.atomic
-def revoke_api_token(*, user: User, token_id: int, request: HttpRequest) -> bool:
+def revoke_api_token(*, user: User, token: ApiToken, request: HttpRequest) -> bool:
+    """Ends one of `user`'s own tokens (from accounts.access.access_api_token_by_id); False if already ended."""
+    token_id = token.pk
     revoked = ApiToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if revoked:
         record_audit_event(

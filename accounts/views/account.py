@@ -56,6 +56,6 @@ def api_tokens(request: SignedInRequest) -> HttpResponse:
 @account_page(objects={"token_id": access_api_token_by_id})
 @require_POST
 def api_token_revoke(request: SignedInRequest, token: ApiToken) -> HttpResponse:
-    if revoke_api_token(user=request.user, token_id=token.pk, request=request):
+    if revoke_api_token(user=request.user, token=token, request=request):
         messages.success(request, _("The token no longer works."))
     return redirect("api_tokens")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from datetime import tzinfo
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -56,21 +57,23 @@ class _Echo:
         return value
 
 
-def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow([_("When"), _("Who"), _("Access type"), _("What happened"), _("IP address")])
-    for event in events.iterator(chunk_size=500):
-        yield writer.writerow(
-            safe_row(
-                [
-                    timezone.localtime(event.occurred_at).isoformat(timespec="seconds"),
-                    event.actor_name or "—",
-                    basis_label(event.basis),
-                    action_label(event.action),
-                    event.ip or "",
-                ]
+def _csv_rows(events: QuerySet[AuditEvent], *, language: str | None, zone: tzinfo) -> Iterator[str]:
+    # Streamed after the view has returned: the person's language and time zone are carried along.
+    with translation.override(language), timezone.override(zone):
+        writer = csv.writer(_Echo())
+        yield writer.writerow([_("When"), _("Who"), _("Access type"), _("What happened"), _("IP address")])
+        for event in events.iterator(chunk_size=500):
+            yield writer.writerow(
+                safe_row(
+                    [
+                        timezone.localtime(event.occurred_at).isoformat(timespec="seconds"),
+                        event.actor_name or "—",
+                        basis_label(event.basis),
+                        action_label(event.action),
+                        event.ip or "",
+                    ]
+                )
             )
-        )
 
 
 @subject_page(Scope.MANAGE_PROXIES, audit=AuditAction.ACCESS_HISTORY_DOWNLOADED, audit_self=True, audit_first=True)
@@ -78,7 +81,8 @@ def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
 def access_history_csv(request: SignedInRequest, subject: Patient) -> StreamingHttpResponse:
     actor = request.actor
     _, events = _filtered(request, actor)
-    response = StreamingHttpResponse(_csv_rows(events), content_type="text/csv; charset=utf-8")
+    rows = _csv_rows(events, language=translation.get_language(), zone=timezone.get_current_timezone())
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="access-history.csv"'
     response["Cache-Control"] = "no-store"
     return response

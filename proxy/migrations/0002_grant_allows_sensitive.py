@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             name="allows_sensitive",
             field=models.BooleanField(
                 default=False,
-                help_text="Only the patient (or someone who sees them) can allow it; never for a parent of an adolescent.",
+                help_text="Set by the patient, or by someone who sees these items; a parent of an adolescent never sees them.",
                 verbose_name="may see sensitive and confidential items",
             ),
         ),

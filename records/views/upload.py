@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.actors import Scope
 from accounts.audience import subject_page
+from accounts.audit_labels import AuditAction
 from accounts.models import Patient
 from accounts.requests import SignedInRequest
 from records import actions
@@ -46,8 +47,8 @@ def upload(request: SignedInRequest, subject: Patient) -> HttpResponse:
     return render(request, "records/upload.html", {"form": form, "patient": subject, "recent": list(recent)})
 
 
-@subject_page(Scope.RECORDS, objects={"run_id": access_import_run_by_id})
-@require_GET
+@subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_IMPORT_VIEWED, objects={"run_id": access_import_run_by_id})
+@require_safe
 def upload_run(request: SignedInRequest, subject: Patient, run: ImportRun) -> HttpResponse:
     """Where an uploaded file's import stands: waiting, under way (htmx asks again), or its counts and issues."""
     if run.kind != RunKind.UPLOAD:
