@@ -124,7 +124,7 @@ class ApiTokenForm(forms.Form):
 class OrganizationPolicyForm(forms.ModelForm):
     class Meta:
         model = Organization
-        fields = ["adolescent_from_age", "adolescent_hides_sensitive"]
+        fields = ["adolescent_from_age"]
         help_texts = {
             "adolescent_from_age": _(
                 "From this age until 18, a parent no longer sees sensitive or confidential items, and the "

@@ -26,12 +26,7 @@ from proxy.policy import AgePolicy, EffectiveAccess, care_today, effective_acces
 
 def age_policy_for(patient: Patient) -> AgePolicy:
     """Uses prefetched enrollments when present (see live_grant_candidates)."""
-    return policy_for(
-        [
-            AgePolicy(e.organization.adolescent_from_age, e.organization.adolescent_hides_sensitive)
-            for e in patient.enrollments.all()
-        ]
-    )
+    return policy_for([AgePolicy(e.organization.adolescent_from_age) for e in patient.enrollments.all()])
 
 
 def grant_access(grant: ProxyGrant, now: datetime | None = None) -> EffectiveAccess | None:

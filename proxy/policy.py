@@ -2,7 +2,7 @@
 
 - Under the adolescent age (12 by default): a parent has the access the grant gives.
 - From then until 18: a parent's access is limited: sensitive and confidential
-  items are hidden, and the adolescent may message the care team privately.
+  items are always hidden, and the adolescent may message the care team privately.
 - Any other grant hides sensitive and confidential items unless the patient allowed them on the grant.
 - On the 18th birthday a parent-of-minor grant ends. Sixty days before, the
   parent is told, with a guided request for continued access on another basis.
@@ -28,7 +28,6 @@ MAJORITY_NOTICE_DAYS = 60
 @dataclass(frozen=True)
 class AgePolicy:
     adolescent_from_age: int = 12
-    adolescent_hides_sensitive: bool = True
 
 
 DEFAULT_POLICY = AgePolicy()
@@ -91,8 +90,8 @@ def effective_access(
     if stage is Stage.ADULT:
         return None
     if stage is Stage.ADOLESCENT:
-        # The adolescent's protection is the policy's, whatever the grant says.
-        return EffectiveAccess(scopes=scopes, hide_sensitive=policy.adolescent_hides_sensitive)
+        # Always hidden from a parent of an adolescent, whatever the grant or a clinic says.
+        return EffectiveAccess(scopes=scopes, hide_sensitive=True)
     return EffectiveAccess(scopes=scopes, hide_sensitive=False)
 
 
@@ -111,7 +110,4 @@ def policy_for(organizations: list[AgePolicy]) -> AgePolicy:
     """A patient cared for at several organizations gets the most protective of their policies."""
     if not organizations:
         return DEFAULT_POLICY
-    return AgePolicy(
-        adolescent_from_age=min(p.adolescent_from_age for p in organizations),
-        adolescent_hides_sensitive=any(p.adolescent_hides_sensitive for p in organizations),
-    )
+    return AgePolicy(adolescent_from_age=min(p.adolescent_from_age for p in organizations))

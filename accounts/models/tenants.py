@@ -16,10 +16,8 @@ class Organization(models.Model):
     slug = models.SlugField(unique=True)
     time_zone = models.CharField(max_length=64, default="America/Chicago")
     # Proxy policy for minors cared for here (DESIGN.md: "per organization policy").
+    # From that age until 18, sensitive and confidential items are hidden from parents (proxy.policy).
     adolescent_from_age = models.PositiveSmallIntegerField(_("age from which a parent's access is limited"), default=12)
-    adolescent_hides_sensitive = models.BooleanField(
-        _("hide sensitive and confidential items from parents of adolescents"), default=True
-    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -205,9 +205,7 @@ def test_an_organization_sets_its_policy_for_minors(client: Client, world: World
     sign_in(admin, world, "org_admin")
     bad = admin.post(reverse("org_policy", args=["riverside"]), {"adolescent_from_age": "5"})
     assert "Choose an age from 10 to 17." in bad.content.decode()
-    admin.post(
-        reverse("org_policy", args=["riverside"]), {"adolescent_from_age": "14", "adolescent_hides_sensitive": "on"}
-    )
+    admin.post(reverse("org_policy", args=["riverside"]), {"adolescent_from_age": "14"})
     assert AuditEvent.objects.filter(action="organization.policy_changed").exists()
     sign_in(client, world, "parent_of_teen")
     assert client.get(reverse("api-me")).json()["acting_for"]["limited_for_adolescent"] is False

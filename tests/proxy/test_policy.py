@@ -26,9 +26,7 @@ days = st.dates(min_value=date(1990, 1, 1), max_value=date(2060, 12, 31))
 bases = st.sampled_from(
     [Basis.PATIENT_CONSENT, Basis.PARENT_OF_MINOR, Basis.COURT_GUARDIANSHIP, Basis.POWER_OF_ATTORNEY, Basis.OTHER]
 )
-policies = st.builds(
-    AgePolicy, adolescent_from_age=st.integers(min_value=10, max_value=16), adolescent_hides_sensitive=st.booleans()
-)
+policies = st.builds(AgePolicy, adolescent_from_age=st.integers(min_value=10, max_value=16))
 ALL = frozenset({"records", "messaging"})
 
 
@@ -62,9 +60,9 @@ def test_a_parent_has_access_exactly_until_the_18th_birthday(
     age = age_on(birth, today)
     assert (access is None) == (age >= ADULT_AGE)
     if access is not None:
-        # Limited (sensitive items hidden) exactly from the adolescent age, when the policy says so,
+        # Limited (sensitive items hidden) exactly from the adolescent age, always,
         # whatever the grant allows: a grant cannot lift the adolescent's protection.
-        assert access.hide_sensitive == (age >= policy.adolescent_from_age and policy.adolescent_hides_sensitive)
+        assert access.hide_sensitive == (age >= policy.adolescent_from_age)
         assert access.scopes == ALL
 
 
@@ -147,6 +145,5 @@ def test_several_organizations_give_the_most_protective_policy(found: list[AgePo
     combined = policy_for(found)
     if found:
         assert combined.adolescent_from_age == min(p.adolescent_from_age for p in found)
-        assert combined.adolescent_hides_sensitive == any(p.adolescent_hides_sensitive for p in found)
     else:
         assert combined == AgePolicy()

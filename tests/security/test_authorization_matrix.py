@@ -437,7 +437,7 @@ MATRIX: dict[str, Row] = {
     "staff_roster": Row({"org_slug": "riverside"}, (get(staff((HERE, *ADMINS_HERE))),), probe=HERE),
     "org_policy": Row({"org_slug": "riverside"}, (
         get(staff(ADMINS_HERE)),
-        Case("POST", staff(ADMINS_HERE, 302), body={"adolescent_from_age": "13", "adolescent_hides_sensitive": "on"},
+        Case("POST", staff(ADMINS_HERE, 302), body={"adolescent_from_age": "13"},
              ok=ADMINS_HERE, effect=policy_changed),
     ), probe=OADM),
     "org_members": Row({"org_slug": "riverside"}, (get(staff(ADMINS_HERE)),), probe=OADM),
