@@ -6,8 +6,6 @@ import re
 import threading
 import time
 from binascii import unhexlify
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.db import close_old_connections
@@ -20,8 +18,6 @@ from accounts.models import AuditEvent, RecoveryCode, RecoveryCodeDevice, TOTPDe
 from accounts.models.mfa import hash_recovery_code
 from tests.conftest import World, sign_in
 from tests.factories import TEST_PASSWORD, TOTP_KEY_HEX
-
-AUDIT_TABLES = ("accounts_auditevent", "accounts_auditseal")
 
 
 def totp_code(key_hex: str, *, offset_steps: int = 0) -> str:
@@ -206,23 +202,6 @@ def test_a_recovery_code_is_refused_by_a_second_request_holding_the_device_from_
     assert not second.verify_token("abcde-fghjk")
 
 
-@pytest.fixture
-def audit_tables_flushable(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
-    """Lets the end of a transactional test empty the audit tables, whose trigger refuses TRUNCATE.
-
-    Requested before transactional_db, so it is set up before it and torn down
-    after its flush, when the trigger is switched back on.
-    """
-    triggers = [f"ALTER TABLE {table} {{}} TRIGGER {table}_no_truncate" for table in AUDIT_TABLES]
-    with django_db_blocker.unblock(), db_connection.cursor() as cursor:
-        for statement in triggers:
-            cursor.execute(statement.format("DISABLE"))
-    yield
-    with django_db_blocker.unblock(), db_connection.cursor() as cursor:
-        for statement in triggers:
-            cursor.execute(statement.format("ENABLE"))
-
-
 def _post_at_once(clients: list[Client], code: str) -> list[int]:
     barrier = threading.Barrier(len(clients))
     statuses: list[int] = [0] * len(clients)
@@ -247,7 +226,7 @@ def _post_at_once(clients: list[Client], code: str) -> list[int]:
 @pytest.mark.skipif(db_connection.vendor != "postgresql", reason="concurrent requests need a shared database")
 @pytest.mark.parametrize("kind", ["app code", "recovery code"])
 def test_one_code_posted_by_four_sessions_at_once_lets_exactly_one_in(
-    audit_tables_flushable: None, transactional_db: None, world: World, kind: str
+    transactional_db: None, world: World, kind: str
 ) -> None:
     if kind == "app code":
         code = totp_code(TOTP_KEY_HEX)
