@@ -13,8 +13,9 @@ EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
 SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 SMART_SCOPES = ["openid", "fhirUser", "launch/patient", "offline_access", "patient/*.read", "patient/*.rs"]
 SMART_CAPABILITIES = (
-    "launch-standalone client-public client-confidential-symmetric context-standalone-patient"
-    " permission-offline permission-patient"
+    "launch-standalone client-public client-confidential-symmetric client-confidential-asymmetric"
+    " context-standalone-patient permission-offline permission-patient permission-v1 permission-v2"
+    " sso-openid-connect"
 )
 
 
@@ -59,17 +60,32 @@ def capability(system: System, root: str) -> dict[str, Any]:
     }
 
 
-def smart_configuration(root: str) -> dict[str, Any]:
-    return {
+def smart_configuration(root: str, system: System | None = None) -> dict[str, Any]:
+    """SMART discovery; the `discovery_*` switches play a server with fewer features (v1 scopes only, no keys...)."""
+    switches = system.switches if system is not None else {}
+    capabilities = SMART_CAPABILITIES.split()
+    scopes = SMART_SCOPES
+    document: dict[str, Any] = {
+        "issuer": f"{root}/fhir",
+        "jwks_uri": f"{root}/auth/jwks",
         "authorization_endpoint": f"{root}/auth/authorize",
         "token_endpoint": f"{root}/auth/token",
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "revocation_endpoint": f"{root}/auth/revoke",
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": SMART_SCOPES,
-        "capabilities": SMART_CAPABILITIES.split(),
     }
+    if switches.get("discovery_v1_only"):
+        capabilities = [c for c in capabilities if c != "permission-v2"]
+        scopes = [s for s in scopes if not s.endswith(".rs")]
+    if switches.get("discovery_without_jwks"):
+        del document["jwks_uri"]
+        capabilities = [c for c in capabilities if c != "sso-openid-connect"]
+    if switches.get("discovery_without_revocation"):
+        del document["revocation_endpoint"]
+    return document | {"scopes_supported": scopes, "capabilities": capabilities}
 
 
 def searchset(base: str, entries: list[Entry], total: int, self_url: str, next_url: str | None) -> bytes:

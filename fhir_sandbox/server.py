@@ -6,7 +6,7 @@ URL layout, per system (PREFIX from the config):
     /PREFIX/fhir/metadata                     CapabilityStatement
     /PREFIX/fhir/.well-known/smart-configuration
     /PREFIX/fhir/{type}, /{type}/{id}, /Patient/{id}/$everything
-    /PREFIX/auth/authorize, /PREFIX/auth/token
+    /PREFIX/auth/authorize, /PREFIX/auth/token, /PREFIX/auth/revoke, /PREFIX/auth/jwks
     /PREFIX/_sandbox/{switches,touch,resources,token,stats}   test controls
     /                                         JSON list of the systems (a readiness probe)
 """
@@ -24,7 +24,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from fhir_sandbox import data, documents
 from fhir_sandbox.system import FhirError, OAuthError, System
@@ -38,6 +38,7 @@ REFUSALS = {
     "status_429_every": (429, "throttled", "slow down"),
 }
 SANDBOX_ACTIONS = ("switches", "touch", "resources", "token", "stats")
+OAUTH_ERRORS_URI = "https://www.rfc-editor.org/rfc/rfc6749#section-5.2"  # the error_uri of every OAuth error answer
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -92,6 +93,11 @@ class Handler(BaseHTTPRequestHandler):
             self.authorize(system, method, query)
         elif system is not None and area == "auth" and rest == ["token"] and method == "POST":
             self.token(system)
+        elif system is not None and area == "auth" and rest == ["revoke"] and method == "POST":
+            self.token(system, "revoke")
+        elif system is not None and area == "auth" and rest == ["jwks"] and method == "GET":
+            system.count("jwks")
+            self.send(200, system.jwks(), "application/jwk-set+json")
         elif system is not None and area == "_sandbox" and len(rest) == 1:
             self.sandbox(system, method, rest[0])
         else:
@@ -144,7 +150,7 @@ class Handler(BaseHTTPRequestHandler):
             if path == "metadata":
                 self.send(200, documents.capability(system, root), FHIR_JSON)
                 return
-            self.send(200, documents.smart_configuration(root))
+            self.send(200, documents.smart_configuration(root, system))
             return
         route = self.fhir_route(rest, query)
         system.count(route)
@@ -249,23 +255,32 @@ class Handler(BaseHTTPRequestHandler):
         location = urlunsplit(target._replace(query="&".join(filter(None, [target.query, urlencode(answer)]))))
         self.send(303, b"", "text/plain", {"Location": location})
 
-    def token(self, system: System) -> None:
-        system.count("token")
+    def token(self, system: System, action: str = "token") -> None:
+        """The token endpoint, or (`action="revoke"`) the revocation endpoint, which proves the client the same way."""
+        system.count(action)
         basic = None
         scheme, _, credentials = (self.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() == "basic":
             with contextlib.suppress(ValueError):
                 user, _, password = base64.b64decode(credentials).decode().partition(":")
-                basic = (unquote(user), unquote(password))
+                basic = (unquote_plus(user), unquote_plus(password))  # RFC 6749 2.3.1: form-encoded, then joined
         no_store = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        root = self.root(system)
+        token_url = f"{root}/auth/token"
         try:
             if not (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-                raise OAuthError("invalid_request", "the token endpoint takes application/x-www-form-urlencoded")
-            self.send(200, system.token(self.form(), basic), headers=no_store)
+                raise OAuthError("invalid_request", f"the {action} endpoint takes application/x-www-form-urlencoded")
+            if action == "revoke":
+                system.revoke(self.form(), basic, audiences=(token_url, f"{root}/auth/revoke"))
+                self.send(200, b"", "text/plain", headers=no_store)
+                return
+            answer = system.token(self.form(), basic, issuer=f"{root}/fhir", token_url=token_url)
+            self.send(200, answer, headers=no_store)
         except OAuthError as error:
             if error.status == 401:
                 no_store["WWW-Authenticate"] = 'Basic realm="fhir_sandbox"'
-            self.send(error.status, {"error": error.error, "error_description": error.description}, headers=no_store)
+            answer = {"error": error.error, "error_description": error.description, "error_uri": OAUTH_ERRORS_URI}
+            self.send(error.status, answer, headers=no_store)
 
     # --- Test controls -----------------------------------------------------------------
 

@@ -7,6 +7,7 @@ server.py only translates requests into calls here and results into responses.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import json
@@ -14,6 +15,7 @@ import re
 import secrets
 import threading
 import time
+import urllib.request
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fhir_sandbox import data
+from fhir_sandbox import data, signing
 from fhir_sandbox.data import Key, Resource
 
 CODE_SECONDS = 60
@@ -33,6 +35,13 @@ ACTION_SWITCHES = ("expire_tokens", "revoke_refresh_tokens")
 DEFAULT_SCOPE = "launch/patient openid fhirUser patient/*.read"
 PKCE_VALUE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 CONFIG_KEYS = {"prefix", "name", "data", "clients", "access_token_seconds", "page_size_default", "switches"}
+# The sign-in side (README, "Sign-in switches"): what discovery offers, and the ways a token endpoint misbehaves.
+AUTH_FLAGS = ("discovery_v1_only", "discovery_without_jwks", "discovery_without_revocation", "revocation_fails")
+ID_TOKEN_FAULTS = ("wrong_key", "wrong_aud", "wrong_iss", "expired", "wrong_nonce")
+AUTH_SWITCHES = (*AUTH_FLAGS, "id_token_fault", "invalid_grant_status", "token_5xx_next")
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_MAX_SECONDS = 300  # SMART: a client assertion expires within five minutes
+PLAIN_SCOPES = {"openid", "fhirUser", "profile", "launch", "launch/patient", "launch/encounter", "offline_access"}
 
 
 class FhirError(Exception):
@@ -81,6 +90,7 @@ class Grant:
     patient: str | None  # None: a sandbox-minted token that sees every patient
     scope: str
     expires_at: float
+    family: str = ""  # the sign-in it comes from: revoking a refresh token ends its access tokens too
 
 
 @dataclass
@@ -118,6 +128,7 @@ class System:
         self.counters: Counter[str] = Counter()
         self.routes: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
+        self.assertions: dict[str, float] = {}  # client assertion jti -> expiry, so that none is used twice
         sources = config.get("data") or []
         paths = [base_dir / p for p in ([sources] if isinstance(sources, str) else sources)]
         self.add(data.read_paths(paths))
@@ -312,7 +323,7 @@ class System:
             return "PKCE is required: code_challenge (base64url SHA-256) with code_challenge_method=S256."
         if not params.get("state") or not params.get("scope"):
             return "state and scope are required."
-        return None
+        return self.scope_problem(params["scope"]) or None
 
     def issue_code(self, params: dict[str, str], patient: str) -> str:
         code = secrets.token_urlsafe(24)
@@ -326,16 +337,35 @@ class System:
                 "patient": patient,
                 "scope": params["scope"],
                 "challenge": params["code_challenge"],
+                "nonce": params.get("nonce", ""),
                 "expires_at": now + CODE_SECONDS,
             }
         return code
 
-    def token(self, form: dict[str, str], basic: tuple[str, str] | None) -> dict[str, Any]:
-        """The token endpoint: authorization_code (with PKCE) and refresh_token (rotating) grants."""
+    def token(
+        self, form: dict[str, str], basic: tuple[str, str] | None, *, issuer: str = "", token_url: str = ""
+    ) -> dict[str, Any]:
+        """The token endpoint: authorization_code (with PKCE) and refresh_token (rotating) grants.
+
+        `issuer` (this system's FHIR base) signs id_tokens; `token_url` is the audience client assertions must name.
+        """
+        try:
+            return self._token(form, basic, issuer=issuer, token_url=token_url)
+        except OAuthError as error:
+            if error.error == "invalid_grant" and self.switches.get("invalid_grant_status") == 401:
+                error.status = 401  # as some servers answer a refused refresh, though RFC 6749 says 400
+            raise
+
+    def _token(
+        self, form: dict[str, str], basic: tuple[str, str] | None, *, issuer: str, token_url: str
+    ) -> dict[str, Any]:
         grant_type = form.get("grant_type")
         with self.lock:
+            if self.switches.get("token_5xx_next"):
+                self.switches["token_5xx_next"] -= 1
+                raise OAuthError("temporarily_unavailable", "simulated outage", 503)
             if grant_type == "authorization_code":
-                client_id = self._client(form, basic)
+                client_id = self._client(form, basic, token_url=token_url)
                 record = self.codes.pop(form.get("code", ""), None)  # single use, even when the exchange fails
                 if record is None or record["expires_at"] < time.time():
                     raise OAuthError("invalid_grant", "code is unknown, used or expired")
@@ -347,15 +377,133 @@ class System:
                 digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
                 if not secrets.compare_digest(digest, record["challenge"]):
                     raise OAuthError("invalid_grant", "code_verifier does not match code_challenge")
-                return self._issue(client_id, record["patient"], record["scope"])
+                answer = self._link(self._issue(client_id, record["patient"], record["scope"]))
+                if "openid" in answer["scope"].split() and issuer:
+                    answer["id_token"] = self.id_token(client_id, record["patient"], record["nonce"], issuer, answer)
+                return answer
             if grant_type == "refresh_token":
                 old = self.refresh.get(form.get("refresh_token", ""))
-                client_id = self._client(form, basic, fallback=old.client_id if old else None)
+                client_id = self._client(form, basic, fallback=old.client_id if old else None, token_url=token_url)
                 if old is None or old.client_id != client_id:
                     raise OAuthError("invalid_grant", "refresh token is unknown, already used or revoked")
                 del self.refresh[form["refresh_token"]]  # rotation: the old one stops working
-                return self._issue(client_id, old.patient, old.scope)
+                return self._link(self._issue(client_id, old.patient, old.scope), old.family)
         raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+
+    # --- Sign-in: id_tokens, client assertions, revocation --------------------------------------
+
+    @functools.cached_property
+    def signing_key(self) -> signing.SigningKey:
+        """The key id_tokens are signed with (published at /auth/jwks), made on first use."""
+        return signing.SigningKey(f"{self.prefix}-1")
+
+    @functools.cached_property
+    def stray_key(self) -> signing.SigningKey:
+        """A key nobody published, under the same kid: for the `id_token_fault: wrong_key` switch."""
+        return signing.SigningKey(f"{self.prefix}-1")
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [self.signing_key.jwk()]}
+
+    def id_token(self, client_id: str, patient: str, nonce: str, issuer: str, answer: dict[str, Any]) -> str:
+        """An OpenID Connect id_token for the person who signed in (the test patient), with fhirUser if asked."""
+        fault = self.switches.get("id_token_fault") or ""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": issuer + ("/elsewhere" if fault == "wrong_iss" else ""),
+            "sub": patient,
+            "aud": "another-app" if fault == "wrong_aud" else client_id,
+            "iat": now - (7200 if fault == "expired" else 0),
+            "exp": now + (-3600 if fault == "expired" else self.token_seconds),
+        }
+        if nonce:
+            claims["nonce"] = "not-the-nonce-sent" if fault == "wrong_nonce" else nonce
+        if "fhirUser" in answer["scope"].split():
+            claims["fhirUser"] = f"{issuer}/Patient/{patient}"
+        return (self.stray_key if fault == "wrong_key" else self.signing_key).sign(claims)
+
+    def _link(self, answer: dict[str, Any], family: str = "") -> dict[str, Any]:
+        """Mark the tokens of one answer as one family (a refresh carries its sign-in's family on)."""
+        family = family or secrets.token_urlsafe(8)
+        for kind, store in (("access_token", self.access), ("refresh_token", self.refresh)):
+            if answer.get(kind) in store:
+                store[answer[kind]].family = family
+        return answer
+
+    def _check_assertion(
+        self, client: dict[str, Any], client_id: str, form: dict[str, str], audiences: tuple[str, ...]
+    ) -> None:
+        """private_key_jwt (RFC 7523, as SMART asks): a JWT signed with the client's registered key."""
+        if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
+            raise OAuthError("invalid_client", "this client must send a client assertion (private_key_jwt)", 401)
+        try:
+            claims = signing.verify(form["client_assertion"], self._client_keys(client))
+        except ValueError as error:
+            raise OAuthError("invalid_client", f"client assertion refused: {error}", 401) from error
+        now = time.time()
+        audience = claims.get("aud")
+        named = audience if isinstance(audience, list) else [audience]
+        expires = claims.get("exp")
+        problem = (
+            "iss and sub must be the client_id"
+            if claims.get("iss") != client_id or claims.get("sub") != client_id
+            else "aud must be the token endpoint URL"
+            if not any(a in named for a in audiences if a)
+            else "exp must be a number within the next five minutes"
+            if not isinstance(expires, int | float) or not now < expires <= now + ASSERTION_MAX_SECONDS + 5
+            else "jti is required and may be used once"
+            if not isinstance(claims.get("jti"), str) or claims["jti"] in self.assertions
+            else ""
+        )
+        if problem:
+            raise OAuthError("invalid_client", f"client assertion refused: {problem}", 401)
+        for jti in [j for j, until in self.assertions.items() if until < now]:
+            del self.assertions[jti]
+        self.assertions[claims["jti"]] = float(expires or 0)
+
+    @staticmethod
+    def _client_keys(client: dict[str, Any]) -> dict[str, Any]:
+        """The client's registered JWK Set: inline (`jwks`) or fetched from its `jwks_uri` (the portal's)."""
+        if "jwks" in client:
+            return dict(client["jwks"])
+        try:
+            with urllib.request.urlopen(str(client["jwks_uri"]), timeout=5) as answer:  # noqa: S310 (configured URL)
+                keys = json.loads(answer.read(1_000_000))
+        except (OSError, ValueError) as error:
+            raise ValueError(f"the client's jwks_uri could not be read ({error})") from error
+        return keys if isinstance(keys, dict) else {}
+
+    def revoke(self, form: dict[str, str], basic: tuple[str, str] | None, *, audiences: tuple[str, ...]) -> None:
+        """RFC 7009: the token stops working (a refresh token takes its access tokens along); unknown ones are fine."""
+        with self.lock:
+            if self.switches.get("revocation_fails"):
+                raise OAuthError("temporarily_unavailable", "simulated outage of the revocation endpoint", 503)
+            client_id = self._client(form, basic, audiences=audiences)
+            token = form.get("token", "")
+            if not token:
+                raise OAuthError("invalid_request", "token is required")
+            grant = self.refresh.get(token) or self.access.get(token)
+            if grant is None:
+                return  # RFC 7009 section 2.2: an unknown or already revoked token is answered 200 all the same
+            if grant.client_id != client_id:
+                raise OAuthError("unauthorized_client", "this token was issued to another client")
+            self.access.pop(token, None)
+            if self.refresh.pop(token, None) is not None and grant.family:
+                for access in [a for a, g in self.access.items() if g.family == grant.family]:
+                    del self.access[access]
+
+    def scope_problem(self, scope: str) -> str:
+        """Why a requested scope is refused at the authorize endpoint ("" when it is fine)."""
+        for item in scope.split():
+            context, _, rest = item.partition("/")
+            kind, _, access = rest.split("?", 1)[0].rpartition(".")
+            resource = context in ("patient", "user", "system") and (kind == "*" or kind.isalpha())
+            if item in PLAIN_SCOPES or (resource and access in ("read", "write", "*")):
+                continue
+            if resource and access and set(access) <= set("cruds") and not self.switches.get("discovery_v1_only"):
+                continue  # a SMART 2 scope (patient/*.rs), offered unless the server plays a v1-only one
+            return f"invalid_scope: {item} is not a scope this server offers."
+        return ""
 
     def mint(self, request: dict[str, Any]) -> dict[str, Any]:
         """A token without the browser dance, for tests. No patient: a token that sees every patient."""
@@ -369,7 +517,8 @@ class System:
         if request.get("offline") and "offline_access" not in scope.split():
             scope += " offline_access"
         with self.lock:
-            return self._issue(client_id, patient, scope, int(request.get("expires_in", self.token_seconds)))
+            seconds = int(request.get("expires_in", self.token_seconds))
+            return self._link(self._issue(client_id, patient, scope, seconds))
 
     def grant_for(self, authorization: str | None) -> Grant:
         """The grant behind an `Authorization: Bearer` header, or a 401."""
@@ -386,15 +535,26 @@ class System:
             raise FhirError(401, "login", f"the access token is {problem}", {"WWW-Authenticate": header})
         return grant
 
-    def _client(self, form: dict[str, str], basic: tuple[str, str] | None, fallback: str | None = None) -> str:
-        """Authenticate the client: public clients name themselves, confidential ones also prove their secret."""
+    def _client(
+        self,
+        form: dict[str, str],
+        basic: tuple[str, str] | None,
+        fallback: str | None = None,
+        token_url: str = "",
+        audiences: tuple[str, ...] = (),
+    ) -> str:
+        """Authenticate the client: public clients name themselves, confidential ones prove a secret or a key."""
         client_id = basic[0] if basic else form.get("client_id") or fallback
+        if not client_id and form.get("client_assertion"):
+            client_id = _assertion_issuer(form["client_assertion"])
         if not client_id:
             raise OAuthError("invalid_request", "client_id is required")
         client = self.clients.get(client_id)
         if client is None:
             raise OAuthError("invalid_client", "unknown client", 401)
-        if "client_secret" in client:
+        if "jwks" in client or "jwks_uri" in client:
+            self._check_assertion(client, client_id, form, (token_url, *audiences))
+        elif "client_secret" in client:
             given = basic[1] if basic else form.get("client_secret", "")
             if not secrets.compare_digest(given.encode(), str(client["client_secret"]).encode()):
                 raise OAuthError("invalid_client", "client authentication failed", 401)
@@ -416,13 +576,14 @@ class System:
 
     def set_switches(self, values: dict[str, Any]) -> dict[str, Any]:
         """Change fault switches; each changed `*_every` switch restarts its count. 0, false or null turns one off."""
-        unknown = set(values) - set(NUMBER_SWITCHES) - set(ACTION_SWITCHES) - {"reset"}
+        unknown = set(values) - set(NUMBER_SWITCHES) - set(ACTION_SWITCHES) - set(AUTH_SWITCHES) - {"reset"}
         if unknown:
             raise ValueError(f"unknown switches: {sorted(unknown)}")
         numbers = {k: 0 if values[k] in (None, False) else values[k] for k in NUMBER_SWITCHES if k in values}
         for name, value in numbers.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a whole number >= 0")
+        numbers.update(_auth_values(values))
         with self.lock:
             if values.get("reset"):
                 self.switches.clear()
@@ -484,6 +645,36 @@ def _patient_id(value: str) -> str:
         return value
     match = data.PATIENT_REFERENCE.search(value)
     return match[1] if match else "\0"
+
+
+def _assertion_issuer(assertion: str) -> str:
+    with contextlib.suppress(ValueError):
+        return str(signing.unverified(assertion)[1].get("iss") or "")
+    return ""
+
+
+def _auth_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The sign-in switches, checked; 0, false, null or "" turns one off."""
+    checked: dict[str, Any] = {}
+    for name in AUTH_FLAGS:
+        if name in values:
+            checked[name] = bool(values[name])
+    if "id_token_fault" in values:
+        fault = values["id_token_fault"] or ""
+        if fault not in ("", *ID_TOKEN_FAULTS):
+            raise ValueError(f"id_token_fault must be one of {', '.join(ID_TOKEN_FAULTS)}")
+        checked["id_token_fault"] = fault
+    if "invalid_grant_status" in values:
+        status = values["invalid_grant_status"] or 0
+        if status not in (0, 400, 401):
+            raise ValueError("invalid_grant_status must be 400 or 401")
+        checked["invalid_grant_status"] = status
+    if "token_5xx_next" in values:
+        count = values["token_5xx_next"] or 0
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError("token_5xx_next must be a whole number >= 0")
+        checked["token_5xx_next"] = count
+    return checked
 
 
 def _version(resource: Resource) -> int:

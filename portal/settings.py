@@ -327,6 +327,13 @@ FHIR_PAGE_SIZE = env.int("FHIR_PAGE_SIZE", default=200)
 FHIR_CURSOR_SKEW_SECONDS = 60  # ask again a little before the last run began: clocks differ
 FHIR_REFRESH_AHEAD_SECONDS = 120  # an access token this close to expiry is renewed before a sync starts
 RECORDS_SYNC_LEASE_SECONDS = 15 * 60
+# Health-system URLs must be https on public addresses (records.safe_urls); development and tests let the
+# FHIR sandbox on loopback through.
+HEALTH_SYSTEMS_ALLOW_PRIVATE = env.bool("HEALTH_SYSTEMS_ALLOW_PRIVATE", default=DEBUG)
+# The portal's private key for SMART confidential clients that use private_key_jwt (RFC 7523): a PEM, RSA of
+# 2048 bits or more, or EC P-384 (a literal "\n" may stand for each line break). Its public half is served at
+# /.well-known/jwks.json. Required when any health system uses private_key_jwt.
+SMART_CLIENT_PRIVATE_KEY = env.str("SMART_CLIENT_PRIVATE_KEY", default="").replace("\\n", "\n").strip()
 RECORDS_SYNC_INTERVAL_SECONDS = env.int("RECORDS_SYNC_INTERVAL_SECONDS", default=6 * 60 * 60)
 RECORDS_SYNC_JITTER_SECONDS = env.int("RECORDS_SYNC_JITTER_SECONDS", default=15 * 60)
 
@@ -368,6 +375,8 @@ HEALTH_SYSTEMS: list[dict[str, Any]] = env.json(
     if DEBUG
     else [],
 )
+if not SMART_CLIENT_PRIVATE_KEY and any(s.get("client_kind") == "private_key_jwt" for s in HEALTH_SYSTEMS):
+    raise ImproperlyConfigured("SMART_CLIENT_PRIVATE_KEY is required: a system in HEALTH_SYSTEMS uses private_key_jwt.")
 HEALTH_SYSTEM_ENDPOINT_LISTS = env.str(
     "HEALTH_SYSTEM_ENDPOINT_LISTS",
     default=str(BASE_DIR.parent / "shared" / "fhir" / "endpoints" / "lantern-prod-resources"),

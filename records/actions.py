@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.actions.audit import record_audit_event
 from accounts.audit_labels import AuditAction
 from accounts.models import Patient, User
+from records import smart
 from records.imports import import_resources
 from records.ingest import delete_source_records, read_fhir_file
 from records.models import (
@@ -113,6 +116,37 @@ def queue_fhir_upload(
     return run
 
 
+class DifferentPersonError(Exception):
+    """A sign-in again brought back someone else than the connection is for; nothing of it was kept.
+
+    The message is fit to show; `connection` is the connection that stays as it was.
+    """
+
+    def __init__(self, message: str, connection: Connection) -> None:
+        super().__init__(message)
+        self.connection = connection
+
+
+def _same_person(connection: Connection, tokens: Tokens) -> str | None:
+    """Why a sign-in again cannot renew this connection, or None when it is the same person."""
+    if not connection.fhir_patient_id:  # nothing here is anyone's yet (new, or disconnected with records deleted)
+        return None
+    system, person = connection.health_system.name, connection.source.patient.display_name
+    if tokens.patient_id != connection.fhir_patient_id:
+        return _(
+            "You signed in as someone else at %(system)s; this connection is for %(person)s's records. Nothing from "
+            "that sign-in was kept. Sign in again as %(person)s, or with an account allowed to see %(person)s's "
+            "record there."
+        ) % {"system": system, "person": person}
+    if connection.fhir_user and tokens.fhir_user and tokens.fhir_user != connection.fhir_user:
+        return _(
+            "You signed in at %(system)s with a different account than the one this connection was made with. "
+            "Nothing from that sign-in was kept. Sign in with the same account, or disconnect (the records can "
+            "stay) and connect again."
+        ) % {"system": system}
+    return None
+
+
 def save_connection(
     *,
     actor: Actor,
@@ -120,41 +154,78 @@ def save_connection(
     system: HealthSystem,
     tokens: Tokens,
     token_endpoint: str,
+    revocation_endpoint: str = "",
     request: HttpRequest | None = None,
 ) -> Connection:
-    """Stores (or renews) the connection after a successful sign-in at the health system."""
-    with transaction.atomic():
-        source, _ = RecordSource.objects.get_or_create(
-            patient=patient,
-            kind=SourceKind.CONNECTION,
-            health_system=system,
-            defaults={"label": system.name[:200], "created_by": actor.user},
+    """Stores (or renews) the connection after a successful sign-in at the health system.
+
+    A sign-in again must bring back the same patient (and, where both are known, the same account):
+    otherwise DifferentPersonError, the connection, its tokens and cursors stay as they were, and the
+    new tokens are revoked at the health system (they are of no use to anyone).
+    """
+    try:
+        with transaction.atomic():
+            source, _created = RecordSource.objects.get_or_create(
+                patient=patient,
+                kind=SourceKind.CONNECTION,
+                health_system=system,
+                defaults={"label": system.name[:200], "created_by": actor.user},
+            )
+            connection = (
+                Connection.objects.select_for_update()
+                .select_related("health_system", "source__patient")
+                .filter(source=source)
+                .first()
+            )
+            if connection is not None:
+                problem = _same_person(connection, tokens)
+                if problem is not None:
+                    raise DifferentPersonError(problem, connection)
+            created = connection is None
+            connection = connection or Connection(source=source)
+            connection.health_system = system
+            connection.fhir_patient_id = tokens.patient_id
+            connection.fhir_user = tokens.fhir_user or connection.fhir_user
+            connection.scope = tokens.scope
+            connection.access_token = tokens.access_token
+            connection.refresh_token = tokens.refresh_token
+            connection.token_expires_at = tokens.expires_at
+            connection.token_endpoint = token_endpoint
+            connection.revocation_endpoint = revocation_endpoint
+            connection.status = ConnectionStatus.ACTIVE
+            connection.status_detail = ""
+            connection.refusal_error = connection.refusal_description = connection.refusal_uri = ""
+            connection.connected_by = actor.user
+            connection.save()
+            saved = connection
+            transaction.on_commit(lambda: sync_connection_task.delay(saved.pk))
+            record_audit_event(
+                action=AuditAction.RECORDS_CONNECTED if created else AuditAction.RECORDS_REAUTHORIZED,
+                actor=actor,
+                subject=patient,
+                request=request,
+                object_type="connection",
+                object_id=connection.pk,
+                detail={"health_system": system.pk},
+            )
+    except DifferentPersonError as refused:
+        with transaction.atomic():
+            record_audit_event(
+                action=AuditAction.RECORDS_REAUTHORIZATION_REFUSED,
+                actor=actor,
+                subject=patient,
+                request=request,
+                object_type="connection",
+                object_id=refused.connection.pk,
+                detail={"health_system": system.pk},
+            )
+        smart.revoke(
+            system=system,
+            revocation_endpoint=revocation_endpoint,
+            token_endpoint=token_endpoint,
+            tokens=[(tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")],
         )
-        connection, created = Connection.objects.update_or_create(
-            source=source,
-            defaults={
-                "health_system": system,
-                "fhir_patient_id": tokens.patient_id,
-                "scope": tokens.scope,
-                "access_token": tokens.access_token,
-                "refresh_token": tokens.refresh_token,
-                "token_expires_at": tokens.expires_at,
-                "token_endpoint": token_endpoint,
-                "status": ConnectionStatus.ACTIVE,
-                "status_detail": "",
-                "connected_by": actor.user,
-            },
-        )
-        transaction.on_commit(lambda: sync_connection_task.delay(connection.pk))
-        record_audit_event(
-            action=AuditAction.RECORDS_CONNECTED if created else AuditAction.RECORDS_REAUTHORIZED,
-            actor=actor,
-            subject=patient,
-            request=request,
-            object_type="connection",
-            object_id=connection.pk,
-            detail={"health_system": system.pk},
-        )
+        raise
     return connection
 
 
@@ -172,22 +243,74 @@ def request_sync(*, actor: Actor, connection: Connection, request: HttpRequest |
         transaction.on_commit(lambda: sync_connection_task.delay(connection.pk))
 
 
-def disconnect(*, actor: Actor, connection: Connection, keep_records: bool, request: HttpRequest | None = None) -> None:
-    """Forgets the tokens; the source's records stay (kept as history) unless the person asks to delete them."""
+class Revocation(StrEnum):
+    """What became of the tokens at the health system when a connection was disconnected."""
+
+    REVOKED = "revoked"
+    FAILED = "failed"
+    NOT_OFFERED = "not_offered"  # the health system names no revocation endpoint
+    NOTHING = "nothing"  # there were no tokens left to revoke
+
+
+def disconnect(
+    *, actor: Actor, connection: Connection, keep_records: bool, request: HttpRequest | None = None
+) -> Revocation:
+    """Forgets the tokens here, then asks the health system to revoke them (RFC 7009) where it offers that.
+
+    The source's records stay (kept as history) unless the person asks to delete them; with them goes
+    the connection's memory of whose records they were, so that a later connection may be someone else's.
+    The tokens are forgotten whatever the health system answers; the outcome is returned for the page.
+    """
     with transaction.atomic():
-        patient = connection.source.patient
-        connection.status = ConnectionStatus.DISCONNECTED
-        connection.access_token = ""
-        connection.refresh_token = ""
-        connection.token_expires_at = None
-        connection.save(update_fields=["status", "access_token", "refresh_token", "token_expires_at"])
-        deleted = 0 if keep_records else delete_source_records(connection.source)
+        locked = (
+            Connection.objects.select_for_update()
+            .select_related("health_system", "source__patient")
+            .get(pk=connection.pk)
+        )
+        patient = locked.source.patient
+        held = [(locked.refresh_token, "refresh_token"), (locked.access_token, "access_token")]
+        held = [(token, hint) for token, hint in held if token]
+        endpoint, token_endpoint = locked.revocation_endpoint, locked.token_endpoint
+        locked.status = ConnectionStatus.DISCONNECTED
+        locked.access_token = locked.refresh_token = ""
+        locked.token_expires_at = None
+        locked.fhir_user = ""  # a later connection may be made with another account for the same person
+        locked.refusal_error = locked.refusal_description = locked.refusal_uri = ""
+        fields = [
+            "status",
+            "access_token",
+            "refresh_token",
+            "token_expires_at",
+            "fhir_user",
+            "refusal_error",
+            "refusal_description",
+            "refusal_uri",
+        ]
+        deleted = 0
+        if not keep_records:
+            deleted = delete_source_records(locked.source)
+            # Nothing of this person's stays: the next connection starts afresh, for whoever it is.
+            locked.fhir_patient_id = ""
+            locked.cursors = {}
+            fields += ["fhir_patient_id", "cursors"]
+        locked.save(update_fields=fields)
+        planned = Revocation.NOTHING if not held else Revocation.REVOKED if endpoint else Revocation.NOT_OFFERED
         record_audit_event(
             action=AuditAction.RECORDS_DISCONNECTED,
             actor=actor,
             subject=patient,
             request=request,
             object_type="connection",
-            object_id=connection.pk,
-            detail={"kept_records": keep_records, "deleted": deleted},
+            object_id=locked.pk,
+            detail={
+                "kept_records": keep_records,
+                "deleted": deleted,
+                "revocation": "requested" if planned == Revocation.REVOKED else planned.value,
+            },
         )
+    if planned != Revocation.REVOKED:
+        return planned
+    revoked = smart.revoke(
+        system=locked.health_system, revocation_endpoint=endpoint, token_endpoint=token_endpoint, tokens=held
+    )
+    return Revocation.REVOKED if revoked else Revocation.FAILED

@@ -15,7 +15,9 @@ from django.db import transaction
 
 from accounts.models import Organization
 from records.models import HealthSystem
+from records.safe_urls import UnsafeURLError, check_health_system_url, check_url_shape
 
+CONFIGURED_KEYS = ("name", "city", "state", "vendor", "client_id", "client_kind", "client_secret", "is_sandbox")
 # Lists mix FHIR versions; only R4 endpoints can be connected (DSTU2 and STU3 cannot).
 OLDER_FHIR = re.compile(r"/(DSTU2|STU3|dstu2|stu3)(/|$)")
 
@@ -49,6 +51,10 @@ def read_endpoint_lists(folder: Path) -> Iterator[Listing]:
             url = url.rstrip("/")
             if not url.startswith("https://") or not name or OLDER_FHIR.search(url + "/") or len(url) > 500:
                 continue
+            try:  # the names are resolved when someone connects: thousands of look-ups here would take minutes
+                check_url_shape(url)
+            except UnsafeURLError:
+                continue
             yield Listing(
                 name=name[:300],
                 fhir_base_url=url,
@@ -81,15 +87,19 @@ def load_endpoint_lists(folder: Path) -> int:
 def load_configured_systems() -> int:
     """The systems named in settings.HEALTH_SYSTEMS (the local sandbox, a deployment's registrations).
 
+    Each URL must pass the health-system address rule (records.safe_urls); one that does not stops the load.
+
     A sandbox system is known by its path (`/riverside/fhir`): when the sandbox runs on another port or
     host, its row (and whatever is connected to it) follows instead of a second row appearing.
     """
     count = 0
     for entry in settings.HEALTH_SYSTEMS:
         url = str(entry["fhir_base_url"]).rstrip("/")
-        defaults: dict[str, Any] = {
-            key: entry[key] for key in ("name", "city", "state", "vendor", "client_id", "is_sandbox") if key in entry
-        }
+        try:
+            check_health_system_url(url)
+        except UnsafeURLError as error:
+            raise UnsafeURLError(f"HEALTH_SYSTEMS: {url}: {error}") from error
+        defaults: dict[str, Any] = {key: entry[key] for key in CONFIGURED_KEYS if key in entry}
         if entry.get("organization"):  # the clinic on the platform whose EHR this is
             defaults["organization"] = Organization.objects.filter(slug=entry["organization"]).first()
         row = HealthSystem.objects.filter(fhir_base_url=url).first()

@@ -16,6 +16,14 @@ from accounts.fields import EncryptedTextField
 from accounts.models import Organization, Patient, User
 
 
+class ClientKind(models.TextChoices):
+    """How the portal proves itself at a health system's token endpoint (its SMART registration there)."""
+
+    PUBLIC = "public", _("Public: the client id alone")
+    SECRET = "secret", _("Confidential: a client secret (client_secret_basic)")
+    PRIVATE_KEY_JWT = "private_key_jwt", _("Confidential: the portal's signing key (private_key_jwt)")
+
+
 class HealthSystem(models.Model):
     """A health system in the directory: where a person can connect to bring records in."""
 
@@ -30,6 +38,19 @@ class HealthSystem(models.Model):
         max_length=200,
         blank=True,
         help_text=_("The id this portal registered with the health system; empty: not connectable yet."),
+    )
+    client_kind = models.CharField(
+        _("client kind"),
+        max_length=20,
+        choices=ClientKind.choices,
+        default=ClientKind.PUBLIC,
+        help_text=_(
+            "As registered with the health system. The signing key's public half is published at "
+            "/.well-known/jwks.json."
+        ),
+    )
+    client_secret = EncryptedTextField(
+        _("client secret"), blank=True, help_text=_("Only for a confidential client with a client secret.")
     )
     organization = models.ForeignKey(
         Organization,
@@ -244,8 +265,18 @@ class Connection(models.Model):
     refresh_token = EncryptedTextField(blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
     token_endpoint = models.URLField(max_length=500, blank=True)
+    revocation_endpoint = models.URLField(
+        max_length=500, blank=True, help_text=_("Where tokens are revoked on disconnect (from discovery, if offered).")
+    )
+    fhir_user = models.CharField(
+        max_length=200, blank=True, help_text=_("Who signed in at the health system (the id_token's fhirUser).")
+    )
     status = models.CharField(max_length=16, choices=ConnectionStatus.choices, default=ConnectionStatus.ACTIVE)
     status_detail = models.CharField(max_length=300, blank=True)
+    # The health system's own words when it refused to renew access (RFC 6749 section 5.2), cleaned and capped.
+    refusal_error = models.CharField(max_length=40, blank=True)
+    refusal_description = models.CharField(max_length=300, blank=True)
+    refusal_uri = models.URLField(max_length=500, blank=True)
     connected_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     connected_at = models.DateTimeField(default=timezone.now)
     last_synced_at = models.DateTimeField(null=True, blank=True)

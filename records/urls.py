@@ -1,10 +1,11 @@
 from django.urls import path
 
-from records.views import connections, upload
+from records.views import connections, jwks, upload
 
 app_name = "records"
 
 urlpatterns = [
+    path(".well-known/jwks.json", jwks.jwks, name="jwks"),
     path("records/upload/", upload.upload, name="upload"),
     path("records/uploads/<int:run_id>/", upload.upload_run, name="upload_run"),
     path("records/connect/", connections.directory, name="directory"),

@@ -23,6 +23,8 @@ os.environ.setdefault(
 os.environ.setdefault("STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "false")
 os.environ.setdefault("PORTAL_ENV_FILE", "/nonexistent/.env")  # a developer's .env never leaks into tests
+# The test health systems are FHIR sandboxes on loopback; tests of the address rule turn this off.
+os.environ.setdefault("HEALTH_SYSTEMS_ALLOW_PRIVATE", "true")
 # Each xdist worker gets its own cache keys, so rate limits never cross tests in parallel.
 os.environ.setdefault("CACHE_KEY_PREFIX", "portal-test-" + os.environ.get("PYTEST_XDIST_WORKER", "main"))
 

@@ -54,15 +54,12 @@ def connect(request: SignedInRequest, subject: Patient, system: HealthSystem) ->
     patient = subject
     redirect_uri = request.build_absolute_uri(reverse("records:callback"))
     try:
-        url, state = smart.start(
-            fhir_base_url=system.fhir_base_url, client_id=system.client_id, redirect_uri=redirect_uri
-        )
+        url, sign_in = smart.start(system=system, redirect_uri=redirect_uri)
     except smart.SmartError as error:
         messages.error(request, str(error))
         return redirect("records:directory")
     pending = request.session.get(PENDING_KEY, {})
-    oauth_state = state["server"]["auth"]["auth_state"]
-    pending[oauth_state] = {"client": state, "system": system.pk, "patient": str(patient.pk)}
+    pending[sign_in["state"]] = {"smart": sign_in, "system": system.pk, "patient": str(patient.pk)}
     request.session[PENDING_KEY] = dict(list(pending.items())[-5:])  # a few tabs at once, no more
     # A page with a link rather than a redirect: the Content-Security-Policy's form-action keeps our forms
     # from landing on another site, and the person should know they are leaving for the health system's page.
@@ -75,7 +72,7 @@ def callback(request: SignedInRequest, subject: Patient) -> HttpResponse:
     pending = request.session.get(PENDING_KEY, {})
     entry = pending.pop(request.GET.get("state", ""), None)
     request.session[PENDING_KEY] = pending
-    if entry is None:
+    if entry is None or "smart" not in entry:
         messages.error(request, _("That sign-in was not started here, or was already used. Please connect again."))
         return redirect("records:directory")
     patient = subject
@@ -84,19 +81,26 @@ def callback(request: SignedInRequest, subject: Patient) -> HttpResponse:
         raise Http404
     # The system this sign-in started with (kept in the session, not taken from the request).
     system = access_health_system_by_id(request.actor, entry["system"])
+    sign_in = entry["smart"]
     try:
-        tokens = smart.finish(state=entry["client"], callback_url=request.build_absolute_uri())
+        tokens = smart.finish(system=system, pending=sign_in, callback_url=request.build_absolute_uri())
     except smart.SmartError as error:
         messages.error(request, str(error))
         return redirect("records:directory")
-    connection = actions.save_connection(
-        actor=request.actor,
-        patient=patient,
-        system=system,
-        tokens=tokens,
-        token_endpoint=entry["client"]["server"]["auth"]["token_uri"],
-        request=request,
-    )
+    try:
+        connection = actions.save_connection(
+            actor=request.actor,
+            patient=patient,
+            system=system,
+            tokens=tokens,
+            token_endpoint=sign_in["token_endpoint"],
+            revocation_endpoint=sign_in["revocation_endpoint"],
+            request=request,
+        )
+    except actions.DifferentPersonError as refused:
+        # Someone else's record never mixes into this one: the connection stays as it was.
+        messages.error(request, str(refused))
+        return redirect("records:connection", connection_id=refused.connection.pk)
     messages.success(request, _("Connected. Your records are on their way."))
     return redirect("records:connection", connection_id=connection.pk)
 
@@ -129,12 +133,33 @@ def sync_now(request: SignedInRequest, subject: Patient, connection: Connection)
 def disconnect(request: SignedInRequest, subject: Patient, connection: Connection) -> HttpResponse:
     if request.method == "POST":
         keep = request.POST.get("records") != "delete"
-        actions.disconnect(actor=request.actor, connection=connection, keep_records=keep, request=request)
+        revocation = actions.disconnect(actor=request.actor, connection=connection, keep_records=keep, request=request)
         messages.success(
             request,
             _("Disconnected.")
             + " "
             + (_("The records already here were kept.") if keep else _("The records from this source were deleted.")),
         )
+        name = connection.health_system.name
+        if revocation == actions.Revocation.REVOKED:
+            messages.success(request, _("%(system)s has ended this portal's access.") % {"system": name})
+        elif revocation == actions.Revocation.FAILED:
+            messages.warning(
+                request,
+                _(
+                    "We could not get %(system)s to end this portal's access. The portal no longer keeps the "
+                    "sign-in; you can also end the access in %(system)s's own patient portal."
+                )
+                % {"system": name},
+            )
+        elif revocation == actions.Revocation.NOT_OFFERED:
+            messages.info(
+                request,
+                _(
+                    "%(system)s offers apps no way to end their access themselves. The portal no longer keeps the "
+                    "sign-in; you can end the access in %(system)s's own patient portal."
+                )
+                % {"system": name},
+            )
         return redirect("records:directory")
     return render(request, "records/disconnect.html", {"connection": connection})

@@ -105,7 +105,7 @@ def test_the_development_env_file_pins_no_address(tmp_path: Path) -> None:
     path = tmp_path / ".env"
     subprocess.run([sys.executable, ROOT / "scripts" / "write_dev_env.py", path], check=True, capture_output=True)  # noqa: S603
     keys = {line.split("=", 1)[0] for line in path.read_text().splitlines() if line and not line.startswith("#")}
-    assert keys == {"DEBUG", "HTTPS", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS"}
+    assert keys == {"DEBUG", "HTTPS", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "SMART_CLIENT_PRIVATE_KEY"}
 
 
 # The demo, for real -------------------------------------------------------------------------------------

@@ -315,6 +315,8 @@ MATRIX: dict[str, Row] = {
         (get(signed_in(404, (200, CG_FULL))),), probe=CG_FULL,
     ),
     "records:directory": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
+    # The public half of the portal's signing key, for health systems checking its client assertions.
+    "records:jwks": Row({}, (get(expand(200, (TO_VERIFY, UNVER))),), probe=ANON),
     # Connecting starts with discovery at the health system; this one does not exist, so it ends on the directory.
     "records:connect": Row(
         lambda w: {"system_id": w.rosa_connection.health_system_id},
