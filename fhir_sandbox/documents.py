@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from html import escape
 from typing import Any
 
@@ -101,6 +102,92 @@ def searchset(base: str, entries: list[Entry], total: int, self_url: str, next_u
         for e in entries
     )
     return head[:-1].encode() + b',"entry":[' + items + b"]}"
+
+
+# Hostile answers ---------------------------------------------------------------------------------------
+
+
+def foreign_entries(base: str, patient: str) -> list[dict[str, Any]]:
+    """What a broken or hostile server mixes into a patient's search results: none of it is that patient's record.
+
+    Five entries that must be left out (a stranger's Patient, an OperationOutcome as a match, a Bundle inside the
+    Bundle, someone else's Observation, a type not asked for when the search is not for Conditions) and one outcome
+    entry that a client skips without a word (search.mode "outcome").
+    """
+    subject = {"reference": f"Patient/{patient}"}
+    resources: list[dict[str, Any]] = [
+        {"resourceType": "Patient", "id": "intruder", "name": [{"text": "Intruder"}]},
+        outcome("information", "informational", "not a resource of the result"),
+        {
+            "resourceType": "Bundle",
+            "id": "nested",
+            "type": "collection",
+            "entry": [
+                {
+                    "resource": {
+                        "resourceType": "Observation",
+                        "id": "nested-obs",
+                        "status": "final",
+                        "code": {"text": "Nested"},
+                        "subject": subject,
+                    }
+                }
+            ],
+        },
+        {
+            "resourceType": "Observation",
+            "id": "foreign-obs",
+            "status": "final",
+            "code": {"text": "Not theirs"},
+            "subject": {"reference": "Patient/someone-else"},
+        },
+        {"resourceType": "Condition", "id": "stray-condition", "code": {"text": "Stray"}, "subject": subject},
+    ]
+    resources[1]["id"] = "outcome-as-match"
+    entries = [
+        {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+        for r in resources
+    ]
+    entries.append(
+        {"resource": outcome("warning", "informational", "fhir_sandbox: a search note"), "search": {"mode": "outcome"}}
+    )
+    return entries
+
+
+def with_foreign_entries(searchset_bytes: bytes, base: str, patient: str) -> bytes:
+    """The searchset with foreign_entries appended to its entry list."""
+    extra = b",".join(json.dumps(e, separators=(",", ":")).encode() for e in foreign_entries(base, patient))
+    head = searchset_bytes[:-2]  # the searchset ends with the entry list: `...]}`
+    return head + (b"" if head.endswith(b"[") else b",") + extra + b"]}"
+
+
+def generated_searchset(kind: str, patient: str, *, entries: int = 0, size: int = 0) -> Iterator[bytes]:
+    """A one-page searchset of `entries` made-up resources, or of about `size` bytes, yielded in pieces of ~64 KB.
+
+    Made as it is sent, never held whole: a 200 MB answer costs the sandbox one piece at a time.
+    """
+    yield json.dumps({"resourceType": "Bundle", "type": "searchset", "link": []})[:-1].encode() + b',"entry":['
+    padding = "x" * 700 if size else ""
+    sent, number, piece = 0, 0, []
+    while (entries and number < entries) or (size and sent < size):
+        resource = {
+            "resourceType": kind,
+            "id": f"gen-{number}",
+            "meta": {"versionId": "1", "lastUpdated": "2024-01-01T00:00:00Z"},
+            "status": "final",
+            "code": {"text": "Generated"},
+            "subject": {"reference": f"Patient/{patient}"},
+            "valueQuantity": {"value": number % 100, "unit": "/min"},
+            **({"note": [{"text": padding}]} if padding else {}),
+        }
+        item = (b"," if number else b"") + json.dumps({"resource": resource}, separators=(",", ":")).encode()
+        piece.append(item)
+        sent += len(item)
+        number += 1
+        if len(piece) >= 64:
+            yield b"".join(piece)
+            piece = []
+    yield b"".join(piece) + b"]}"
 
 
 def patient_label(patient: dict[str, Any]) -> str:

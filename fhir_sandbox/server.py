@@ -144,6 +144,7 @@ class Handler(BaseHTTPRequestHandler):
     def fhir(self, system: System, method: str, rest: list[str], query: dict[str, list[str]]) -> None:
         """Latency delays every FHIR answer; the other faults act only on data requests (everything but discovery)."""
         root, path = self.root(system), "/".join(rest)
+        self.searched_kind = ""  # set by a search or page answer, for the hostile switches (one handler, many requests)
         time.sleep(system.latency())
         if path in DISCOVERY and method == "GET":
             system.count(path.rsplit("/", 1)[-1])
@@ -172,6 +173,8 @@ class Handler(BaseHTTPRequestHandler):
         except FhirError as error:
             status, headers = error.status, error.headers
             payload = documents.outcome("error", error.code, error.message)
+        if status == 200 and isinstance(payload, bytes) and self.hostile_body(system, payload, grant):
+            return
         self.send(status, payload, FHIR_JSON, headers, truncate=fault == "truncate_body_every")
 
     @staticmethod
@@ -197,9 +200,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise FhirError(400, "invalid", "_getpagesoffset must be a whole number")
             found, total = system.page(cursor, int(offset), count, grant)
             self_url = f"{base}?{urlsplit(self.path).query}"
-            return documents.searchset(
-                base, found, total, self_url, self.next_url(base, cursor, int(offset) + count, count, total)
-            )
+            self.searched_kind = system.search_kind(cursor)
+            next_url = self.next_url(base, cursor, int(offset) + count, count, total)
+            next_url = self.hostile_next(system, base, cursor, int(offset) + count, count, self_url, next_url)
+            return documents.searchset(base, found, total, self_url, next_url)
         if route in ("search", "everything"):
             count = system.count_param(query)
             if route == "search":
@@ -210,11 +214,15 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 found, applied = system.everything(rest[1], query, grant)
                 path = f"Patient/{rest[1]}/$everything"
-            cursor = system.remember(found, grant)
+            self.searched_kind = rest[0] if route == "search" else ""
+            cursor = system.remember(found, grant, self.searched_kind)
             self_url = f"{base}/{path}?{urlencode([*applied, ('_count', str(count))])}"
-            return documents.searchset(
-                base, found[:count], len(found), self_url, self.next_url(base, cursor, count, count, len(found))
-            )
+            next_url = self.next_url(base, cursor, count, count, len(found))
+            next_url = self.hostile_next(system, base, cursor, count, count, self_url, next_url)
+            answer = documents.searchset(base, found[:count], len(found), self_url, next_url)
+            if system.hostile(self.searched_kind) and system.switches.get("inject_foreign"):
+                answer = documents.with_foreign_entries(answer, base, grant.patient or "unknown")
+            return answer
         raise FhirError(
             404 if route == "unknown" else 400,
             "not-supported",
@@ -226,6 +234,66 @@ class Handler(BaseHTTPRequestHandler):
         if count == 0 or offset >= total:
             return None
         return f"{base}?{urlencode({'_getpages': cursor, '_getpagesoffset': offset, '_count': count})}"
+
+    # --- Hostile answers (README, "Hostile switches") ----------------------------------------
+
+    @staticmethod
+    def hostile_next(
+        system: System, base: str, cursor: str, offset: int, count: int, self_url: str, next_url: str | None
+    ) -> str | None:
+        """The `next` link, replaced by `next_link_url`, or pointing at the page itself or on forever."""
+        if not system.hostile(system.search_kind(cursor)):
+            return next_url
+        if system.switches.get("next_link_url"):
+            return str(system.switches["next_link_url"])
+        if system.switches.get("next_link") == "self":
+            return self_url
+        if system.switches.get("next_link") == "endless":
+            return f"{base}?{urlencode({'_getpages': cursor, '_getpagesoffset': offset, '_count': count})}"
+        return next_url
+
+    def hostile_body(self, system: System, payload: bytes, grant: Any) -> bool:
+        """Answer a search with a generated page (huge or with many entries) or drip it; False: answer normally."""
+        if not system.hostile(self.searched_kind):
+            return False
+        megabytes, entries = system.switches.get("huge_body_mb", 0), system.switches.get("big_page_entries", 0)
+        if megabytes or entries:
+            pieces = documents.generated_searchset(
+                self.searched_kind, grant.patient or "unknown", entries=entries, size=megabytes * 1024 * 1024
+            )
+            self.send_chunked(pieces)
+            return True
+        if system.switches.get("drip_body_ms"):
+            self.drip(payload, system.switches["drip_body_ms"] / 1000)
+            return True
+        return False
+
+    def send_chunked(self, pieces: Any) -> None:
+        """A 200 FHIR answer in chunked transfer encoding, written as it is generated (never held whole)."""
+        self.send_response(200)
+        self.send_header("Content-Type", FHIR_JSON)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for piece in pieces:
+                if piece:
+                    self.wfile.write(b"%X\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client stopped reading (as it should, past its limit)
+            self.close_connection = True
+
+    def drip(self, payload: bytes, interval: float) -> None:
+        """The full Content-Length up front, then one byte every `interval` seconds until the client hangs up."""
+        self.send_response(200)
+        self.send_header("Content-Type", FHIR_JSON)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        try:
+            for index in range(len(payload)):
+                self.wfile.write(payload[index : index + 1])
+                time.sleep(interval)
+        except OSError:
+            self.close_connection = True
 
     # --- SMART / OAuth -------------------------------------------------------------
 

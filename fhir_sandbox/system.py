@@ -32,6 +32,13 @@ KEPT_SEARCHES = 1000  # paging cursors kept; older ones answer 410 Gone, as on r
 EVERY_SWITCHES = ("drop_connection_every", "status_5xx_every", "status_429_every", "truncate_body_every")
 NUMBER_SWITCHES = (*EVERY_SWITCHES, "latency_ms", "retry_after_seconds", "status_5xx_next")
 ACTION_SWITCHES = ("expire_tokens", "revoke_refresh_tokens")
+# A hostile or broken server's answers (see README, "Hostile switches"); body and link switches act on the searches
+# of `hostile_types` only when it is set, else on every search.
+HOSTILE_NUMBERS = ("huge_body_mb", "big_page_entries", "drip_body_ms")
+HOSTILE_TYPE_LISTS = ("forbidden_types", "missing_types", "hostile_types")
+HOSTILE_TEXTS = ("next_link", "next_link_url", "granted_scope")
+HOSTILE_FLAGS = ("inject_foreign",)
+NEXT_LINK_MODES = ("self", "endless")
 DEFAULT_SCOPE = "launch/patient openid fhirUser patient/*.read"
 PKCE_VALUE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 CONFIG_KEYS = {"prefix", "name", "data", "clients", "access_token_seconds", "page_size_default", "switches"}
@@ -99,6 +106,7 @@ class Search:
 
     keys: list[Key]
     patient: str | None
+    kind: str = ""  # the type searched ("" for $everything), for the hostile switches on later pages
 
 
 class System:
@@ -124,7 +132,7 @@ class System:
         self.access: dict[str, Grant] = {}
         self.refresh: dict[str, Grant] = {}
         self.searches: OrderedDict[str, Search] = OrderedDict()
-        self.switches: dict[str, int] = {}
+        self.switches: dict[str, Any] = {}
         self.counters: Counter[str] = Counter()
         self.routes: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
@@ -209,6 +217,7 @@ class System:
     # --- FHIR REST ------------------------------------------------------------
 
     def read(self, resource_type: str, resource_id: str, grant: Grant) -> Resource:
+        self.refuse_type(resource_type, grant)
         entry = self.entries.get((resource_type, resource_id))
         if entry is None:
             raise FhirError(404, "not-found", f"{resource_type}/{resource_id} is not known here")
@@ -220,6 +229,7 @@ class System:
         self, resource_type: str, params: dict[str, list[str]], grant: Grant
     ) -> tuple[list[Entry], list[tuple[str, str]]]:
         """Matches for a type search, in stable order, and the parameters that were applied (for the self link)."""
+        self.refuse_type(resource_type, grant)
         applied: list[tuple[str, str]] = []
         patients: set[str] | None = None
         for name in ("patient", "subject"):
@@ -281,11 +291,11 @@ class System:
         ]
         return sorted(found, key=Entry.order), applied
 
-    def remember(self, found: list[Entry], grant: Grant) -> str:
+    def remember(self, found: list[Entry], grant: Grant, kind: str = "") -> str:
         """Keep a result list for paging and return its cursor."""
         cursor = secrets.token_urlsafe(12)
         with self.lock:
-            self.searches[cursor] = Search([e.key for e in found], grant.patient)
+            self.searches[cursor] = Search([e.key for e in found], grant.patient, kind)
             while len(self.searches) > KEPT_SEARCHES:
                 self.searches.popitem(last=False)
         return cursor
@@ -297,8 +307,16 @@ class System:
                 raise FhirError(410, "not-found", "this search has expired or never existed; search again")
             if grant.patient and search.patient != grant.patient:
                 raise FhirError(403, "forbidden", "this search belongs to another patient's token")
+            if search.kind:
+                self.refuse_type(search.kind, grant)
             keys = search.keys[offset : offset + count]
             return [self.entries[k] for k in keys if k in self.entries], len(search.keys)
+
+    def search_kind(self, cursor: str) -> str:
+        """The type a paging cursor's search was for ("" for $everything or a forgotten cursor)."""
+        with self.lock:
+            search = self.searches.get(cursor)
+            return search.kind if search is not None else ""
 
     def count_param(self, params: dict[str, list[str]]) -> int:
         raw = params.get("_count", [str(self.page_size)])[-1]
@@ -562,6 +580,7 @@ class System:
 
     def _issue(self, client_id: str, patient: str | None, scope: str, seconds: int | None = None) -> dict[str, Any]:
         seconds = self.token_seconds if seconds is None else seconds
+        scope = self.narrowed(scope)  # the `granted_scope` switch: the person shared less than was asked
         access = secrets.token_urlsafe(32)
         self.access[access] = Grant(client_id, patient, scope, time.time() + seconds)
         answer: dict[str, Any] = {"access_token": access, "token_type": "Bearer", "expires_in": seconds, "scope": scope}
@@ -576,13 +595,19 @@ class System:
 
     def set_switches(self, values: dict[str, Any]) -> dict[str, Any]:
         """Change fault switches; each changed `*_every` switch restarts its count. 0, false or null turns one off."""
-        unknown = set(values) - set(NUMBER_SWITCHES) - set(ACTION_SWITCHES) - set(AUTH_SWITCHES) - {"reset"}
+        known = {*NUMBER_SWITCHES, *ACTION_SWITCHES, *HOSTILE_NUMBERS, *HOSTILE_TYPE_LISTS, *HOSTILE_TEXTS}
+        unknown = set(values) - known - set(HOSTILE_FLAGS) - set(AUTH_SWITCHES) - {"reset"}
         if unknown:
             raise ValueError(f"unknown switches: {sorted(unknown)}")
-        numbers = {k: 0 if values[k] in (None, False) else values[k] for k in NUMBER_SWITCHES if k in values}
+        numbers = {
+            k: 0 if values[k] in (None, False) else values[k]
+            for k in (*NUMBER_SWITCHES, *HOSTILE_NUMBERS)
+            if k in values
+        }
         for name, value in numbers.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a whole number >= 0")
+        numbers.update(_hostile_values(values))
         numbers.update(_auth_values(values))
         with self.lock:
             if values.get("reset"):
@@ -634,6 +659,30 @@ class System:
                 "refresh_tokens": len(self.refresh),
             }
 
+    # --- Hostile switches: a server that refuses, narrows or misleads ------------------------------
+
+    def refuse_type(self, resource_type: str, grant: Grant) -> None:
+        """403 for `forbidden_types` and for types the token's scope does not cover; 404 for `missing_types`."""
+        if resource_type in (self.switches.get("forbidden_types") or ()):
+            raise FhirError(403, "forbidden", f"access to {resource_type} is not allowed here")
+        if resource_type in (self.switches.get("missing_types") or ()):
+            raise FhirError(404, "not-supported", f"{resource_type} is not supported here")
+        if not scope_allows(grant.scope, resource_type):
+            raise FhirError(403, "forbidden", f"this token's scope does not cover {resource_type}")
+
+    def narrowed(self, scope: str) -> str:
+        """The scope granted: with `granted_scope` set, its resource scopes replace those asked for."""
+        granted = self.switches.get("granted_scope")
+        if not granted:
+            return scope
+        kept = [s for s in scope.split() if not RESOURCE_SCOPE.fullmatch(s)]  # openid, offline_access...
+        return " ".join([*kept, *granted.split()])
+
+    def hostile(self, kind: str) -> bool:
+        """Whether the body and link switches act on a search of this type."""
+        chosen = self.switches.get("hostile_types")
+        return bool(kind) and (not chosen or kind in chosen)
+
 
 def _visible(entry: Entry, grant: Grant) -> bool:
     return grant.patient is None or entry.patient is None or entry.patient == grant.patient
@@ -680,3 +729,45 @@ def _auth_values(values: dict[str, Any]) -> dict[str, Any]:
 def _version(resource: Resource) -> int:
     version = str(resource.get("meta", {}).get("versionId", "1"))
     return int(version) if version.isdigit() else 1
+
+
+# Scopes: SMART v1 (`patient/Observation.read`, `patient/*.*`) and v2 (`patient/Observation.rs`, `patient/*.cruds`).
+RESOURCE_SCOPE = re.compile(
+    r"(?:patient|user|system)/(?P<type>\*|[A-Z][A-Za-z]+)\.(?P<access>read|write|\*|[cruds]+)(?:\?\S*)?"
+)
+
+
+def scope_allows(scope: str, resource_type: str) -> bool:
+    """Whether a token's scope lets it search a type; a scope naming no resource at all allows everything."""
+    found = [m for m in map(RESOURCE_SCOPE.fullmatch, scope.split()) if m]
+    if not found:
+        return True  # tokens minted without resource scopes (tests) see every type, as before
+    return any(
+        m["type"] in ("*", resource_type)
+        and m["access"] != "write"
+        and (m["access"] in ("read", "*") or bool(set(m["access"]) & {"r", "s"}))
+        for m in found
+    )
+
+
+def _hostile_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The hostile switches that are not numbers, checked; None, false, "" or [] turns one off."""
+    checked: dict[str, Any] = {}
+    for name in HOSTILE_TYPE_LISTS:
+        if name in values:
+            value = values[name] or []
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{name} must be a list of resource types")
+            checked[name] = list(value)
+    for name in HOSTILE_TEXTS:
+        if name in values:
+            value = values[name] or ""
+            if not isinstance(value, str):
+                raise ValueError(f"{name} must be a string")
+            if name == "next_link" and value not in ("", *NEXT_LINK_MODES):
+                raise ValueError(f"next_link must be one of {', '.join(NEXT_LINK_MODES)}")
+            checked[name] = value
+    for name in HOSTILE_FLAGS:
+        if name in values:
+            checked[name] = bool(values[name])
+    return checked

@@ -11,6 +11,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Sealing and checkpointing the audit log have a queue of their own, so that workers busy with long syncs
+# (a health system may take minutes) never hold them up. Every worker must consume both queues, or a
+# worker of its own must consume this one (docker-compose.yml: audit-worker; the demo: one worker, both).
+AUDIT_QUEUE = "audit"
+app.conf.task_routes = {
+    "accounts.seal_audit_events": {"queue": AUDIT_QUEUE},
+    "accounts.checkpoint_audit_chain": {"queue": AUDIT_QUEUE},
+}
 app.autodiscover_tasks()
 
 

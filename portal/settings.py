@@ -325,8 +325,16 @@ FHIR_RETRY_BASE_SECONDS = env.float("FHIR_RETRY_BASE_SECONDS", default=0.5)
 FHIR_RETRY_MAX_WAIT_SECONDS = env.float("FHIR_RETRY_MAX_WAIT_SECONDS", default=30.0)
 FHIR_PAGE_SIZE = env.int("FHIR_PAGE_SIZE", default=200)
 FHIR_CURSOR_SKEW_SECONDS = 60  # ask again a little before the last run began: clocks differ
-FHIR_REFRESH_AHEAD_SECONDS = 120  # an access token this close to expiry is renewed before a sync starts
-RECORDS_SYNC_LEASE_SECONDS = 15 * 60
+FHIR_REFRESH_AHEAD_SECONDS = 120  # an access token this close to expiry is renewed (a quarter of a short one's life)
+# A health system is untrusted: what one sync may cost us (docs/decisions.md, "Health records (the pipeline)").
+FHIR_MAX_REFRESHES_PER_RUN = env.int("FHIR_MAX_REFRESHES_PER_RUN", default=10)
+FHIR_MAX_PAGES_PER_TYPE = env.int("FHIR_MAX_PAGES_PER_TYPE", default=2000)
+FHIR_MAX_PAGE_BYTES = env.int("FHIR_MAX_PAGE_BYTES", default=32 * 1024 * 1024)
+FHIR_MAX_PAGE_VALUES = env.int("FHIR_MAX_PAGE_VALUES", default=250_000)  # JSON values: bounds the parsed page
+FHIR_REQUEST_DEADLINE_SECONDS = env.float("FHIR_REQUEST_DEADLINE_SECONDS", default=60.0)  # one request, body included
+RECORDS_SYNC_SOFT_TIME_LIMIT_SECONDS = env.int("RECORDS_SYNC_SOFT_TIME_LIMIT_SECONDS", default=20 * 60)
+RECORDS_SYNC_TIME_LIMIT_SECONDS = env.int("RECORDS_SYNC_TIME_LIMIT_SECONDS", default=21 * 60)
+RECORDS_SYNC_LEASE_SECONDS = 25 * 60  # longer than the hard time limit: a live sync never loses its lease
 # Health-system URLs must be https on public addresses (records.safe_urls); development and tests let the
 # FHIR sandbox on loopback through.
 HEALTH_SYSTEMS_ALLOW_PRIVATE = env.bool("HEALTH_SYSTEMS_ALLOW_PRIVATE", default=DEBUG)

@@ -284,6 +284,14 @@ class Connection(models.Model):
     cursors = models.JSONField(
         default=dict, blank=True, help_text=_("Per resource type: the _lastUpdated from which the next sync asks.")
     )
+    types_not_shared = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Per resource type the health system does not share: why (outside the granted scope, or refused "
+            "with an HTTP status) and when the sync last found so."
+        ),
+    )
 
     def __str__(self) -> str:
         return f"{self.health_system} for {self.source.patient}"

@@ -24,7 +24,13 @@ def _summary(run: ImportRun | None) -> dict[str, object] | None:
     }
 
 
-@shared_task(name="records.sync_connection", acks_late=True)
+@shared_task(
+    name="records.sync_connection",
+    acks_late=True,
+    # At the soft limit the run is recorded as stopped and the lock let go (records.sync); the hard one kills.
+    soft_time_limit=settings.RECORDS_SYNC_SOFT_TIME_LIMIT_SECONDS,
+    time_limit=settings.RECORDS_SYNC_TIME_LIMIT_SECONDS,
+)
 def sync_connection_task(connection_id: int, full: bool = False) -> dict[str, object] | None:
     """One connection, now. Idempotent: a re-run after a crash only finds unchanged pages."""
     return _summary(sync_connection(connection_id, full=full))

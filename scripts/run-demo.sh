@@ -83,7 +83,7 @@ sandbox=$!
 # acknowledged late, so it goes back to the queue) instead of waiting for them to finish, which was
 # minutes for a sync. Gossip, mingle and heartbeats serve clusters of workers; each adds to the stop.
 REMAP_SIGTERM=SIGQUIT CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT=${CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT:-1} \
-  "$PY" -m celery -A portal worker --loglevel=warning --concurrency=2 --pool=prefork \
+  "$PY" -m celery -A portal worker --loglevel=warning --concurrency=2 --pool=prefork --queues=celery,audit \
   --without-gossip --without-mingle --without-heartbeat &
 services+=($!)
 "$PY" -m celery -A portal beat --loglevel=warning &
