@@ -77,7 +77,6 @@ class Counts:
 MAX_NESTING = 64
 
 _ALL_BUT_QUOTES_AND_BRACKETS = bytes(range(256)).translate(None, b'"[]{}')
-_ALL_BUT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 _STRING = re.compile(rb'"[^"]*"')
 _LEVEL_CHANGE = [0] * 256
 for _opening in b"[{":
@@ -97,8 +96,30 @@ def nesting_depth(data: bytes) -> int:
     """
     if b"\\" in data:
         data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-    brackets = _STRING.sub(b"", data.translate(None, _ALL_BUT_QUOTES_AND_BRACKETS)).translate(None, _ALL_BUT_BRACKETS)
-    return max(accumulate(map(_LEVEL_CHANGE.__getitem__, brackets)), default=0)
+    kept = data.translate(None, _ALL_BUT_QUOTES_AND_BRACKETS)
+    # A few megabytes at a time, each cut after a string closes: re.sub holds a piece per string it removes
+    # (300 MB for a 25 MB file at once), so it only ever sees one slice.
+    level = deepest = start = 0
+    while start < len(kept):
+        end = min(start + _SLICE, len(kept))
+        if kept.count(b'"', start, end) % 2:  # inside a string: cut after it closes (or at the very end)
+            closing = kept.find(b'"', end)
+            end = len(kept) if closing == -1 else closing + 1
+        brackets = _STRING.sub(b"", kept[start:end]).translate(None, b'"')  # an unclosed string's tail counts
+        level, deepest = _walk(brackets, level, deepest)
+        start = end
+    return deepest
+
+
+_SLICE = 256 * 1024  # bytes of brackets and quotes re.sub sees at once
+
+
+def _walk(brackets: bytes, level: int, deepest: int) -> tuple[int, int]:
+    """The running level through a run of brackets: where it ends, and the deepest it has been."""
+    if not brackets:
+        return level, deepest
+    deepest = max(deepest, max(accumulate(map(_LEVEL_CHANGE.__getitem__, brackets), initial=level)))
+    return level + brackets.count(b"[") + brackets.count(b"{") - brackets.count(b"]") - brackets.count(b"}"), deepest
 
 
 _ALL_BUT_QUOTES_COMMAS_OPENINGS = bytes(range(256)).translate(None, b'",[{')

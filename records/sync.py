@@ -382,6 +382,11 @@ class FhirSession:
             raise SyncStoppedError(str(error)) from error
         except smart.SmartError as error:
             raise NeedsReauthorizationError(str(error), refusal=smart.refusal_fields(error)) from error
+        if tokens.patient_id and tokens.patient_id != self.connection.fhir_patient_id:
+            # A renewal that speaks for someone else: nothing of it is kept or used.
+            raise NeedsReauthorizationError(
+                _("The health system renewed access for another person; please sign in to it again.")
+            )
         # Kept in memory here (this may run on the prefetch thread); the sync saves them at once (save_tokens).
         self.connection.access_token = tokens.access_token
         self.connection.refresh_token = tokens.refresh_token or self.connection.refresh_token
@@ -394,8 +399,14 @@ class FhirSession:
         self.tokens_changed = True
 
     def save_tokens(self) -> None:
+        """Stores renewed tokens, but never onto a connection disconnected (or signed out) meanwhile."""
         if self.tokens_changed:
-            self.connection.save(update_fields=["access_token", "refresh_token", "token_expires_at", "scope"])
+            Connection.objects.filter(pk=self.connection.pk, status=ConnectionStatus.ACTIVE).update(
+                access_token=self.connection.access_token,
+                refresh_token=self.connection.refresh_token,
+                token_expires_at=self.connection.token_expires_at,
+                scope=self.connection.scope,
+            )
             self.tokens_changed = False
 
 

@@ -587,3 +587,34 @@ def test_compressed_answers_are_read_and_their_decoded_size_counts(fast: Any) ->
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_renewal_for_another_person_is_never_used(world: World, sandbox: RunningSandbox) -> None:
+    """The renewal answers for someone other than the connection's patient: nothing of it is kept."""
+    connection = connect(world, sandbox)
+    Connection.objects.filter(pk=connection.pk).update(
+        fhir_patient_id="someone-else",
+        token_expires_at=timezone.now(),  # renewed before the first request
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        run = run_sync(connection)
+    assert run.status == "failed"
+    assert "another person" in run.error
+    before = connection.access_token
+    connection.refresh_from_db()
+    assert connection.access_token == before  # the renewed token was not stored
+    assert connection.status == ConnectionStatus.NEEDS_REAUTHORIZATION
+    assert not FhirResource.objects.filter(source=connection.source).exists()
+
+
+def test_renewed_tokens_are_never_written_onto_a_disconnected_connection(world: World, sandbox: RunningSandbox) -> None:
+    connection = connect(world, sandbox)
+    session = FhirSession(connection=connection, http=requests.Session())
+    Connection.objects.filter(pk=connection.pk).update(
+        status=ConnectionStatus.DISCONNECTED, access_token="", refresh_token=""
+    )
+    session.connection.access_token = "renewed-while-disconnecting"
+    session.tokens_changed = True
+    session.save_tokens()
+    connection.refresh_from_db()
+    assert (connection.access_token, connection.refresh_token) == ("", "")
