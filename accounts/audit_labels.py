@@ -45,8 +45,9 @@ class AuditAction(models.TextChoices):
     RECORDS_IMPORTED = "records.imported", _("Added records from a file")
     RECORDS_CONNECTED = "records.connected", _("Connected a health system")
     RECORDS_REAUTHORIZED = "records.reauthorized", _("Signed in to a health system again")
-    RECORDS_REAUTHORIZATION_REFUSED = "records.reauthorization_refused", _(
-        "Signed in to a health system again as someone else (refused)"
+    RECORDS_REAUTHORIZATION_REFUSED = (
+        "records.reauthorization_refused",
+        _("Sign-in at a health system refused: it was for someone else"),
     )
     RECORDS_NEEDS_REAUTHORIZATION = "records.needs_reauthorization", _("A health system asked to sign in again")
     RECORDS_SYNC_REQUESTED = "records.sync_requested", _("Asked for the latest records")

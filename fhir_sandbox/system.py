@@ -41,7 +41,16 @@ HOSTILE_FLAGS = ("inject_foreign",)
 NEXT_LINK_MODES = ("self", "endless")
 DEFAULT_SCOPE = "launch/patient openid fhirUser patient/*.read"
 PKCE_VALUE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
-CONFIG_KEYS = {"prefix", "name", "data", "clients", "access_token_seconds", "page_size_default", "switches"}
+CONFIG_KEYS = {
+    "prefix",
+    "name",
+    "data",
+    "clients",
+    "access_token_seconds",
+    "refresh_token_seconds",
+    "page_size_default",
+    "switches",
+}
 # The sign-in side (README, "Sign-in switches"): what discovery offers, and the ways a token endpoint misbehaves.
 AUTH_FLAGS = ("discovery_v1_only", "discovery_without_jwks", "discovery_without_revocation", "revocation_fails")
 ID_TOKEN_FAULTS = ("wrong_key", "wrong_aud", "wrong_iss", "expired", "wrong_nonce")
@@ -122,6 +131,10 @@ class System:
         self.name = str(config.get("name", self.prefix))
         self.clients = {str(c["client_id"]): c for c in config.get("clients", [])}
         self.token_seconds = int(config.get("access_token_seconds", 300))
+        # How long the person granted access at sign-in (refresh tokens end then; some servers say so as
+        # `refresh_token_expires_in`); None: until revoked, as most servers answer.
+        refresh_seconds = config.get("refresh_token_seconds")
+        self.refresh_seconds: int | None = int(refresh_seconds) if refresh_seconds is not None else None
         self.page_size = int(config.get("page_size_default", 50))
         self.lock = threading.RLock()
         self.entries: dict[Key, Entry] = {}
@@ -402,10 +415,13 @@ class System:
             if grant_type == "refresh_token":
                 old = self.refresh.get(form.get("refresh_token", ""))
                 client_id = self._client(form, basic, fallback=old.client_id if old else None, token_url=token_url)
-                if old is None or old.client_id != client_id:
-                    raise OAuthError("invalid_grant", "refresh token is unknown, already used or revoked")
+                if old is None or old.client_id != client_id or old.expires_at <= time.time():
+                    raise OAuthError("invalid_grant", "refresh token is unknown, already used, revoked or expired")
                 del self.refresh[form["refresh_token"]]  # rotation: the old one stops working
-                return self._link(self._issue(client_id, old.patient, old.scope), old.family)
+                # The access the person granted does not grow with each renewal: the new one ends when the old did.
+                return self._link(
+                    self._issue(client_id, old.patient, old.scope, refresh_until=old.expires_at), old.family
+                )
         raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
 
     # --- Sign-in: id_tokens, client assertions, revocation --------------------------------------
@@ -578,7 +594,14 @@ class System:
                 raise OAuthError("invalid_client", "client authentication failed", 401)
         return client_id
 
-    def _issue(self, client_id: str, patient: str | None, scope: str, seconds: int | None = None) -> dict[str, Any]:
+    def _issue(
+        self,
+        client_id: str,
+        patient: str | None,
+        scope: str,
+        seconds: int | None = None,
+        refresh_until: float | None = None,
+    ) -> dict[str, Any]:
         seconds = self.token_seconds if seconds is None else seconds
         scope = self.narrowed(scope)  # the `granted_scope` switch: the person shared less than was asked
         access = secrets.token_urlsafe(32)
@@ -588,7 +611,11 @@ class System:
             answer["patient"] = patient
         if "offline_access" in scope.split():
             answer["refresh_token"] = secrets.token_urlsafe(32)
-            self.refresh[answer["refresh_token"]] = Grant(client_id, patient, scope, float("inf"))
+            if refresh_until is None:
+                refresh_until = time.time() + self.refresh_seconds if self.refresh_seconds else float("inf")
+            self.refresh[answer["refresh_token"]] = Grant(client_id, patient, scope, refresh_until)
+            if refresh_until != float("inf"):
+                answer["refresh_token_expires_in"] = max(0, int(refresh_until - time.time()))
         return answer
 
     # --- Fault switches and counters -------------------------------------------

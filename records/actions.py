@@ -190,6 +190,7 @@ def save_connection(
             connection.access_token = tokens.access_token
             connection.refresh_token = tokens.refresh_token
             connection.token_expires_at = tokens.expires_at
+            connection.access_granted_until = tokens.access_until  # a new sign-in grants anew
             connection.token_endpoint = token_endpoint
             connection.revocation_endpoint = revocation_endpoint
             connection.status = ConnectionStatus.ACTIVE

@@ -19,6 +19,7 @@ from itertools import accumulate
 from typing import Any
 
 import orjson
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -510,6 +511,8 @@ def write_page(
             continue
         try:
             projection = project(resource)
+        except SoftTimeLimitExceeded:
+            raise  # the task's time is up: that is the run's to handle, not this resource's
         except Exception as error:  # noqa: BLE001  (a resource the projector cannot read is skipped, not fatal)
             result.problems.append(Problem(f"The resource could not be read ({type(error).__name__}).", kind, rid))
             result.counts.failed += 1

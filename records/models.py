@@ -264,6 +264,13 @@ class Connection(models.Model):
     access_token = EncryptedTextField(blank=True)
     refresh_token = EncryptedTextField(blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
+    access_granted_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the access the person granted at sign-in ends, if the health system says (else: until revoked)."
+        ),
+    )
     token_endpoint = models.URLField(max_length=500, blank=True)
     revocation_endpoint = models.URLField(
         max_length=500, blank=True, help_text=_("Where tokens are revoked on disconnect (from discovery, if offered).")
@@ -289,7 +296,7 @@ class Connection(models.Model):
         blank=True,
         help_text=_(
             "Per resource type the health system does not share: why (outside the granted scope, or refused "
-            "with an HTTP status) and when the sync last found so."
+            "with an HTTP status) and when this was last seen."
         ),
     )
 

@@ -72,7 +72,7 @@ def check_url_shape(url: str) -> None:
     except ValueError as error:
         raise UnsafeURLError(_("That is not a valid web address.")) from error
     if parts.scheme not in ("https", "http") or not host:
-        raise UnsafeURLError(_("The address must start with https:// and name a host."))
+        raise UnsafeURLError(_("The address must start with https:// followed by the health system's server name."))
     if parts.username is not None or parts.password is not None:
         raise UnsafeURLError(_("The address must not carry a user name or password."))
     if private_allowed():

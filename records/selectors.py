@@ -10,14 +10,18 @@ confidential items stay hidden (`hide_sensitive`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from functools import reduce
 from operator import or_
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_datetime
 
 from accounts.actors import Actor, Scope
-from records.models import FhirResource, Sensitivity
+from records.kinds import resource_type_label
+from records.models import Connection, FhirResource, ImportRun, RunStatus, Sensitivity
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -62,3 +66,48 @@ def visible_for_subjects(actor: Actor, subjects: list[Subject]) -> QuerySet[Fhir
     if not rules:
         return FhirResource.objects.none()
     return FhirResource.objects.filter(reduce(or_, rules))
+
+
+@dataclass(frozen=True)
+class NotShared:
+    label: str
+    reason: str  # "scope": left out of what the person shared at sign-in; "refused": the server would not
+    status: int | None
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class ConnectionHealth:
+    """What a connection's page tells people: where the records stand and what needs them."""
+
+    runs: list[ImportRun]
+    running: ImportRun | None
+    last_run: ImportRun | None  # the latest finished run
+    records: int
+    not_shared: list[NotShared]
+
+    @property
+    def last_run_failed(self) -> bool:
+        return self.last_run is not None and self.last_run.status == RunStatus.FAILED
+
+
+def connection_health(actor: Actor, connection: Connection) -> ConnectionHealth:
+    """The page's reads for one connection (checked by records.access.access_connection_by_id)."""
+    runs = list(connection.source.runs.order_by("-started_at")[:5])
+    not_shared = [
+        NotShared(
+            label=resource_type_label(kind),
+            reason=str(note.get("reason") or "refused"),
+            status=note.get("status") if isinstance(note.get("status"), int) else None,
+            since=parse_datetime(str(note["at"])) if note.get("at") else None,
+        )
+        for kind, note in sorted((connection.types_not_shared or {}).items())
+        if isinstance(note, dict)
+    ]
+    return ConnectionHealth(
+        runs=runs,
+        running=next((run for run in runs if run.status == RunStatus.RUNNING), None),
+        last_run=next((run for run in runs if run.status != RunStatus.RUNNING), None),
+        records=visible_to(actor).filter(source=connection.source).count(),
+        not_shared=sorted(not_shared, key=lambda item: item.label),
+    )

@@ -237,7 +237,9 @@ class SmartConfiguration:
         if CLIENT_CAPABILITY[ClientKind(kind)] not in self.capabilities or (
             method is not None and self.auth_methods is not None and method not in self.auth_methods
         ):
-            raise SmartError(_("The health system does not accept this portal's registration. Please tell our team."))
+            raise SmartError(
+                _("The health system does not accept this portal's registration. Please tell the portal's team.")
+            )
 
 
 def _string(document: dict[str, Any], key: str) -> str:
@@ -253,7 +255,7 @@ def _strings(document: dict[str, Any], key: str) -> frozenset[str]:
 def discover(fhir_base_url: str) -> SmartConfiguration:
     """The health system's SMART configuration; every endpoint the portal will reach is checked first."""
     base = fhir_base_url.rstrip("/")
-    unanswered = _("The health system did not answer its sign-in discovery request.")
+    unanswered = _("The health system did not answer when we asked how to sign in there.")
     try:
         check_health_system_url(base)
         status, document = _call("GET", base + "/.well-known/smart-configuration")
@@ -277,7 +279,7 @@ def discover(fhir_base_url: str) -> SmartConfiguration:
         scopes_supported=_strings(document, "scopes_supported"),
     )
     if not configuration.authorization_endpoint or not configuration.token_endpoint:
-        raise SmartError(_("The health system's sign-in discovery document is incomplete."))
+        raise SmartError(_("The health system's sign-in information is incomplete."))
     try:
         check_url_shape(configuration.authorization_endpoint)  # the browser goes there, not the portal
         for url in (configuration.token_endpoint, configuration.jwks_uri, configuration.revocation_endpoint):
@@ -393,11 +395,12 @@ class Tokens:
     patient_id: str
     scope: str  # as granted (on a refresh: empty when the answer did not say, meaning unchanged)
     fhir_user: str = ""  # who signed in (Patient/123, RelatedPerson/9), from a checked id_token
+    access_until: datetime | None = None  # when the access the person granted ends, if the server says
 
 
 def _token_request(client: ClientAuth, token_endpoint: str, form: dict[str, str]) -> dict[str, Any]:
     """POSTs to the token endpoint with the client's proof; the answer, or the right kind of SmartError."""
-    unreadable = _("The health system's token answer could not be read.")
+    unreadable = _("The health system's answer to the sign-in could not be read.")
     try:
         check_health_system_url(token_endpoint)
         form = dict(form)
@@ -426,7 +429,7 @@ def _normal_scope(value: str) -> str:
 
 
 def _tokens(answer: dict[str, Any], *, requested_scope: str) -> Tokens:
-    unreadable = _("The health system's token answer could not be read.")
+    unreadable = _("The health system's answer to the sign-in could not be read.")
     access = answer.get("access_token")
     token_type = answer.get("token_type")
     if not isinstance(access, str) or not access or len(access) > MAX_TOKEN_CHARS:
@@ -436,18 +439,24 @@ def _tokens(answer: dict[str, Any], *, requested_scope: str) -> Tokens:
     refresh = answer.get("refresh_token")
     if not isinstance(refresh, str) or len(refresh) > MAX_TOKEN_CHARS:
         refresh = ""
-    expires_at = None
-    expires_in = answer.get("expires_in")
-    if isinstance(expires_in, str) and expires_in.isdigit():
-        expires_in = int(expires_in)
-    if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and 0 < expires_in < 10 * 365 * 86400:
-        expires_at = timezone.now() + timedelta(seconds=expires_in)
+    expires_at = _in_seconds(answer.get("expires_in"))
+    # Not in RFC 6749, but sent by servers that let the person choose how long access lasts.
+    access_until = _in_seconds(answer.get("refresh_token_expires_in"))
     patient = answer.get("patient", "")
     if not isinstance(patient, str) or (patient and not FHIR_ID.fullmatch(patient)):
         raise SmartError(_("The health system did not say whose record was shared."))
     scope = answer.get("scope")
     granted = _normal_scope(scope) if isinstance(scope, str) else requested_scope  # RFC 6749: absent means as asked
-    return Tokens(access, refresh, expires_at, patient, granted)
+    return Tokens(access, refresh, expires_at, patient, granted, access_until=access_until)
+
+
+def _in_seconds(value: object) -> datetime | None:
+    """A number of seconds from now in a token answer (a number, or digits in a string), if it is a sane one."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 10 * 365 * 86400:
+        return timezone.now() + timedelta(seconds=value)
+    return None
 
 
 def _fetch_keys(jwks_uri: str) -> KeySet:
@@ -462,12 +471,14 @@ def _fetch_keys(jwks_uri: str) -> KeySet:
         if isinstance(key, dict) and key.get("kty") in ("RSA", "EC") and key.get("use", "sig") == "sig"
     ]
     if status != 200 or not usable:
-        raise SmartError(_("The health system's proof of who signed in could not be checked. Please try again."))
+        raise SmartError(
+            _("We could not check who signed in at the health system (its keys were not available). Please try again.")
+        )
     try:
         return KeySet.import_key_set({"keys": usable})
     except (JoseError, ValueError, TypeError) as error:
         raise SmartError(
-            _("The health system's proof of who signed in could not be checked. Please try again.")
+            _("We could not check who signed in at the health system (its keys were not available). Please try again.")
         ) from error
 
 
@@ -492,11 +503,13 @@ def verified_fhir_user(id_token: str, *, issuer: str, jwks_uri: str, client_id: 
     except (JoseError, ValueError, TypeError, KeyError) as error:
         logger.info("SMART id_token refused: %s", type(error).__name__)
         raise SmartError(
-            _("The health system's proof of who signed in did not check out. Please try again.")
+            _("The health system's answer about who signed in was not valid, so it was not used. Please try again.")
         ) from error
     audience = claims.get("aud")
     if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != client_id:
-        raise SmartError(_("The health system's proof of who signed in did not check out. Please try again."))
+        raise SmartError(
+            _("The health system's answer about who signed in was not valid, so it was not used. Please try again.")
+        )
     match = FHIR_USER.fullmatch(str(claims.get("fhirUser") or ""))
     return f"{match[1]}/{match[2]}" if match else ""
 

@@ -48,6 +48,7 @@ from accounts.audit_labels import AuditAction
 from accounts.notifications import send_notice
 from records import smart
 from records.ingest import PageResult, Problem, json_values_bound, record_page, stored_hashes, write_page
+from records.kinds import resource_type_label
 from records.models import Connection, ConnectionStatus, ImportRun, RunKind, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -367,7 +368,7 @@ class FhirSession:
         if self.refreshes >= settings.FHIR_MAX_REFRESHES_PER_RUN:
             # Not the person's doing: the refresh token still works, so the next run carries on.
             raise SyncStoppedError(
-                _("The health system's access expired too often during this sync; the next sync carries on.")
+                _("Our access to the health system ran out too often during this update; the next update carries on.")
             )
         self.refreshes += 1
         try:
@@ -393,6 +394,8 @@ class FhirSession:
         self.connection.token_expires_at = tokens.expires_at
         if tokens.scope:
             self.connection.scope = tokens.scope  # a renewal may narrow what is shared (next run's types)
+        if tokens.access_until is not None:
+            self.connection.access_granted_until = tokens.access_until
         self.lifetime = (tokens.expires_at - timezone.now()).total_seconds() if tokens.expires_at else None
         self.generation += 1
         self.proven = False
@@ -406,6 +409,7 @@ class FhirSession:
                 refresh_token=self.connection.refresh_token,
                 token_expires_at=self.connection.token_expires_at,
                 scope=self.connection.scope,
+                access_granted_until=self.connection.access_granted_until,
             )
             self.tokens_changed = False
 
@@ -708,7 +712,7 @@ def _sync(connection_id: int, *, full: bool) -> ImportRun:
             run,
             RunStatus.FAILED,
             _("Some kinds of records could not be brought in (%(kinds)s); the rest were.")
-            % {"kinds": ", ".join(stopped)},
+            % {"kinds": ", ".join(resource_type_label(kind).lower() for kind in stopped)},
         )
     with transaction.atomic():
         Connection.objects.filter(pk=connection.pk).update(last_synced_at=timezone.now(), status_detail="")

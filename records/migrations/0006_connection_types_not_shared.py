@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             field=models.JSONField(
                 blank=True,
                 default=dict,
-                help_text="Per resource type the health system does not share: why (outside the granted scope, or refused with an HTTP status) and when the sync last found so.",
+                help_text="Per resource type the health system does not share: why (outside the granted scope, or refused with an HTTP status) and when this was last seen.",
             ),
         ),
     ]

@@ -18,8 +18,8 @@ from accounts.models import Patient
 from accounts.requests import SignedInRequest
 from records import actions, smart
 from records.access import access_connection_by_id, access_health_system_by_id, connections_visible_to
-from records.models import Connection, ConnectionStatus, HealthSystem, RunStatus
-from records.selectors import visible_to
+from records.models import Connection, ConnectionStatus, HealthSystem
+from records.selectors import connection_health
 
 PENDING_KEY = "records_pending_authorizations"
 PAGE_SIZE = 25
@@ -110,11 +110,19 @@ def callback(request: SignedInRequest, subject: Patient) -> HttpResponse:
 )
 @require_safe
 def connection_page(request: SignedInRequest, subject: Patient, connection: Connection) -> HttpResponse:
-    runs = list(connection.source.runs.order_by("-started_at")[:5])
-    running = next((run for run in runs if run.status == RunStatus.RUNNING), None)
-    counts = visible_to(request.actor).filter(source=connection.source).count()
+    health = connection_health(request.actor, connection)
     template = "records/connection_progress.html" if request.htmx else "records/connection.html"
-    return render(request, template, {"connection": connection, "runs": runs, "count": counts, "running": running})
+    return render(
+        request,
+        template,
+        {
+            "connection": connection,
+            "health": health,
+            "runs": health.runs,
+            "count": health.records,
+            "running": health.running,
+        },
+    )
 
 
 @subject_page(Scope.RECORDS, objects={"connection_id": access_connection_by_id})

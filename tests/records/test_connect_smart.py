@@ -215,7 +215,7 @@ def test_an_id_token_that_does_not_check_out_refuses_the_sign_in(
 ) -> None:
     sandbox.switches("clinic", id_token_fault=fault)
     response = sign_in_at(alex, clinic_system(sandbox), PATIENT)
-    assert "proof of who signed in did not check out" in shown(alex, response)
+    assert "answer about who signed in was not valid" in shown(alex, response)
     assert not Connection.objects.filter(source__patient=world.patient_record).exists()
 
 
