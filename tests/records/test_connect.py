@@ -1,4 +1,4 @@
-"""Connecting through the real SMART standalone launch (fhirclient against the sandbox), then the first sync."""
+"""Connecting through the real SMART standalone launch against the sandbox, then the first sync."""
 
 from __future__ import annotations
 
