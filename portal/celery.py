@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_shutting_down
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -46,3 +49,21 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         sender.signature("records.sync_all_connections"),
         name="sync every connected health system",
     )
+
+
+@worker_shutting_down.connect
+def _exit_by_the_deadline(sig: str, how: str, exitcode: int, **kwargs: object) -> None:
+    """Ends the worker process at the deadline even if its pool hangs on the way out.
+
+    At a cold shutdown billiard's exit handler can wait forever on a queue lock that a killed pool child
+    held; a worker asked to stop must stop. Tasks are acknowledged late, so one cut short runs again.
+    """
+    from django.conf import settings
+
+    deadline = float(settings.WORKER_EXIT_DEADLINE_SECONDS)
+
+    def exit_at_the_deadline() -> None:
+        time.sleep(deadline)
+        os._exit(exitcode or 1)
+
+    threading.Thread(target=exit_at_the_deadline, name="exit-deadline", daemon=True).start()

@@ -176,6 +176,9 @@ CELERY_TASK_IGNORE_RESULT = True
 # Seconds a stopping worker lets running tasks finish before cancelling them (`make run` sets it, with
 # REMAP_SIGTERM=SIGQUIT, so that a SIGTERM stops the demo's worker in seconds).
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=0.0)
+# A stopping worker is gone this many seconds after its shutdown began, whatever its pool does (billiard can
+# hang at exit on a queue lock a killed child held); a task cut short is delivered again (acks late).
+WORKER_EXIT_DEADLINE_SECONDS = env.float("WORKER_EXIT_DEADLINE_SECONDS", default=30.0)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celery" / "beat-schedule")

@@ -22,13 +22,14 @@ import hashlib
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import orjson
@@ -51,6 +52,7 @@ from records.ingest import PageResult, Problem, json_values_bound, record_page, 
 from records.kinds import resource_type_label
 from records.models import Connection, ConnectionStatus, ImportRun, RunKind, RunStatus
 
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 # Reference data is not searched by patient; it is fetched by id when the patient's records point at it.
@@ -526,12 +528,11 @@ def _pages(
     kind = next(plan, None)
     if kind is None:
         return
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fhir-prefetch")
     finished = False
+    future: Future[tuple[dict[str, Any], list[tuple[str, str]]]] = _prefetch(
+        session.get_page, f"{base}/{kind}", params_for(kind)
+    )
     try:
-        future: Future[tuple[dict[str, Any], list[tuple[str, str]]]] = pool.submit(
-            session.get_page, f"{base}/{kind}", params_for(kind)
-        )
         seen: set[str] = set()
         pages = 0
         while True:
@@ -549,14 +550,14 @@ def _pages(
                 page = TypePage(kind, bundle, references)
                 next_url, problem = _next_step(base, bundle, seen, pages)
                 if next_url is not None:
-                    future = pool.submit(session.get_page, next_url, None)
+                    future = _prefetch(session.get_page, next_url, None)
                 else:
                     end = TypeEnd(kind, problem=problem)
             following: str | None = None
             if end is not None:
                 following = next(plan, None)
                 if following is not None:
-                    future = pool.submit(session.get_page, f"{base}/{following}", params_for(following))
+                    future = _prefetch(session.get_page, f"{base}/{following}", params_for(following))
             if page is not None:
                 yield page
             if end is not None:
@@ -567,8 +568,25 @@ def _pages(
                 kind, seen, pages = following, set(), 0
     finally:
         session.closed = not finished
-        # Cut short (an error, the task's time limit): do not wait for a request still in flight.
-        pool.shutdown(wait=finished, cancel_futures=True)
+        # Cut short (an error, the task's time limit, the worker stopping): a request still in flight is
+        # left to its daemon thread, which nothing waits for (not even the interpreter's exit).
+        future.cancel()
+
+
+def _prefetch(fetch: Callable[..., T], *args: Any) -> Future[T]:
+    """Runs one fetch on a daemon thread (a pool's threads are joined at exit: a stopping worker would wait)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fetch(*args))
+        except BaseException as error:  # noqa: BLE001  (handed to the reader of the future, as a pool does)
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="fhir-prefetch", daemon=True).start()
+    return future
 
 
 # What to keep ---------------------------------------------------------------------------------------------

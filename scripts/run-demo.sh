@@ -83,6 +83,7 @@ sandbox=$!
 # acknowledged late, so it goes back to the queue) instead of waiting for them to finish, which was
 # minutes for a sync. Gossip, mingle and heartbeats serve clusters of workers; each adds to the stop.
 REMAP_SIGTERM=SIGQUIT CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT=${CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT:-1} \
+  WORKER_EXIT_DEADLINE_SECONDS=${WORKER_EXIT_DEADLINE_SECONDS:-4} \
   "$PY" -m celery -A portal worker --loglevel=warning --concurrency=2 --pool=prefork --queues=celery,audit \
   --without-gossip --without-mingle --without-heartbeat &
 services+=($!)
