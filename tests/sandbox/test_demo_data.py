@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -135,10 +134,9 @@ def test_same_inputs_give_byte_identical_files(tmp_path: Path) -> None:
     assert files(first)["riverside/rosa-lopez-rfc.json"] != written["riverside/rosa-lopez-rfc.json"]
 
 
-def test_generation_is_fast_and_of_a_realistic_size() -> None:
-    started = time.perf_counter()
+def test_generation_is_of_a_realistic_size() -> None:
+    # (Its speed is not timed here: timings belong to `make bench`, not to tests on a shared machine.)
     generated = demo.demo_bundles(TODAY)
-    assert time.perf_counter() - started < 1.0
     total = sum(len(b["entry"]) for systems in generated.values() for b in systems.values())
     assert 400 <= total <= 1500
 
