@@ -20,7 +20,6 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -173,20 +172,6 @@ def config_for(root: Path) -> dict[str, Any]:
             },
         ]
     }
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("sandbox-data")
-    write_fixtures(root)
-    return root
-
-
-@pytest.fixture
-def sandbox(data_dir: Path) -> Iterator[RunningSandbox]:
-    running = start(config_for(data_dir))
-    yield running
-    running.stop()
 
 
 # --- A tiny HTTP client ---------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from tests.sandbox.test_sandbox import (
     exchange,
     get_json,
     sign_in,
-    write_fixtures,
 )
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -40,15 +39,9 @@ EC_KEY = ECKey.generate_key("P-384", parameters={"kid": "portal-ec"})
 SECRET = "s3 cr+et/="  # characters that RFC 6749's form-encoding of Basic credentials changes
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("sandbox-auth-data")
-    write_fixtures(root)
-    return root
-
-
 @pytest.fixture
 def sandbox(data_dir: Path) -> Iterator[RunningSandbox]:
+    """The shared sandbox (tests/sandbox/conftest.py) with a client of each confidential kind besides."""
     config = config_for(data_dir)
     config["systems"][0]["clients"] += [
         {"client_id": "jwt-app", "redirect_uris": [REDIRECT], "jwks": KeySet([RSA_KEY, EC_KEY]).as_dict(private=False)},

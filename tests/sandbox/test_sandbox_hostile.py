@@ -7,30 +7,14 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from fhir_sandbox.server import RunningSandbox, start
+from fhir_sandbox.server import RunningSandbox
 from fhir_sandbox.system import scope_allows
-from tests.sandbox.test_sandbox import admin, call, config_for, exchange, get_json, mint, sign_in, write_fixtures
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("sandbox-hostile-data")
-    write_fixtures(root)
-    return root
-
-
-@pytest.fixture
-def sandbox(data_dir: Path) -> Iterator[RunningSandbox]:
-    running = start(config_for(data_dir))
-    yield running
-    running.stop()
+from tests.sandbox.test_sandbox import admin, call, exchange, get_json, mint, sign_in
 
 
 @pytest.fixture
