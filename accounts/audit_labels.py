@@ -55,6 +55,12 @@ class AuditAction(models.TextChoices):
     RECORDS_CONNECTION_VIEWED = "records.connection_viewed", _("Viewed a health-system connection")
     RECORDS_CONNECTIONS_LISTED = "records.connections_listed", _("Viewed the connected health systems")
     RECORDS_IMPORT_VIEWED = "records.import_viewed", _("Viewed how a file import went")
+    RECORDS_SUMMARY_VIEWED = "records.summary_viewed", _("Viewed the record's summary")
+    RECORDS_TIMELINE_VIEWED = "records.timeline_viewed", _("Viewed the record's timeline")
+    RECORDS_RESULTS_VIEWED = "records.results_viewed", _("Viewed the test results")
+    RECORDS_RESULT_VIEWED = "records.result_viewed", _("Viewed a test result")
+    RECORDS_SECTION_VIEWED = "records.section_viewed", _("Viewed a part of the record")
+    RECORDS_ITEM_VIEWED = "records.item_viewed", _("Viewed an item of the record")
     # Proxy access
     PROXY_INVITED = "proxy.invited", _("Invited someone to help")
     PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.access import access_subject, parse_int_id
 from accounts.actors import Actor, Scope
 from records.models import Connection, HealthSystem, ImportRun
+from records.selectors import visible_to
+
+if TYPE_CHECKING:
+    from records.models import FhirResource
 
 
 def access_connection_by_id(actor: Actor, connection_id: object) -> Connection:
@@ -58,3 +64,19 @@ def access_import_run_by_id(actor: Actor, run_id: object) -> ImportRun:
     if run is None:
         raise Http404
     return run
+
+
+def access_resource_by_id(actor: Actor, resource_id: object) -> FhirResource:
+    """An item of the record the actor may read (records scope; sensitive ones only where they are shown)."""
+    row = visible_to(actor).select_related("source").filter(pk=parse_int_id(resource_id)).first()
+    if row is None:
+        raise Http404
+    return row
+
+
+def access_result_by_id(actor: Actor, resource_id: object) -> FhirResource:
+    """A test result or measurement (an Observation) the actor may read."""
+    row = access_resource_by_id(actor, resource_id)
+    if row.resource_type != "Observation":
+        raise Http404
+    return row

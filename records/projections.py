@@ -8,7 +8,7 @@ odd shapes give a thinner projection, never an error.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 # Stored with every row's projection. Raise it whenever a change here would project a stored resource
 # differently; `manage.py reproject` (or the records.reproject task) then re-derives the older rows from
 # their raw JSON. Rows stored before versions existed carry 0.
-PROJECTION_VERSION = 1
+PROJECTION_VERSION = 2  # 2: interpretation, who ordered and performed, a report's results, note attachments
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -67,6 +67,10 @@ SENSITIVE_CATEGORIES = frozenset(
 )
 ABNORMAL_INTERPRETATIONS = frozenset({"H", "L", "HH", "LL", "HU", "LU", "A", "AA", ">", "<", "POS", "DET"})
 NORMAL_INTERPRETATIONS = frozenset({"N", "NEG", "ND"})
+# Interpretations kept for their words but that say nothing about normal or not on their own.
+OTHER_INTERPRETATIONS = frozenset({"IND", "E", "W", "B", "U", "D", "R", "S", "I"})
+# Result statuses people are told about: the value changed after it was first reported.
+REVISED_STATUSES = frozenset({"corrected", "amended"})
 
 
 @dataclass
@@ -111,26 +115,42 @@ def _number(value: Any) -> float | None:
     return None
 
 
+class PartialDate(datetime):
+    """A FHIR date without a time (a day, a month or a year), kept at noon UTC.
+
+    Noon, so that the day reads the same in every time zone from UTC-11 to UTC+12; `precision` tells the pages
+    to show only what is known ("2026", "March 2026").
+    """
+
+    precision: str = "day"
+
+
+def _partial(day: date, precision: str) -> PartialDate:
+    moment = PartialDate(day.year, day.month, day.day, 12, tzinfo=UTC)
+    moment.precision = precision
+    return moment
+
+
 def parse_instant(value: Any) -> datetime | None:
-    """A FHIR date, dateTime or instant as an aware datetime (dates at midnight UTC)."""
+    """A FHIR date, dateTime or instant as an aware datetime (dates as a PartialDate, at noon UTC)."""
     if not isinstance(value, str) or not value:
         return None
     try:
-        moment = parse_datetime(value)
+        # A dateTime has a "T"; without one it is a date (Python would read "2026-03-01" as midnight).
+        moment = parse_datetime(value) if "T" in value else None
     except ValueError:
         moment = None
     if moment is not None:
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     try:
         if len(value) == 4 and value.isdigit():
-            day: date | None = date(int(value), 1, 1)
-        elif len(value) == 7 and value[4] == "-":
-            day = date(int(value[:4]), int(value[5:7]), 1)
-        else:
-            day = parse_date(value)
+            return _partial(date(int(value), 1, 1), "year")
+        if len(value) == 7 and value[4] == "-":
+            return _partial(date(int(value[:4]), int(value[5:7]), 1), "month")
+        day = parse_date(value)
     except ValueError:
         return None
-    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
+    return _partial(day, "day") if day else None
 
 
 def first_of(resource: dict[str, Any], *paths: str) -> datetime | None:
@@ -184,6 +204,30 @@ def _name(value: Any) -> str:
         return _text(chosen["text"])
     given = " ".join(g for g in _list(chosen.get("given")) if isinstance(g, str))
     return f"{given} {chosen.get('family', '')}".strip()[:500]
+
+
+def _who(resource: dict[str, Any], *keys: str) -> str:
+    """The display of the first reference among `keys` (a Reference or a list of them), e.g. who ordered a test."""
+    for key in keys:
+        value = resource.get(key)
+        for reference in _list(value) if isinstance(value, list) else [value]:
+            reference = _dict(reference)
+            display = _reference_display(reference) or _reference_display(reference.get("actor"))
+            if display:
+                return display[:200]
+    return ""
+
+
+def _reference_ids(value: Any, resource_type: str) -> list[str]:
+    """The ids of the `resource_type` resources a list of References points at (relative references only)."""
+    found: list[str] = []
+    for reference in _list(value):
+        target = _text(_dict(reference).get("reference"), 200)
+        if target.startswith(f"{resource_type}/"):
+            found.append(target.split("/", 1)[1].split("/_history", 1)[0][:64])
+        elif target.startswith("urn:uuid:"):
+            found.append(target[len("urn:uuid:") :][:64])
+    return found[:200]
 
 
 def sensitivity_of(resource: dict[str, Any]) -> str:
@@ -245,6 +289,9 @@ def _observation_value(resource: dict[str, Any], projection: Projection) -> None
         if _list(resource.get("interpretation"))
         else set()
     )
+    known = sorted(interpretation & (ABNORMAL_INTERPRETATIONS | NORMAL_INTERPRETATIONS | OTHER_INTERPRETATIONS))
+    if known:
+        projection.details["interpretation"] = known[0][:8]
     if interpretation & ABNORMAL_INTERPRETATIONS:
         projection.abnormal = True
     elif interpretation & NORMAL_INTERPRETATIONS:
@@ -270,7 +317,14 @@ def _observation(resource: dict[str, Any]) -> Projection:
         effective_at=first_of(resource, "effectiveDateTime", "effectivePeriod.start", "effectiveInstant", "issued"),
     )
     _observation_value(resource, projection)
+    _add_people(projection, ordered_by=_who(resource, "basedOn"), performed_by=_who(resource, "performer"))
     return projection
+
+
+def _add_people(projection: Projection, **people: str) -> None:
+    for key, name in people.items():
+        if name:
+            projection.details[key] = name
 
 
 # Every other supported type ----------------------------------------------------------------------------
@@ -306,7 +360,7 @@ def _diagnostic_report(resource: dict[str, Any]) -> Projection:
         else "report"
     )
     system, code, display = concept(resource.get("code"))
-    return Projection(
+    projection = Projection(
         kind=kind,
         code_system=system,
         code=code,
@@ -315,6 +369,11 @@ def _diagnostic_report(resource: dict[str, Any]) -> Projection:
         effective_at=first_of(resource, "effectiveDateTime", "effectivePeriod.start", "issued"),
         value_text=_text(resource.get("conclusion"), 4000),
     )
+    results = _reference_ids(resource.get("result"), "Observation")
+    if results:
+        projection.details["results"] = results
+    _add_people(projection, ordered_by=_who(resource, "basedOn"), performed_by=_who(resource, "performer"))
+    return projection
 
 
 def _medication(resource: dict[str, Any], date_paths: tuple[str, ...]) -> Projection:
@@ -345,6 +404,7 @@ def _medication(resource: dict[str, Any], date_paths: tuple[str, ...]) -> Projec
     refills = _number(dispense.get("numberOfRepeatsAllowed"))
     if refills is not None:
         projection.details["refills"] = int(refills)
+    _add_people(projection, ordered_by=_who(resource, "requester", "informationSource"))
     return projection
 
 
@@ -430,7 +490,7 @@ def _coverage(resource: dict[str, Any]) -> Projection:
 
 def _document(resource: dict[str, Any]) -> Projection:
     system, code, display = concept(resource.get("type"))
-    return Projection(
+    projection = Projection(
         kind="document",
         code_system=system,
         code=code,
@@ -438,6 +498,24 @@ def _document(resource: dict[str, Any]) -> Projection:
         status=_status(resource),
         effective_at=first_of(resource, "date", "context.period.start"),
     )
+    # What each attachment is (never its content): the detail page shows text and HTML, and offers the rest
+    # for download through an authorized view.
+    attachments = []
+    for index, content in enumerate(_list(resource.get("content"))[:20]):
+        attachment = _dict(_dict(content).get("attachment"))
+        if attachment:
+            attachments.append(
+                {
+                    "index": index,
+                    "type": _text(attachment.get("contentType"), 100).split(";")[0].strip().lower(),
+                    "title": _text(attachment.get("title"), 200),
+                    "inline": isinstance(attachment.get("data"), str),
+                }
+            )
+    if attachments:
+        projection.details["attachments"] = attachments
+    _add_people(projection, performed_by=_who(resource, "author"))
+    return projection
 
 
 PROJECTORS: dict[str, Any] = {
@@ -501,4 +579,6 @@ def project(resource: dict[str, Any]) -> Projection:
             ),
         )
     projection.sensitivity = sensitivity_of(resource)
+    if isinstance(projection.effective_at, PartialDate):
+        projection.details["date_precision"] = projection.effective_at.precision
     return projection

@@ -1,11 +1,16 @@
 from django.urls import path
 
-from records.views import connections, jwks, upload
+from records.views import connections, jwks, record, upload
 
 app_name = "records"
 
 urlpatterns = [
     path(".well-known/jwks.json", jwks.jwks, name="jwks"),
+    path("records/", record.summary, name="summary"),
+    path("records/timeline/", record.timeline, name="timeline"),
+    path("records/results/", record.results, name="results"),
+    path("records/results/<int:result_id>/", record.result, name="result"),
+    path("records/items/<int:item_id>/", record.item, name="item"),
     path("records/upload/", upload.upload, name="upload"),
     path("records/uploads/<int:run_id>/", upload.upload_run, name="upload_run"),
     path("records/connect/", connections.directory, name="directory"),
@@ -14,4 +19,6 @@ urlpatterns = [
     path("records/connections/<int:connection_id>/", connections.connection_page, name="connection"),
     path("records/connections/<int:connection_id>/sync/", connections.sync_now, name="sync_now"),
     path("records/connections/<int:connection_id>/disconnect/", connections.disconnect, name="disconnect"),
+    # Last: a section's slug must never shadow the paths above.
+    path("records/<slug:section>/", record.section, name="section"),
 ]

@@ -72,7 +72,19 @@ def test_blood_pressure_components() -> None:
     assert projection.value_text == "128/82"
     assert projection.unit == "mm[Hg]"
     assert projection.effective_at is not None
-    assert projection.effective_at.isoformat() == "2026-01-02T00:00:00+00:00"
+    # A date without a time is that calendar day, kept at noon UTC so that it reads the same day everywhere.
+    assert projection.effective_at.isoformat() == "2026-01-02T12:00:00+00:00"
+    assert projection.details["date_precision"] == "day"
+
+
+def test_partial_dates_keep_their_precision() -> None:
+    assert project(hba1c(6.0, when="2026")).details["date_precision"] == "year"
+    month = project(hba1c(6.0, when="2026-03"))
+    assert month.details["date_precision"] == "month"
+    assert month.effective_at.month == 3
+    timed = project(hba1c(6.0, when="2026-03-04T08:30:00-05:00"))
+    assert "date_precision" not in timed.details
+    assert timed.effective_at.isoformat() == "2026-03-04T08:30:00-05:00"
 
 
 def test_sensitivity_from_security_labels_and_categories() -> None:
@@ -116,7 +128,7 @@ def test_medication_with_contained_medication_and_days_supply() -> None:
         }
     )
     assert (projection.kind, projection.code, projection.display) == ("medication", "860975", "metformin 500 MG")
-    assert projection.details == {"days_supply": 30.0, "refills": 3}
+    assert projection.details == {"days_supply": 30.0, "refills": 3, "date_precision": "day"}
     assert projection.value_text == "1 tablet twice a day"
 
 

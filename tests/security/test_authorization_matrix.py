@@ -29,8 +29,10 @@ from accounts.actors import Scope
 from accounts.models import ApiToken, Organization, Patient
 from proxy.middleware import ACTING_FOR_KEY
 from proxy.models import AccessRequest, GrantStatus, ProxyGrant
-from records.models import ConnectionStatus, ImportRun
+from records.ingest import write_page
+from records.models import ConnectionStatus, FhirResource, ImportRun
 from tests.conftest import PERSONAS, SMALL_PDF, World, create_token_for, sign_in
+from tests.records.record_data import condition, lab
 from tests.url_inventory import named_url_patterns
 
 (ANON, PAT, CARE, STR, HERE, OTHER, OADM, PADM, UNVER, NOMFA,
@@ -240,6 +242,13 @@ def patients_token(world: World) -> dict[str, Any]:
     return {"token_id": row.pk}
 
 
+def rosa_item(world: World, resource: dict[str, Any]) -> int:
+    """One of Rosa's records, stored through the ingest path; its id for the URL."""
+    source = world.rosa_connection.source
+    write_page(source, [resource])
+    return FhirResource.objects.get(source=source, resource_id=resource["id"]).pk
+
+
 def _desk(slug: str | None) -> dict[str, Any]:
     return {"org_slug": slug} if slug else {}
 
@@ -315,6 +324,21 @@ MATRIX: dict[str, Row] = {
         (get(signed_in(404, (200, CG_FULL))),), probe=CG_FULL,
     ),
     "records:directory": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
+    # The record's pages: the person, and whoever acts for them with the records scope.
+    "records:summary": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
+    "records:timeline": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
+    "records:results": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
+    "records:section": Row({"section": "immunizations"}, (get(SUBJECT_RECORDS),), probe=PAT),
+    # One of Rosa's results and one of her problems: for those acting for Rosa with the records scope.
+    "records:result": Row(
+        lambda w: {"result_id": rosa_item(w, lab("rosa-a1c"))}, (get(signed_in(404, (200, (CG_FULL, CG_REC)))),),
+        probe=CG_FULL,
+    ),
+    "records:item": Row(
+        lambda w: {"item_id": rosa_item(w, condition("rosa-t2d", "Type 2 diabetes"))},
+        (get(signed_in(404, (200, (CG_FULL, CG_REC)))),),
+        probe=CG_FULL,
+    ),
     # The public half of the portal's signing key, for health systems checking its client assertions.
     "records:jwks": Row({}, (get(expand(200, (TO_VERIFY, UNVER))),), probe=ANON),
     # Connecting starts with discovery at the health system; this one does not exist, so it ends on the directory.

@@ -1,0 +1,131 @@
+"""Test results: one line per test (its latest value), a result's page, and one trend per test across sources.
+
+A test is its code: the same LOINC code from every health system is one test,
+so an HbA1c from three systems draws one trend. Rows without a code group by
+their name. Everything is read through `visible_to`, projections only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q, QuerySet
+
+from accounts.actors import Actor
+from records.projections import LOINC, REVISED_STATUSES
+from records.sections import RecordItem, merge_copies, record_rows
+
+if TYPE_CHECKING:
+    from records.models import FhirResource
+
+RESULT_KINDS = ("lab", "vital", "observation")
+RESULTS_CAP = 5000  # the newest results read for the list; older ones stay on their test's trend and the timeline
+TREND_CAP = 500  # points on one trend (the newest)
+
+
+def result_key(row: FhirResource) -> tuple[str, str]:
+    """What makes results the same test: the code in its system, or the name when there is no code."""
+    if row.code:
+        return (row.code_system, row.code)
+    return ("", row.display.strip().lower())
+
+
+def same_test(row: FhirResource) -> Q:
+    if row.code:
+        return Q(code_system=row.code_system, code=row.code)
+    return Q(code="", display__iexact=row.display.strip())
+
+
+@dataclass
+class ResultLine:
+    """A test on the results list: its latest value and how many there are."""
+
+    latest: RecordItem
+    previous: RecordItem | None = None
+    count: int = 1
+
+    @property
+    def loinc(self) -> str:
+        row = self.latest.row
+        return row.code if row.code_system == LOINC else ""
+
+
+def result_rows(actor: Actor) -> QuerySet[FhirResource]:
+    return record_rows(actor).filter(resource_type="Observation", kind__in=RESULT_KINDS)
+
+
+def result_lines(actor: Actor, kind: str, *, cap: int = RESULTS_CAP) -> list[ResultLine]:
+    """One line per test of `kind` ("lab" or "vital"), newest first by its latest result."""
+    rows = result_rows(actor).filter(kind=kind).order_by("-effective_at", "-pk")[:cap]
+    lines: dict[tuple[str, str], ResultLine] = {}
+    for item in merge_copies(rows):
+        key = result_key(item.row)
+        line = lines.get(key)
+        if line is None:
+            lines[key] = ResultLine(latest=item)
+        else:
+            line.count += 1
+            if line.previous is None:
+                line.previous = item
+    return list(lines.values())
+
+
+def is_revised(row: FhirResource) -> bool:
+    return row.status in REVISED_STATUSES
+
+
+@dataclass
+class ResultContext:
+    """What a result's page shows beside the value."""
+
+    item: RecordItem
+    report: FhirResource | None
+    components: list[dict[str, Any]] = field(default_factory=list)
+    history: list[RecordItem] = field(default_factory=list)  # the same test, newest first (this one included)
+
+
+def result_context(actor: Actor, row: FhirResource) -> ResultContext:
+    """A result (already checked by access_resource_by_id) with its report, its copies and its test's history."""
+    history = merge_copies(result_rows(actor).filter(same_test(row)).order_by("-effective_at", "-pk")[:TREND_CAP])
+    item = next((entry for entry in history if entry.row.pk == row.pk), None)
+    if item is None:  # a copy merged into another source's row: show this one, with every source's name
+        item = next((entry for entry in history if _same_moment(entry.row, row)), RecordItem(row=row))
+        item = RecordItem(row=row, sources=item.sources, copies=item.copies)
+    return ResultContext(
+        item=item,
+        report=report_of(actor, row),
+        components=[c for c in (row.details or {}).get("components", []) if isinstance(c, dict)],
+        history=history,
+    )
+
+
+def _same_moment(left: FhirResource, right: FhirResource) -> bool:
+    return left.effective_at == right.effective_at and left.value_number == right.value_number
+
+
+def report_of(actor: Actor, row: FhirResource) -> FhirResource | None:
+    """The report a result belongs to: a report of the same source, near in time, that lists it."""
+    if row.effective_at is None:
+        candidates = record_rows(actor).filter(source_id=row.source_id, resource_type="DiagnosticReport")[:50]
+    else:
+        window = (row.effective_at - timedelta(days=2), row.effective_at + timedelta(days=2))
+        candidates = record_rows(actor).filter(
+            source_id=row.source_id, resource_type="DiagnosticReport", effective_at__range=window
+        )[:50]
+    return next((report for report in candidates if row.resource_id in (report.details or {}).get("results", [])), None)
+
+
+def report_results(actor: Actor, report: FhirResource) -> list[FhirResource]:
+    """The results a report lists, in its order (those the actor may see)."""
+    wanted = [str(value) for value in (report.details or {}).get("results", [])][:200]
+    if not wanted:
+        return []
+    found = {
+        row.resource_id: row
+        for row in record_rows(actor).filter(
+            source_id=report.source_id, resource_type="Observation", resource_id__in=wanted
+        )
+    }
+    return [found[resource_id] for resource_id in wanted if resource_id in found]

@@ -1,0 +1,94 @@
+"""The record's home page: what is new, what is current, what is due, what needs the person.
+
+A fixed number of queries whatever the size of the record: each part is one
+query with a limit, projections only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+
+from accounts.actors import Actor, Scope
+from accounts.audit_labels import AuditAction
+from accounts.models import AuditEvent
+from records.models import Connection, ConnectionStatus
+from records.results import ResultLine, result_lines
+from records.sections import CURRENT_STATUSES, RecordItem, merge_copies, record_rows
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+NEW_LIMIT = 10
+CURRENT_LIMIT = 12
+VITALS_LIMIT = 8
+UPCOMING_LIMIT = 5
+
+
+@dataclass
+class RecordSummary:
+    since: datetime | None  # the previous visit ("new since"), None on a first visit
+    new: list[RecordItem] = field(default_factory=list)
+    problems: list[RecordItem] = field(default_factory=list)
+    medications: list[RecordItem] = field(default_factory=list)
+    allergies: list[RecordItem] = field(default_factory=list)
+    vitals: list[ResultLine] = field(default_factory=list)
+    upcoming: list[RecordItem] = field(default_factory=list)
+    connections: list[Connection] = field(default_factory=list)  # those that need the person
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.new or self.problems or self.medications or self.allergies or self.vitals or self.upcoming)
+
+
+def previous_visit(actor: Actor) -> datetime | None:
+    """When the person signed in before this visit (their latest sign-in is this one)."""
+    if actor.user is None:
+        return None
+    logins = list(
+        AuditEvent.objects.filter(actor_user=actor.user, action=AuditAction.LOGIN)
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)[:2]
+    )
+    return logins[1] if len(logins) == 2 else None
+
+
+def _current(actor: Actor, kind: str) -> list[RecordItem]:
+    rows = record_rows(actor).filter(kind=kind, status__in=CURRENT_STATUSES)
+    if kind == "medication":
+        rows = record_rows(actor).filter(kind=kind).exclude(status__in=("stopped", "completed", "cancelled"))
+        rows = rows.exclude(status__in=("entered-in-error", "inactive", "not-taken", "unknown"))
+    return merge_copies(rows.order_by("-effective_at", "-pk")[: CURRENT_LIMIT * 3])[:CURRENT_LIMIT]
+
+
+def connections_needing_the_person(actor: Actor) -> QuerySet[Connection]:
+    return Connection.objects.filter(
+        source__patient=actor.subject, status=ConnectionStatus.NEEDS_REAUTHORIZATION
+    ).select_related("health_system")
+
+
+def record_summary(actor: Actor) -> RecordSummary:
+    """The summary of the record the actor acts for (the view's declaration checked the records scope)."""
+    since = previous_visit(actor)
+    summary = RecordSummary(since=since)
+    if actor.subject is None or Scope.RECORDS not in actor.scopes:
+        return summary
+    if since is not None:
+        fresh = (
+            record_rows(actor)
+            .filter(first_seen_at__gt=since)
+            .exclude(kind__in=("patient", "practitioner", "organization", "location"))
+        )
+        summary.new = merge_copies(fresh.order_by("-first_seen_at", "-pk")[: NEW_LIMIT * 3])[:NEW_LIMIT]
+    summary.problems = _current(actor, "problem")
+    summary.medications = _current(actor, "medication")
+    summary.allergies = _current(actor, "allergy")
+    summary.vitals = result_lines(actor, "vital", cap=300)[:VITALS_LIMIT]
+    upcoming = record_rows(actor).filter(kind="appointment", effective_at__gte=timezone.now())
+    upcoming = upcoming.exclude(status__in=("cancelled", "noshow", "entered-in-error"))
+    summary.upcoming = merge_copies(upcoming.order_by("effective_at", "pk")[:UPCOMING_LIMIT])
+    summary.connections = list(connections_needing_the_person(actor))
+    return summary

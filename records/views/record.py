@@ -1,0 +1,172 @@
+"""The record's pages: summary, timeline, test results, and each section (medicines, vaccines, visits…).
+
+Every page is a subject page with the records scope: the person, or a caregiver
+whose grant includes records. What they may see comes from `visible_to`
+(sensitive items stay hidden where the access layer says so); reads by anyone
+but the person are audited by the declaration.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_safe
+
+from accounts.access import parse_int_id
+from accounts.actors import Scope
+from accounts.audience import subject_page
+from accounts.audit_labels import AuditAction
+from accounts.models import Patient
+from accounts.requests import SignedInRequest
+from records import results as result_reads
+from records.access import access_resource_by_id, access_result_by_id
+from records.sections import (
+    SECTIONS,
+    TIMELINE_KINDS,
+    RecordItem,
+    TimelineFilter,
+    merge_copies,
+    section_items,
+    sources_of,
+    timeline_rows,
+)
+from records.summary import record_summary
+
+if TYPE_CHECKING:
+    from records.models import FhirResource
+
+TIMELINE_PAGE_SIZE = 50
+SECTION_PAGE_SIZE = 50
+
+
+def _page(request: SignedInRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """Renders a record page with the record's own navigation."""
+    return render(request, template, {"record_sections": SECTIONS.values(), **context})
+
+
+@subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_SUMMARY_VIEWED)
+@require_safe
+def summary(request: SignedInRequest, subject: Patient) -> HttpResponse:
+    return _page(request, "records/summary.html", {"patient": subject, "summary": record_summary(request.actor)})
+
+
+def _number(value: str) -> int | None:
+    """A filter's id from the query string; anything else is no filter (a filter is not a thing to 404 on)."""
+    try:
+        return parse_int_id(value) if value else None
+    except Http404:
+        return None
+
+
+def _day(value: str) -> date | None:
+    try:
+        return parse_date(value.strip()[:10]) if value else None
+    except ValueError:
+        return None
+
+
+@subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_TIMELINE_VIEWED)
+@require_safe
+def timeline(request: SignedInRequest, subject: Patient) -> HttpResponse:
+    actor = request.actor
+    sources = sources_of(actor)
+    source_id = _number(request.GET.get("source", ""))
+    kind = request.GET.get("kind", "")
+    start, end = _day(request.GET.get("from", "")), _day(request.GET.get("to", ""))
+    on = _day(request.GET.get("on", ""))
+    if on is not None:
+        start = end = on
+    problems = []
+    if start and end and start > end:
+        start, end = end, start
+        problems.append("swapped")
+    chosen = TimelineFilter(
+        kind=kind if kind in TIMELINE_KINDS else "",
+        source_id=source_id if any(source.pk == source_id for source in sources) else None,
+        start=start,
+        end=end,
+    )
+    page = Paginator(timeline_rows(actor, chosen), TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return _page(
+        request,
+        "records/timeline.html",
+        {
+            "patient": subject,
+            "page": page,
+            "items": merge_copies(page.object_list),
+            "chosen": chosen,
+            "kinds": TIMELINE_KINDS,
+            "sources": sources,
+            "query": query.urlencode(),
+            "dates_swapped": "swapped" in problems,
+        },
+    )
+
+
+@subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_RESULTS_VIEWED)
+@require_safe
+def results(request: SignedInRequest, subject: Patient) -> HttpResponse:
+    showing = "vital" if request.GET.get("show") == "measurements" else "lab"
+    return _page(
+        request,
+        "records/results.html",
+        {"patient": subject, "lines": result_reads.result_lines(request.actor, showing), "showing": showing},
+    )
+
+
+@subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_RESULT_VIEWED, objects={"result_id": access_result_by_id})
+@require_safe
+def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> HttpResponse:
+    context = result_reads.result_context(request.actor, result)
+    return _page(
+        request,
+        "records/result.html",
+        {
+            "patient": subject,
+            "result": context,
+            "row": result,
+            "revised": result_reads.is_revised(result),
+            "report_results": result_reads.report_results(request.actor, context.report) if context.report else [],
+        },
+    )
+
+
+@subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_SECTION_VIEWED)
+@require_safe
+def section(request: SignedInRequest, subject: Patient, section: str) -> HttpResponse:
+    chosen = SECTIONS.get(section)
+    if chosen is None:
+        raise Http404
+    items = section_items(request.actor, chosen)
+    page = Paginator(items, SECTION_PAGE_SIZE).get_page(request.GET.get("page"))
+    return _page(
+        request,
+        "records/section.html",
+        {"patient": subject, "section": chosen, "page": page},
+    )
+
+
+@subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_ITEM_VIEWED, objects={"item_id": access_resource_by_id})
+@require_safe
+def item(request: SignedInRequest, subject: Patient, item: FhirResource) -> HttpResponse:
+    report_results = (
+        result_reads.report_results(request.actor, item) if item.resource_type == "DiagnosticReport" else []
+    )
+    return _page(
+        request,
+        "records/item.html",
+        {
+            "patient": subject,
+            "row": item,
+            "record_item": RecordItem(row=item, sources=[item.source.label]),
+            "kind_label": RecordItem(row=item).kind_label,
+            "report_results": report_results,
+        },
+    )
