@@ -15,6 +15,7 @@ from accounts.audit_labels import AuditAction
 from accounts.models import AuditEvent
 from proxy.attention import AttentionItem, attention_provider
 from records.models import Connection, ConnectionStatus
+from records.preventive_care import preventive_care_for_subjects
 from records.selectors import visible_for_subjects
 
 if TYPE_CHECKING:
@@ -73,6 +74,50 @@ def new_records(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[Attent
                     "%(count)s new record since your last visit.", "%(count)s new records since your last visit.", found
                 )
                 % {"count": found},
+                url=reverse("records:summary"),
             )
         )
+    # Of those, the results outside their usual range (the same rule, one more query).
+    flagged = (
+        visible_for_subjects(actor, allowed)
+        .filter(first_seen_at__gt=logins[1], resource_type="Observation", abnormal=True)
+        .values_list("patient_id")
+        .annotate(found=Count("id"))
+        .order_by()
+    )
+    for patient_id, found in flagged:
+        items[patient_id].append(
+            AttentionItem(
+                kind="new_results_out_of_range",
+                text=ngettext(
+                    "%(count)s new result outside the usual range.",
+                    "%(count)s new results outside the usual range.",
+                    found,
+                )
+                % {"count": found},
+                url=reverse("records:results"),
+                urgent=True,
+            )
+        )
+    return items
+
+
+@attention_provider
+def preventive_care_due(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[AttentionItem]]:
+    """Preventive care due for each person, from their record (one query for everyone)."""
+    allowed = [s for s in subjects if "records" in s.scopes]
+    items: dict[UUID, list[AttentionItem]] = defaultdict(list)
+    if not allowed:
+        return items
+    for patient_id, care in preventive_care_for_subjects(actor, allowed).items():
+        due = [item.title for item in care if item.status == "due"]
+        if due:
+            items[patient_id].append(
+                AttentionItem(
+                    kind="preventive_care_due",
+                    text=_("Preventive care due: %(list)s.")
+                    % {"list": ", ".join(due[:4]) + ("…" if len(due) > 4 else "")},
+                    url=reverse("records:summary") + "#care-title",
+                )
+            )
     return items

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Q, QuerySet
 
 from accounts.actors import Actor
+from records.charts import TrendPoint
 from records.projections import LOINC, REVISED_STATUSES
 from records.sections import RecordItem, merge_copies, record_rows
+from records.units import choose_unit, convert
 
 if TYPE_CHECKING:
     from records.models import FhirResource
@@ -129,3 +131,36 @@ def report_results(actor: Actor, report: FhirResource) -> list[FhirResource]:
         )
     }
     return [found[resource_id] for resource_id in wanted if resource_id in found]
+
+
+@dataclass(frozen=True)
+class Trend:
+    """One test's values over time in one unit (converted where they differ), ready to draw."""
+
+    points: list[TrendPoint]
+    unit: str  # canonical (UCUM) unit the values are in
+    low: float | None
+    high: float | None
+    left_out: int  # values that could not be converted to the unit (shown in the table, not on the chart)
+
+
+def trend_of(history: list[RecordItem], loinc: str) -> Trend:
+    """The chart's points from a test's history (newest first), in the unit most of its values use."""
+    numeric = [item for item in reversed(history) if item.row.value_number is not None]
+    unit = choose_unit([item.row.unit for item in numeric], loinc)
+    points: list[TrendPoint] = []
+    low = high = None
+    for item in numeric:
+        row = item.row
+        value = convert(float(row.value_number or 0.0), row.unit, unit, loinc) if row.unit != unit else row.value_number
+        if value is None or row.effective_at is None:
+            continue
+        points.append(
+            TrendPoint(when=row.effective_at, value=float(value), abnormal=row.abnormal, label=", ".join(item.sources))
+        )
+        # The band is the newest range that converts (labs' ranges differ a little; the table shows each).
+        converted_low = convert(row.ref_low, row.unit, unit, loinc) if row.ref_low is not None else None
+        converted_high = convert(row.ref_high, row.unit, unit, loinc) if row.ref_high is not None else None
+        if converted_low is not None or converted_high is not None:
+            low, high = converted_low, converted_high
+    return Trend(points=points, unit=unit, low=low, high=high, left_out=len(numeric) - len(points))

@@ -15,7 +15,9 @@ from django.utils import timezone
 from accounts.actors import Actor, Scope
 from accounts.audit_labels import AuditAction
 from accounts.models import AuditEvent
+from records.care_gaps import CareItem
 from records.models import Connection, ConnectionStatus
+from records.preventive_care import preventive_care
 from records.results import ResultLine, result_lines
 from records.sections import CURRENT_STATUSES, RecordItem, merge_copies, record_rows
 
@@ -38,6 +40,7 @@ class RecordSummary:
     vitals: list[ResultLine] = field(default_factory=list)
     upcoming: list[RecordItem] = field(default_factory=list)
     connections: list[Connection] = field(default_factory=list)  # those that need the person
+    care: list[CareItem] = field(default_factory=list)  # preventive care, due first
 
     @property
     def is_empty(self) -> bool:
@@ -91,4 +94,5 @@ def record_summary(actor: Actor) -> RecordSummary:
     upcoming = upcoming.exclude(status__in=("cancelled", "noshow", "entered-in-error"))
     summary.upcoming = merge_copies(upcoming.order_by("effective_at", "pk")[:UPCOMING_LIMIT])
     summary.connections = list(connections_needing_the_person(actor))
+    summary.care = preventive_care(actor)
     return summary

@@ -7,6 +7,7 @@ app_name = "records"
 urlpatterns = [
     path(".well-known/jwks.json", jwks.jwks, name="jwks"),
     path("records/", record.summary, name="summary"),
+    path("records/glossary/", record.glossary, name="glossary"),
     path("records/timeline/", record.timeline, name="timeline"),
     path("records/results/", record.results, name="results"),
     path("records/results/<int:result_id>/", record.result, name="result"),

@@ -12,19 +12,25 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
+from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_safe
 
 from accounts.access import parse_int_id
 from accounts.actors import Scope
-from accounts.audience import subject_page
+from accounts.audience import public_page, subject_page
 from accounts.audit_labels import AuditAction
 from accounts.models import Patient
 from accounts.requests import SignedInRequest
 from records import results as result_reads
 from records.access import access_resource_by_id, access_result_by_id
+from records.charts import ChartText, trend_svg
+from records.plain_language import explain_flag, explain_test, flag_for, language_of
+from records.plain_language import glossary as plain_glossary
+from records.projections import LOINC
 from records.sections import (
     SECTIONS,
     TIMELINE_KINDS,
@@ -36,6 +42,7 @@ from records.sections import (
     timeline_rows,
 )
 from records.summary import record_summary
+from records.units import display_unit
 
 if TYPE_CHECKING:
     from records.models import FhirResource
@@ -125,6 +132,36 @@ def results(request: SignedInRequest, subject: Patient) -> HttpResponse:
 @require_safe
 def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> HttpResponse:
     context = result_reads.result_context(request.actor, result)
+    language = language_of(get_language())
+    loinc = result.code if result.code_system == LOINC else ""
+    trend = result_reads.trend_of(context.history, loinc)
+    title = result.display or gettext("Test result")
+    chart = (
+        trend_svg(
+            trend.points,
+            unit=display_unit(trend.unit),
+            low=trend.low,
+            high=trend.high,
+            text=ChartText(
+                title=gettext("%(test)s over time") % {"test": title},
+                description=gettext(
+                    "Each value of this test, from every source. The table below lists the same values."
+                ),
+                band=gettext("Usual range"),
+                patient_entered=gettext("Entered by you"),
+            ),
+            date_format=lambda moment: date_format(moment, "SHORT_DATE_FORMAT"),
+        )
+        if len(trend.points) > 1
+        else ""
+    )
+    flag = flag_for(
+        interpretation=str((result.details or {}).get("interpretation", "")),
+        value=result.value_number,
+        low=result.ref_low,
+        high=result.ref_high,
+        abnormal=result.abnormal,
+    )
     return _page(
         request,
         "records/result.html",
@@ -133,6 +170,10 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
             "result": context,
             "row": result,
             "revised": result_reads.is_revised(result),
+            "chart": chart,
+            "trend": trend,
+            "explanation": explain_test(loinc, language) if loinc else None,
+            "flag": explain_flag(flag, language) if flag else None,
             "report_results": result_reads.report_results(request.actor, context.report) if context.report else [],
         },
     )
@@ -170,3 +211,10 @@ def item(request: SignedInRequest, subject: Patient, item: FhirResource) -> Http
             "report_results": report_results,
         },
     )
+
+
+@public_page
+@require_safe
+def glossary(request: HttpRequest) -> HttpResponse:
+    """Words people meet in their record, in their language (general content: no one's data)."""
+    return render(request, "records/glossary.html", {"terms": plain_glossary(language_of(get_language()))})

@@ -217,3 +217,58 @@ def test_hostile_strings_render_inert_and_odd_values_show_what_is_known(client: 
         assert "<script>alert" not in html
         assert "<img src=x" not in html
     assert any("&lt;script&gt;" in html for html in pages)
+
+
+def test_a_result_explains_itself_and_draws_one_trend_across_sources_in_one_unit(client: Client, world: World) -> None:
+    riverside = source_for(world.patient_record, "Riverside Family Clinic")
+    hospital = source_for(world.patient_record, "Outside Hospital")
+    store(
+        riverside,
+        lab("a1c-new", value=7.9, when="2026-10-01T09:00:00Z"),
+        lab("a1c-old", value=7.2, when="2026-01-05T09:00:00Z"),
+    )
+    # The hospital reports HbA1c in mmol/mol (IFCC): 64 mmol/mol is about 8.0 %.
+    store(
+        hospital,
+        lab("a1c-ifcc", code="4548-4", value=64, unit="mmol/mol", low=20, high=42, when="2026-06-01T09:00:00Z"),
+    )
+    row = visible_to(actor_for(world.user("patient"))).get(resource_id="a1c-new")
+    sign_in(client, world, "patient")
+    html = page(client, "records:result", row.pk)
+    assert "<svg" in html and 'role="img"' in html
+    svg = html.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert svg.count("<circle") >= 3  # the three values, from both sources, on one chart
+    assert "Outside Hospital" in svg
+    assert "average blood sugar" in html.lower()  # the plain-language explanation of HbA1c
+    assert "higher than the usual range" in html.lower()
+    assert "style=" not in svg and "<script" not in svg
+
+
+def test_the_glossary_is_in_the_readers_language(client: Client) -> None:
+    html = client.get(reverse("records:glossary")).content.decode()
+    assert "Reference range" in html or "reference range" in html.lower()
+    spanish = client.get(reverse("records:glossary"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "rango de referencia" in spanish.lower()
+
+
+def test_the_summary_shows_preventive_care_with_its_rule_and_source(client: Client, world: World) -> None:
+    source = source_for(world.patient_record, "Riverside Family Clinic")
+    store(
+        source,
+        immunization("flu-old", when="2020-10-15"),
+        lab(
+            "bp",
+            code="8480-6",
+            display="Systolic",
+            value=120,
+            unit="mm[Hg]",
+            category="vital-signs",
+            when="2026-11-01T09:00:00Z",
+        ),
+    )
+    sign_in(client, world, "patient")
+    html = page(client, "records:summary")
+    care = html.split('id="care-title"', 1)[1].split("</section>", 1)[0]
+    assert "Flu" in care or "flu" in care
+    assert "from Riverside Family Clinic" in care  # where the last one was found
+    assert "Due" in care

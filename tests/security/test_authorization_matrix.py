@@ -326,6 +326,8 @@ MATRIX: dict[str, Row] = {
     "records:directory": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
     # The record's pages: the person, and whoever acts for them with the records scope.
     "records:summary": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
+    # General words, no one's data: anyone (staff still pass their second factor first, as on every page).
+    "records:glossary": Row({}, (get(expand(200, (TO_VERIFY, UNVER))),), probe=ANON),
     "records:timeline": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
     "records:results": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
     "records:section": Row({"section": "immunizations"}, (get(SUBJECT_RECORDS),), probe=PAT),

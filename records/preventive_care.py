@@ -1,0 +1,96 @@
+"""Preventive care due for the people an actor acts for, computed from their visible records.
+
+The rules live in records.care_gaps (pure); this module reads what they need through the
+records selector, in one query whatever the number of people: the items whose codes some
+rule counts, and the person's gender from their Patient resource (none: no sex-specific
+screening is suggested, and the page says to ask the care team).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from accounts.actors import Actor, Scope
+from records.care_gaps import RULES, CareEvent, CareItem, care_gaps
+from records.selectors import visible_for_subjects, visible_to
+
+if TYPE_CHECKING:
+    from accounts.models import Patient
+    from proxy.access import Subject
+    from records.models import FhirResource
+
+
+def _codes_any_rule_counts() -> frozenset[str]:
+    codes: set[str] = set()
+    for rule in RULES:
+        for values in rule.codes.values():
+            codes.update(values)
+            codes.update(value.lstrip("0") for value in values)  # CVX "03" is also sent as "3"
+    return frozenset(code for code in codes if code)
+
+
+RULE_CODES = _codes_any_rule_counts()
+
+
+class CareRow(NamedTuple):
+    patient_id: UUID
+    kind: str
+    code_system: str
+    code: str
+    effective_at: datetime | None
+    details: dict[str, Any]
+    source: str
+
+
+def _rows(rows: QuerySet[FhirResource]) -> list[CareRow]:
+    """The items any rule counts (dated), and the Patient resources that give the person's gender."""
+    wanted = rows.filter(Q(code__in=RULE_CODES, effective_at__isnull=False) | Q(kind="patient"))
+    fields = ("patient_id", "kind", "code_system", "code", "effective_at", "details", "source__label")
+    return [CareRow(*values) for values in wanted.values_list(*fields)]
+
+
+def _assess(patient: Patient, rows: Iterable[CareRow], today: date, language: str) -> list[CareItem]:
+    events: list[CareEvent] = []
+    gender = ""
+    for row in rows:
+        if row.kind == "patient":
+            gender = gender or str((row.details or {}).get("gender") or "")
+        elif row.effective_at is not None:
+            when = row.effective_at.date()
+            events.append(
+                CareEvent(kind=row.kind, code_system=row.code_system, code=row.code, when=when, source=row.source)
+            )
+    return care_gaps(
+        birth_date=patient.birth_date, sex=gender or "unknown", today=today, events=events, language=language
+    )
+
+
+def preventive_care(actor: Actor, *, today: date | None = None) -> list[CareItem]:
+    """The subject's preventive care, due first (empty without the records scope)."""
+    if actor.subject is None or Scope.RECORDS not in actor.scopes:
+        return []
+    return _assess(actor.subject, _rows(visible_to(actor)), today or timezone.localdate(), get_language() or "en")
+
+
+def preventive_care_for_subjects(
+    actor: Actor, subjects: list[Subject], *, today: date | None = None
+) -> dict[UUID, list[CareItem]]:
+    """The same for several people at once (the family view), in one query."""
+    by_patient: dict[UUID, list[CareRow]] = defaultdict(list)
+    for row in _rows(visible_for_subjects(actor, subjects)):
+        by_patient[row.patient_id].append(row)
+    day = today or timezone.localdate()
+    language = get_language() or "en"
+    return {
+        subject.patient.pk: _assess(subject.patient, by_patient.get(subject.patient.pk, []), day, language)
+        for subject in subjects
+        if Scope.RECORDS in subject.scopes
+    }
