@@ -56,6 +56,11 @@ def _user(login: DemoLogin) -> User:
     return user
 
 
+def demo_patient(key: str) -> Patient:
+    """A demo person's chart by their key ("rosa", "alex", "maria", "leo"), once seed_demo_people has run."""
+    return Patient.objects.get(id=uuid.uuid5(_NAMESPACE, key))
+
+
 def _patient(key: str, **fields: object) -> Patient:
     patient, _ = Patient.objects.get_or_create(id=uuid.uuid5(_NAMESPACE, key), defaults=fields)
     return patient

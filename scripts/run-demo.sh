@@ -73,6 +73,8 @@ for name in "$HOST" localhost 127.0.0.1; do
   [[ " ${redirects[*]} " == *" --redirect-uri $uri "* ]] || redirects+=(--redirect-uri "$uri")
 done
 "$PY" -m fhir_sandbox.demo "$VAR/sandbox" "${redirects[@]}" >/dev/null
+# Rosa and Alex start with their outside hospital's records, so the record pages show something at once.
+"$PY" manage.py seed_demo_records "$VAR/sandbox"
 
 # Job control puts each service in a process group of its own: a Ctrl-C reaches only this script
 # (and make), which stops each service once and in order, rather than racing them all at once.
