@@ -235,13 +235,15 @@ def test_a_result_explains_itself_and_draws_one_trend_across_sources_in_one_unit
     row = visible_to(actor_for(world.user("patient"))).get(resource_id="a1c-new")
     sign_in(client, world, "patient")
     html = page(client, "records:result", row.pk)
-    assert "<svg" in html and 'role="img"' in html
+    assert "<svg" in html
+    assert 'role="img"' in html
     svg = html.split("<svg", 1)[1].split("</svg>", 1)[0]
     assert svg.count("<circle") >= 3  # the three values, from both sources, on one chart
     assert "Outside Hospital" in svg
     assert "average blood sugar" in html.lower()  # the plain-language explanation of HbA1c
     assert "higher than the usual range" in html.lower()
-    assert "style=" not in svg and "<script" not in svg
+    assert "style=" not in svg
+    assert "<script" not in svg
 
 
 def test_the_glossary_is_in_the_readers_language(client: Client) -> None:
@@ -272,3 +274,37 @@ def test_the_summary_shows_preventive_care_with_its_rule_and_source(client: Clie
     assert "Flu" in care or "flu" in care
     assert "from Riverside Family Clinic" in care  # where the last one was found
     assert "Due" in care
+
+
+def _english_msgids() -> set[str]:
+    """Our catalog's English words whose Spanish differs (a page in Spanish must show none of them)."""
+    from tests.test_translations import PO_PATH, parse_po
+
+    return {
+        entry.msgid
+        for entry in parse_po(PO_PATH)
+        if entry.msgid and entry.msgstr.get(0) and entry.msgstr[0] != entry.msgid and len(entry.msgid) > 3
+    }
+
+
+def test_the_record_pages_in_spanish_show_no_english_words(client: Client, world: World, alex_record: Ids) -> None:
+    import re
+    from html import unescape
+
+    from django.utils import translation
+
+    english = _english_msgids() - {"English"}  # the language switcher names each language in its own words
+    sign_in(client, world, "patient")
+    client.cookies["django_language"] = "es"
+    row = visible_to(actor_for(world.user("patient"))).get(resource_id="a1c-1", source_id=alex_record["riverside"])
+    urls = [reverse("records:summary"), reverse("records:results"), reverse("records:timeline")]
+    urls += [reverse("records:section", args=[slug]) for slug in SECTIONS]
+    urls += [reverse("records:result", args=[row.pk]), reverse("records:glossary")]
+    with translation.override("es"):
+        for url in urls:
+            response = client.get(url, HTTP_ACCEPT_LANGUAGE="es")
+            assert response.status_code == 200
+            html = response.content.decode()
+            assert '<html lang="es"' in html, url
+            texts = {unescape(t).strip() for t in re.findall(r">([^<>]+)<", html)}
+            assert not (texts & english), (url, sorted(texts & english))
