@@ -104,7 +104,9 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
 ]
 
 
-@pytest.mark.parametrize(("persona", "url_name", "kwargs", "add_rows"), CASES, ids=[f"{c[1]}{c[2].get('section', '')}" for c in CASES])
+@pytest.mark.parametrize(
+    ("persona", "url_name", "kwargs", "add_rows"), CASES, ids=[c[1] + c[2].get("section", "") for c in CASES]
+)
 def test_list_page_query_count_is_constant(
     client: Client,
     world: World,
