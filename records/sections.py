@@ -20,33 +20,20 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.actors import Actor
+from records.ingest import PROJECTION_FIELDS
 from records.models import RecordSource
 from records.selectors import visible_to
 
 if TYPE_CHECKING:
     from records.models import FhirResource
 
-# The projection's fields every list reads (never the raw JSON).
+# The projection's fields every list reads (never the raw JSON), and what locates and dates each row.
 LIST_FIELDS = (
     "pk",
     "source_id",
     "resource_type",
     "resource_id",
-    "kind",
-    "effective_at",
-    "code_system",
-    "code",
-    "display",
-    "status",
-    "value_number",
-    "value_text",
-    "unit",
-    "ref_low",
-    "ref_high",
-    "ref_text",
-    "abnormal",
-    "sensitivity",
-    "details",
+    *(name for name in PROJECTION_FIELDS if name != "projection_version"),
     "first_seen_at",
     "source__label",
     "source__kind",
