@@ -34,6 +34,7 @@ Deliberate simplifications (the care team has the full schedules; this is a remi
 from __future__ import annotations
 
 import calendar
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -180,7 +181,7 @@ def _matches(codes: CodeSets, event: CareEvent) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Rule:
+class Rule(ABC):
     slug: str
     texts: Mapping[str, RuleText]  # "en" and "es"
     codes: CodeSets  # every code that counts for the rule in some way
@@ -203,9 +204,9 @@ class Rule:
         end = months_after(birth, self.until_age_months)
         return end is None or today < end
 
+    @abstractmethod
     def assess(self, birth: date, today: date, done: Sequence[CareEvent]) -> tuple[Status, date | None]:
         """Status and next due date, from the matching events (newest first, none after today)."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from records import plain_language, projections
 from records.plain_language import (
@@ -34,8 +33,8 @@ from records.plain_language import (
     read_lab_tests,
     sort_key,
 )
+from tests.shared_data import shared_folder
 
-SYNTHEA_DIR = Path(settings.BASE_DIR).parent / "shared" / "fhir" / "synthea"
 LOINC_SYSTEM = "http://loinc.org"
 LOINC_SHAPE = re.compile(r"^\d{1,7}-\d$")
 
@@ -525,9 +524,7 @@ def _observation_loinc_counts(folder: Path) -> Counter[str]:
 
 
 def test_the_20_most_frequent_loinc_codes_in_the_synthea_records_are_explained() -> None:
-    if not SYNTHEA_DIR.is_dir():
-        pytest.skip(f"the shared Synthea bundles are not at {SYNTHEA_DIR}")
-    counts = _observation_loinc_counts(SYNTHEA_DIR)
+    counts = _observation_loinc_counts(shared_folder("synthea"))
     assert len(counts) >= 20
     ranked = counts.most_common()
     twentieth = ranked[19][1]
