@@ -13,9 +13,22 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.audit_checkpoints import Checkpoint, CheckpointProblem, checkpoint_file, read_checkpoints
-from accounts.models import ApiToken, AuditEvent, AuditSeal, Membership
+from accounts.audit_labels import AuditAction
+from accounts.models import ApiToken, AuditEvent, AuditSeal, Membership, User
 from accounts.models.audit import GENESIS_HASH, chain_hash
 from accounts.scoping import scoped
+
+
+def previous_sign_in(user: User | None) -> datetime | None:
+    """When the person signed in before this visit (their latest sign-in is this one); None on a first visit."""
+    if user is None:
+        return None
+    logins = list(
+        AuditEvent.objects.filter(actor_user=user, action=AuditAction.LOGIN)
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)[:2]
+    )
+    return logins[1] if len(logins) == 2 else None
 
 
 def access_history_for(

@@ -6,13 +6,12 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.audit_labels import AuditAction
-from accounts.models import AuditEvent
+from accounts.selectors import previous_sign_in
 from proxy.attention import AttentionItem, attention_provider
 from records.models import Connection, ConnectionStatus
 from records.preventive_care import preventive_care_for_subjects
@@ -51,22 +50,19 @@ def new_records(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[Attent
     items: dict[UUID, list[AttentionItem]] = defaultdict(list)
     if not allowed or actor.user is None:
         return items
-    logins = list(
-        AuditEvent.objects.filter(actor_user=actor.user, action=AuditAction.LOGIN)
-        .order_by("-occurred_at")
-        .values_list("occurred_at", flat=True)[:2]
-    )
-    if len(logins) < 2:
+    since = previous_sign_in(actor.user)
+    if since is None:
         return items  # a first visit: everything is new, and the record itself says so
-    # Only what each person's viewer may read is counted (no sensitive items where they stay hidden), in one query.
+    # Only what each person's viewer may read is counted (no sensitive items where they stay hidden), and the
+    # results among them outside their usual range, in one query for everyone.
     rows = (
         visible_for_subjects(actor, allowed)
-        .filter(first_seen_at__gt=logins[1])
+        .filter(first_seen_at__gt=since)
         .values_list("patient_id")
-        .annotate(found=Count("id"))
+        .annotate(found=Count("id"), flagged=Count("id", filter=Q(resource_type="Observation", abnormal=True)))
         .order_by()
     )
-    for patient_id, found in rows:
+    for patient_id, found, flagged in rows:
         items[patient_id].append(
             AttentionItem(
                 kind="new_records",
@@ -77,28 +73,20 @@ def new_records(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[Attent
                 url=reverse("records:summary"),
             )
         )
-    # Of those, the results outside their usual range (the same rule, one more query).
-    flagged = (
-        visible_for_subjects(actor, allowed)
-        .filter(first_seen_at__gt=logins[1], resource_type="Observation", abnormal=True)
-        .values_list("patient_id")
-        .annotate(found=Count("id"))
-        .order_by()
-    )
-    for patient_id, found in flagged:
-        items[patient_id].append(
-            AttentionItem(
-                kind="new_results_out_of_range",
-                text=ngettext(
-                    "%(count)s new result outside the usual range.",
-                    "%(count)s new results outside the usual range.",
-                    found,
+        if flagged:
+            items[patient_id].append(
+                AttentionItem(
+                    kind="new_results_out_of_range",
+                    text=ngettext(
+                        "%(count)s new result outside the usual range.",
+                        "%(count)s new results outside the usual range.",
+                        flagged,
+                    )
+                    % {"count": flagged},
+                    url=reverse("records:results"),
+                    urgent=True,
                 )
-                % {"count": found},
-                url=reverse("records:results"),
-                urgent=True,
             )
-        )
     return items
 
 

@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from accounts.actors import Actor
 from records.charts import TrendPoint
 from records.projections import LOINC, REVISED_STATUSES
-from records.sections import RecordItem, merge_copies, record_rows
+from records.sections import RecordItem, duplicate_key, merge_copies, record_rows
 from records.units import choose_unit, convert
 
 if TYPE_CHECKING:
@@ -91,20 +91,16 @@ class ResultContext:
 def result_context(actor: Actor, row: FhirResource) -> ResultContext:
     """A result (already checked by access_resource_by_id) with its report, its copies and its test's history."""
     history = merge_copies(result_rows(actor).filter(same_test(row)).order_by("-effective_at", "-pk")[:TREND_CAP])
-    item = next((entry for entry in history if entry.row.pk == row.pk), None)
-    if item is None:  # a copy merged into another source's row: show this one, with every source's name
-        item = next((entry for entry in history if _same_moment(entry.row, row)), RecordItem(row=row))
-        item = RecordItem(row=row, sources=item.sources, copies=item.copies)
+    # This row, with every source's name of the item it is a copy of (its own row, even when another copy leads).
+    key = duplicate_key(row)
+    merged = next((entry for entry in history if duplicate_key(entry.row) == key), RecordItem(row=row))
+    item = RecordItem(row=row, sources=merged.sources, copies=merged.copies)
     return ResultContext(
         item=item,
         report=report_of(actor, row),
         components=[c for c in (row.details or {}).get("components", []) if isinstance(c, dict)],
         history=history,
     )
-
-
-def _same_moment(left: FhirResource, right: FhirResource) -> bool:
-    return left.effective_at == right.effective_at and left.value_number == right.value_number
 
 
 def report_of(actor: Actor, row: FhirResource) -> FhirResource | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -63,8 +63,12 @@ TIMELINE_KINDS: dict[str, Promise] = {
     "device": _("Devices and implants"),
     "other": pgettext_lazy("record kind", "Other"),
 }
-# Statuses that make a problem, a medicine or an allergy current (everything else is past).
-CURRENT_STATUSES = frozenset({"active", "recurrence", "relapse", "on-hold", "intended", "draft", "unconfirmed"})
+# Statuses that make a problem or an allergy current (everything else is past).
+CURRENT_STATUSES = frozenset({"active", "recurrence", "relapse", "unconfirmed"})
+# A medicine is current unless its status says it ended (no status: current, as health systems often omit it).
+ENDED_MEDICATION_STATUSES = frozenset(
+    {"stopped", "completed", "cancelled", "entered-in-error", "inactive", "not-taken", "unknown"}
+)
 SECTION_CAP = 2000  # a section shows at most this many rows (the newest); more is a timeline's job
 
 
@@ -175,7 +179,9 @@ class RecordItem:
 
     @property
     def is_current(self) -> bool:
-        return self.row.status in CURRENT_STATUSES or (self.row.kind == "medication" and not self.row.status)
+        if self.row.kind == "medication":
+            return self.row.status not in ENDED_MEDICATION_STATUSES
+        return self.row.status in CURRENT_STATUSES
 
     @property
     def kind_label(self) -> str:
@@ -194,6 +200,13 @@ class RecordItem:
 
 def _day(moment: datetime | None) -> str:
     return moment.date().isoformat() if moment else ""
+
+
+def current_rule(kind: str) -> Q:
+    """The rows of `kind` that are current, as RecordItem.is_current decides for one row."""
+    if kind == "medication":
+        return Q(kind=kind) & ~Q(status__in=ENDED_MEDICATION_STATUSES)
+    return Q(kind=kind, status__in=CURRENT_STATUSES)
 
 
 def duplicate_key(row: FhirResource) -> tuple[Any, ...]:

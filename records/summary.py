@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING
 from django.utils import timezone
 
 from accounts.actors import Actor, Scope
-from accounts.audit_labels import AuditAction
-from accounts.models import AuditEvent
+from accounts.selectors import previous_sign_in
 from records.care_gaps import CareItem
 from records.models import Connection, ConnectionStatus
 from records.preventive_care import preventive_care
 from records.results import ResultLine, result_lines
-from records.sections import CURRENT_STATUSES, RecordItem, merge_copies, record_rows
+from records.sections import RecordItem, current_rule, merge_copies, record_rows
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -47,23 +46,8 @@ class RecordSummary:
         return not (self.new or self.problems or self.medications or self.allergies or self.vitals or self.upcoming)
 
 
-def previous_visit(actor: Actor) -> datetime | None:
-    """When the person signed in before this visit (their latest sign-in is this one)."""
-    if actor.user is None:
-        return None
-    logins = list(
-        AuditEvent.objects.filter(actor_user=actor.user, action=AuditAction.LOGIN)
-        .order_by("-occurred_at")
-        .values_list("occurred_at", flat=True)[:2]
-    )
-    return logins[1] if len(logins) == 2 else None
-
-
 def _current(actor: Actor, kind: str) -> list[RecordItem]:
-    rows = record_rows(actor).filter(kind=kind, status__in=CURRENT_STATUSES)
-    if kind == "medication":
-        rows = record_rows(actor).filter(kind=kind).exclude(status__in=("stopped", "completed", "cancelled"))
-        rows = rows.exclude(status__in=("entered-in-error", "inactive", "not-taken", "unknown"))
+    rows = record_rows(actor).filter(current_rule(kind))
     return merge_copies(rows.order_by("-effective_at", "-pk")[: CURRENT_LIMIT * 3])[:CURRENT_LIMIT]
 
 
@@ -75,7 +59,7 @@ def connections_needing_the_person(actor: Actor) -> QuerySet[Connection]:
 
 def record_summary(actor: Actor) -> RecordSummary:
     """The summary of the record the actor acts for (the view's declaration checked the records scope)."""
-    since = previous_visit(actor)
+    since = previous_sign_in(actor.user)
     summary = RecordSummary(since=since)
     if actor.subject is None or Scope.RECORDS not in actor.scopes:
         return summary

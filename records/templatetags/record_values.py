@@ -10,6 +10,8 @@ from django import template
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 
+from records.plain_language import flag_for
+
 register = template.Library()
 
 
@@ -41,3 +43,22 @@ def when(row: Any, style: str = "date") -> str:
         return date_format(moment.astimezone(UTC), "DATE_FORMAT")  # a calendar day, not an instant
     local = timezone.localtime(moment)
     return date_format(local, "DATETIME_FORMAT" if style == "datetime" else "DATE_FORMAT")
+
+
+HIGH_FLAGS = frozenset({"H", "HH", "HU", ">", "above"})
+LOW_FLAGS = frozenset({"L", "LL", "LU", "<", "below"})
+
+
+@register.filter
+def direction(row: Any) -> str:
+    """Which way an abnormal result lies: "high", "low" or "outside" (by records.plain_language.flag_for)."""
+    if getattr(row, "abnormal", None) is not True:
+        return ""
+    flag = flag_for(
+        interpretation=str((getattr(row, "details", None) or {}).get("interpretation", "")),
+        value=row.value_number,
+        low=row.ref_low,
+        high=row.ref_high,
+        abnormal=True,
+    )
+    return "high" if flag in HIGH_FLAGS else "low" if flag in LOW_FLAGS else "outside"

@@ -207,7 +207,6 @@ def item(request: SignedInRequest, subject: Patient, item: FhirResource) -> Http
             "patient": subject,
             "row": item,
             "record_item": RecordItem(row=item, sources=[item.source.label]),
-            "kind_label": RecordItem(row=item).kind_label,
             "report_results": report_results,
         },
     )

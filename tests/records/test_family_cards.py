@@ -81,3 +81,16 @@ def test_new_records_are_counted_for_the_whole_family_in_one_query(client: Clien
         EnrollmentFactory(patient=child, organization=world.org_here)
         look_after(child, Basis.PARENT_OF_MINOR, sensitivity="sensitive")
     assert count_queries(client, url) == baseline
+
+
+def test_new_results_outside_the_usual_range_are_counted_apart(client: Client, world: World) -> None:
+    from tests.records.record_data import lab, source_for, store
+
+    with time_machine.travel(timezone.now() - timedelta(days=3)):
+        record_audit_event(action=AuditAction.LOGIN, user=world.user("caregiver_full"))  # the last visit
+    source = source_for(world.people["rosa"], "Riverside Family Clinic")
+    store(source, lab("high-1"), lab("high-2", code="2345-7", display="Glucose"), lab("fine", interpretation="N"))
+    sign_in(client, world, "caregiver_full")
+    html = client.get(reverse("family")).content.decode()
+    assert "3 new records since your last visit." in html
+    assert "2 new results outside the usual range." in html

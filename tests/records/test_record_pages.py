@@ -308,3 +308,14 @@ def test_the_record_pages_in_spanish_show_no_english_words(client: Client, world
             assert '<html lang="es"' in html, url
             texts = {unescape(t).strip() for t in re.findall(r">([^<>]+)<", html)}
             assert not (texts & english), (url, sorted(texts & english))
+
+
+def test_a_stopped_medicine_is_past_and_not_on_the_summary(client: Client, world: World) -> None:
+    source = source_for(world.patient_record, "Riverside Family Clinic")
+    store(source, medication("metformin", "Metformin", status="stopped"), medication("insulin", status=""))
+    sign_in(client, world, "patient")
+    summary = page(client, "records:summary").split('id="medications-title"', 1)[1].split("</section>", 1)[0]
+    assert "Insulin glargine" in summary
+    assert "Metformin" not in summary
+    listing = page(client, "records:section", "medications")
+    assert listing.index("Insulin glargine") < listing.index(">Past<") < listing.index("Metformin")
