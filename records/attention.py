@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.actors import Scope
 from accounts.selectors import previous_sign_in
 from proxy.attention import AttentionItem, attention_provider
 from records.models import Connection, ConnectionStatus
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 @attention_provider
 def connections_needing_attention(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[AttentionItem]]:
-    patients = [s.patient.pk for s in subjects if "records" in s.scopes]
+    patients = [s.patient.pk for s in subjects if Scope.RECORDS in s.scopes]
     items: dict[UUID, list[AttentionItem]] = defaultdict(list)
     if not patients:
         return items
@@ -46,7 +47,7 @@ def connections_needing_attention(actor: Actor, subjects: list[Subject]) -> dict
 @attention_provider
 def new_records(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[AttentionItem]]:
     """Records that arrived since the person's previous sign-in (counted for everyone at once)."""
-    allowed = [s for s in subjects if "records" in s.scopes]
+    allowed = [s for s in subjects if Scope.RECORDS in s.scopes]
     items: dict[UUID, list[AttentionItem]] = defaultdict(list)
     if not allowed or actor.user is None:
         return items
@@ -93,7 +94,7 @@ def new_records(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[Attent
 @attention_provider
 def preventive_care_due(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[AttentionItem]]:
     """Preventive care due for each person, from their record (one query for everyone)."""
-    allowed = [s for s in subjects if "records" in s.scopes]
+    allowed = [s for s in subjects if Scope.RECORDS in s.scopes]
     items: dict[UUID, list[AttentionItem]] = defaultdict(list)
     if not allowed:
         return items

@@ -88,10 +88,9 @@ def timeline(request: SignedInRequest, subject: Patient) -> HttpResponse:
     on = _day(request.GET.get("on", ""))
     if on is not None:
         start = end = on
-    problems = []
-    if start and end and start > end:
+    swapped = bool(start and end and start > end)
+    if swapped:
         start, end = end, start
-        problems.append("swapped")
     chosen = TimelineFilter(
         kind=kind if kind in TIMELINE_KINDS else "",
         source_id=source_id if any(source.pk == source_id for source in sources) else None,
@@ -112,7 +111,7 @@ def timeline(request: SignedInRequest, subject: Patient) -> HttpResponse:
             "kinds": TIMELINE_KINDS,
             "sources": sources,
             "query": query.urlencode(),
-            "dates_swapped": "swapped" in problems,
+            "dates_swapped": swapped,
         },
     )
 
