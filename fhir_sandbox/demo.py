@@ -1650,6 +1650,9 @@ class Family:
             minutes=270,
             hour=14,
         )
+        # The hospital lists his known type 1 diabetes too (the same code and onset as Riverside's problem list),
+        # so the portal's problem list shows it once, from both sources.
+        c.condition(DIABETES_1, add_months(self.births["alex"], 12 * 12 + 4), day, recorder=er_doctor, encounter=visit)
         c.condition(
             HYPOGLYCEMIA,
             day,

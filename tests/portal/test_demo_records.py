@@ -52,3 +52,17 @@ def test_the_demo_records_need_the_data_and_debug(demo: Path, settings: Any, tmp
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG off"):
         call_command("seed_demo_records", str(demo), stdout=StringIO())
+
+
+def test_riverside_merges_into_the_same_lists(demo: Path, client: Client) -> None:
+    """Riverside's records (here as the file its sync would bring) join the hospital's: one item, two sources."""
+    call_command("seed_demo_records", str(demo), stdout=StringIO())
+    riverside = demo / "riverside" / "alex-rivera-rfc.json"
+    call_command(
+        "import_fhir", "--patient", "patient@demo.test", "--label", "Riverside", str(riverside), stdout=StringIO()
+    )
+    client.force_login(User.objects.get(email="patient@demo.test"))
+    html = client.get(reverse("records:section", args=["problems"])).content.decode()
+    (line,) = [item for item in html.split("<li>") if "Type 1 diabetes" in item or "type 1" in item]
+    assert "Riverside" in line
+    assert "St. Mary&#x27;s Regional Hospital" in line

@@ -381,6 +381,7 @@ def test_alex_has_type_1_diabetes_care_across_two_systems(bundles: dict[str, dic
     assert er["class"]["code"] == "EMER"
     assert (TODAY - day_of(er["period"]["start"])).days == 730
     assert of_code(outside, "Condition", "302866003")
+    assert of_code(outside, "Condition", "46635009")  # his known type 1 diabetes, as Riverside lists it
     assert min(r["valueQuantity"]["value"] for r in of_code(outside, "Observation", "2345-7")) < 70
 
 
