@@ -60,7 +60,11 @@ def granted(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     with django_db_blocker.unblock():
         _ensure_app_role()
         call_command("grant_app_role", APP_ROLE, stdout=StringIO())
-        yield
+        try:
+            yield
+        finally:
+            # Opened outside any test's transaction: closed here, or the test database cannot be dropped at the end.
+            connection.close()
 
 
 @pytest.fixture
