@@ -61,6 +61,11 @@ class AuditAction(models.TextChoices):
     RECORDS_RESULT_VIEWED = "records.result_viewed", _("Viewed a test result")
     RECORDS_SECTION_VIEWED = "records.section_viewed", _("Viewed a part of the record")
     RECORDS_ITEM_VIEWED = "records.item_viewed", _("Viewed an item of the record")
+    RECORDS_PRIVACY_VIEWED = "records.privacy_viewed", _("Viewed the record's privacy choices")
+    RECORDS_RESULTS_WAIT_CHANGED = "records.results_wait_changed", _("Changed when private test results are shown")
+    RECORDS_RESULT_RELEASED = "records.result_released", _("Chose to see a private test result that was waiting")
+    RECORDS_SENSITIVE_SHOWN = "records.sensitive_shown", _("Chose to show private items to someone who helps")
+    RECORDS_SENSITIVE_HIDDEN = "records.sensitive_hidden", _("Stopped showing private items to someone who helps")
     # Proxy access
     PROXY_INVITED = "proxy.invited", _("Invited someone to help")
     PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")

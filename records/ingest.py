@@ -405,6 +405,7 @@ PROJECTION_FIELDS = [
     "ref_text",
     "abnormal",
     "sensitivity",
+    "sensitive_category",
     "details",
     "projection_version",
 ]
@@ -429,6 +430,7 @@ def projection_fields(projection: Projection) -> dict[str, Any]:
         "ref_text": projection.ref_text[:200],
         "abnormal": projection.abnormal,
         "sensitivity": projection.sensitivity,
+        "sensitive_category": projection.sensitive_category,
         "details": projection.details,
         "projection_version": PROJECTION_VERSION,
     }

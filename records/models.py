@@ -115,6 +115,18 @@ class Sensitivity(models.TextChoices):
     CONFIDENTIAL = "confidential", _("Confidential")
 
 
+class SensitiveCategory(models.TextChoices):
+    """The kinds of sensitive item (projections.SENSITIVE_GROUPS), as the patient chooses whom to show them."""
+
+    MENTAL_HEALTH = "mental_health", _("Mental health")
+    SUBSTANCE_USE = "substance_use", _("Alcohol and drug use")
+    SEXUAL_HEALTH = "sexual_health", _("Sexual and reproductive health")
+    HIV = "hiv", _("HIV")
+    GENETICS = "genetics", _("Genetic tests")
+    RESTRICTED = "restricted", _("Marked confidential by the health system")
+    OTHER = "other", _("Other private items")
+
+
 class FhirResource(models.Model):
     """The raw resource (for detail views and export) and its projection (for every list and chart)."""
 
@@ -141,6 +153,7 @@ class FhirResource(models.Model):
     ref_text = models.CharField(max_length=200, blank=True)
     abnormal = models.BooleanField(null=True, blank=True)
     sensitivity = models.CharField(max_length=16, choices=Sensitivity.choices, default=Sensitivity.NORMAL)
+    sensitive_category = models.CharField(max_length=32, blank=True, default="", db_default="")
     details = models.JSONField(default=dict, blank=True)
     # The projections.PROJECTION_VERSION that derived the fields above (0: before versions were kept).
     projection_version = models.PositiveSmallIntegerField(default=0)
@@ -306,3 +319,49 @@ class Connection(models.Model):
     @property
     def audit_subject(self) -> Patient:
         return self.source.patient
+
+
+class SensitiveShare(models.Model):
+    """The patient's choice to show one helper a sensitive item (all its copies) or a whole kind of them.
+
+    Read by records.selectors.visible_to; never made for a parent of a minor (an adolescent's private
+    items stay hidden from parents whatever anyone chooses, see proxy.policy).
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="sensitive_shares")
+    grant = models.ForeignKey("proxy.ProxyGrant", on_delete=models.CASCADE, related_name="sensitive_shares")
+    resource = models.ForeignKey(FhirResource, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=32, blank=True, choices=SensitiveCategory.choices)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(resource__isnull=False) & models.Q(category=""))
+                | (models.Q(resource__isnull=True) & ~models.Q(category="")),
+                name="sensitiveshare_item_or_category",
+            ),
+            models.UniqueConstraint(fields=["grant", "resource"], name="sensitiveshare_unique_item"),
+            models.UniqueConstraint(
+                fields=["grant", "category"], condition=~models.Q(category=""), name="sensitiveshare_unique_category"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category or self.resource_id} shown to grant {self.grant_id}"
+
+    @property
+    def audit_subject(self) -> Patient:
+        return self.patient
+
+
+class ResultRelease(models.Model):
+    """A sensitive result the patient chose to see (after talking with their clinician), while results wait."""
+
+    resource = models.OneToOneField(FhirResource, on_delete=models.CASCADE, related_name="release")
+    released_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    released_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} released"

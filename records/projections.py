@@ -16,7 +16,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 # Stored with every row's projection. Raise it whenever a change here would project a stored resource
 # differently; `manage.py reproject` (or the records.reproject task) then re-derives the older rows from
 # their raw JSON. Rows stored before versions existed carry 0.
-PROJECTION_VERSION = 2  # 2: interpretation, who ordered and performed, a report's results, note attachments
+PROJECTION_VERSION = 3  # 2: interpretation, who ordered and performed, a report's results, note attachments;
+# 3: the kind of sensitive item (sensitive_category), which a patient may choose to show to a helper
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -65,6 +66,15 @@ SENSITIVE_CATEGORIES = frozenset(
         "genetics",
     }
 )
+# The kinds of sensitive item a patient may choose to show to someone who helps them, by the codes that
+# mark them (meta.security and category codes, lower-cased); confidentiality alone (R, V) is "restricted".
+SENSITIVE_GROUPS: dict[str, frozenset[str]] = {
+    "mental_health": frozenset({"psy", "psythpn", "bh", "behavioral-health", "mental-health"}),
+    "substance_use": frozenset({"eth", "sud", "substance-abuse", "substance-use"}),
+    "sexual_health": frozenset({"sex", "std", "pregnant", "sexual-health", "reproductive-health"}),
+    "hiv": frozenset({"hiv"}),
+    "genetics": frozenset({"genetics", "sickle", "sca"}),
+}
 ABNORMAL_INTERPRETATIONS = frozenset({"H", "L", "HH", "LL", "HU", "LU", "A", "AA", ">", "<", "POS", "DET"})
 NORMAL_INTERPRETATIONS = frozenset({"N", "NEG", "ND"})
 # Interpretations kept for their words but that say nothing about normal or not on their own.
@@ -89,6 +99,7 @@ class Projection:
     ref_text: str = ""
     abnormal: bool | None = None
     sensitivity: str = "normal"
+    sensitive_category: str = ""  # for a sensitive item: a key of SENSITIVE_GROUPS, "restricted" or "other"
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -240,6 +251,20 @@ def sensitivity_of(resource: dict[str, Any]) -> str:
         if {code.lower() for code in _codes(category)} & SENSITIVE_CATEGORIES:
             return "sensitive"
     return "normal"
+
+
+def sensitive_category_of(resource: dict[str, Any], sensitivity: str) -> str:
+    """Which kind of sensitive item this is ("" for a normal one): the first group its codes name."""
+    if sensitivity == "normal":
+        return ""
+    security = {str(c.get("code")) for c in _list(_dict(resource.get("meta")).get("security")) if isinstance(c, dict)}
+    codes = {code.lower() for code in security}
+    for category in _list(resource.get("category")):
+        codes |= {code.lower() for code in _codes(category)}
+    for group, members in SENSITIVE_GROUPS.items():
+        if codes & members:
+            return group
+    return "restricted" if security & CONFIDENTIAL_CODES else "other"
 
 
 # Observations and their values ------------------------------------------------------------------------
@@ -579,6 +604,7 @@ def project(resource: dict[str, Any]) -> Projection:
             ),
         )
     projection.sensitivity = sensitivity_of(resource)
+    projection.sensitive_category = sensitive_category_of(resource, projection.sensitivity)
     if isinstance(projection.effective_at, PartialDate):
         projection.details["date_precision"] = projection.effective_at.precision
     return projection

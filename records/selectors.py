@@ -16,12 +16,14 @@ from functools import reduce
 from operator import or_
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from accounts.actors import Actor, Scope
+from accounts.models import Patient
+from accounts.models.audit import Basis
 from records.kinds import resource_type_label
-from records.models import Connection, FhirResource, ImportRun, RunStatus, Sensitivity
+from records.models import Connection, FhirResource, ImportRun, ResultRelease, RunStatus, SensitiveShare, Sensitivity
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -29,18 +31,60 @@ if TYPE_CHECKING:
     from proxy.access import Subject
 
 
-def _rule(patient_ids: list[UUID], *, hide_sensitive: bool) -> Q:
-    rule = Q(patient_id__in=patient_ids)
+# Test results that wait, while the patient asks for it, until they say they have talked them over.
+HELD_RESULT_TYPES = ("Observation", "DiagnosticReport")
+
+
+def _held_results() -> Q:
+    """Sensitive results (vital signs aside) the patient has not yet chosen to see."""
+    return (
+        Q(resource_type__in=HELD_RESULT_TYPES)
+        & ~Q(kind="vital")
+        & ~Q(sensitivity=Sensitivity.NORMAL)
+        & ~Q(Exists(ResultRelease.objects.filter(resource=OuterRef("pk"))))
+    )
+
+
+def _shown_to(grant_id: UUID | None) -> Q:
+    """The sensitive items the patient chose to show this helper: one by one, or a whole kind of them."""
+    if grant_id is None:
+        return Q(pk__in=[])
+    shares = SensitiveShare.objects.filter(grant_id=grant_id).exclude(grant__legal_basis=Basis.PARENT_OF_MINOR)
+    return Q(pk__in=shares.filter(resource__isnull=False).values("resource_id")) | Q(
+        sensitive_category__in=shares.exclude(category="").values("category")
+    )
+
+
+def _rule(patient: Patient, *, hide_sensitive: bool, grant_id: UUID | None) -> Q:
+    rule = Q(patient_id=patient.pk)
     if hide_sensitive:
-        rule &= Q(sensitivity=Sensitivity.NORMAL)
+        rule &= Q(sensitivity=Sensitivity.NORMAL) | _shown_to(grant_id)
+    if patient.results_after_discussion:
+        rule &= ~_held_results()
     return rule
 
 
 def visible_to(actor: Actor) -> QuerySet[FhirResource]:
-    """The resources the actor may read for the subject they act for (none without the records scope)."""
+    """The resources the actor may read for the subject they act for (none without the records scope).
+
+    Sensitive items are left out where the access layer hides them, except those the patient chose to
+    show this helper; sensitive results wait for everyone while the patient asks them to (held_results).
+    """
     if actor.subject is None or Scope.RECORDS not in actor.scopes:
         return FhirResource.objects.none()
-    return FhirResource.objects.filter(_rule([actor.subject.pk], hide_sensitive=actor.hide_sensitive))
+    return FhirResource.objects.filter(
+        _rule(actor.subject, hide_sensitive=actor.hide_sensitive, grant_id=actor.grant_id)
+    )
+
+
+def held_results(actor: Actor) -> QuerySet[FhirResource]:
+    """For the patient alone: the sensitive results waiting until they choose to see them."""
+    patient = actor.subject
+    if patient is None or not actor.acts_for_self or not patient.results_after_discussion:
+        return FhirResource.objects.none()
+    if Scope.RECORDS not in actor.scopes:
+        return FhirResource.objects.none()
+    return FhirResource.objects.filter(Q(patient_id=patient.pk) & _held_results())
 
 
 def _is_actors(actor: Actor, subject: Subject) -> bool:
@@ -53,16 +97,19 @@ def _is_actors(actor: Actor, subject: Subject) -> bool:
 def visible_for_subjects(actor: Actor, subjects: list[Subject]) -> QuerySet[FhirResource]:
     """The same rule for several people at once (the family view), in one query whatever their number.
 
-    Each subject counts as `visible_to` would for the actor acting for them: with the records scope, and
-    without sensitive items where `hide_sensitive`. Subjects that are not the actor's are left out.
+    Each subject counts as `visible_to` would for the actor acting for them: with the records scope,
+    without sensitive items where `hide_sensitive` (but those the patient chose to show), and without
+    results that wait. Subjects that are not the actor's are left out.
     """
-    full: list[UUID] = []
-    limited: list[UUID] = []
-    for subject in subjects:
-        if Scope.RECORDS not in subject.scopes or not _is_actors(actor, subject):
-            continue
-        (limited if subject.hide_sensitive else full).append(subject.patient.pk)
-    rules = [_rule(ids, hide_sensitive=hide) for ids, hide in ((full, False), (limited, True)) if ids]
+    rules = [
+        _rule(
+            subject.patient,
+            hide_sensitive=subject.hide_sensitive,
+            grant_id=subject.grant.pk if subject.grant is not None else None,
+        )
+        for subject in subjects
+        if Scope.RECORDS in subject.scopes and _is_actors(actor, subject)
+    ]
     if not rules:
         return FhirResource.objects.none()
     return FhirResource.objects.filter(reduce(or_, rules))

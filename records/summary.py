@@ -19,6 +19,7 @@ from records.models import Connection, ConnectionStatus
 from records.preventive_care import preventive_care
 from records.results import ResultLine, result_lines
 from records.sections import RecordItem, current_rule, merge_copies, record_rows
+from records.selectors import held_results
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -27,6 +28,8 @@ NEW_LIMIT = 10
 CURRENT_LIMIT = 12
 VITALS_LIMIT = 8
 UPCOMING_LIMIT = 5
+
+WAITING_CAP = 200  # private results waiting to be seen, counted as items (copies from several sources are one)
 
 
 @dataclass
@@ -40,6 +43,7 @@ class RecordSummary:
     upcoming: list[RecordItem] = field(default_factory=list)
     connections: list[Connection] = field(default_factory=list)  # those that need the person
     care: list[CareItem] = field(default_factory=list)  # preventive care, due first
+    waiting: int = 0  # private results waiting until the patient chooses to see them (records.privacy)
 
     @property
     def is_empty(self) -> bool:
@@ -79,4 +83,6 @@ def record_summary(actor: Actor) -> RecordSummary:
     summary.upcoming = merge_copies(upcoming.order_by("effective_at", "pk")[:UPCOMING_LIMIT])
     summary.connections = list(connections_needing_the_person(actor))
     summary.care = preventive_care(actor)
+    if actor.acts_for_self and actor.subject is not None and actor.subject.results_after_discussion:
+        summary.waiting = len(merge_copies(held_results(actor).select_related("source")[:WAITING_CAP]))
     return summary

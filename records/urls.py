@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records.views import connections, jwks, record, upload
+from records.views import connections, jwks, privacy, record, upload
 
 app_name = "records"
 
@@ -12,6 +12,12 @@ urlpatterns = [
     path("records/results/", record.results, name="results"),
     path("records/results/<int:result_id>/", record.result, name="result"),
     path("records/items/<int:item_id>/", record.item, name="item"),
+    path("records/items/<int:item_id>/show/", privacy.show_item, name="show_item"),
+    path("records/privacy/", privacy.privacy_page, name="privacy"),
+    path("records/privacy/results-wait/", privacy.results_wait, name="results_wait"),
+    path("records/privacy/waiting/<int:result_id>/show/", privacy.release_result, name="release_result"),
+    path("records/privacy/helpers/<uuid:grant_id>/", privacy.private_kinds, name="private_kinds"),
+    path("records/privacy/shown/<int:share_id>/stop/", privacy.stop_showing, name="stop_showing"),
     path("records/upload/", upload.upload, name="upload"),
     path("records/uploads/<int:run_id>/", upload.upload_run, name="upload_run"),
     path("records/connect/", connections.directory, name="directory"),

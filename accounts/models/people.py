@@ -79,6 +79,9 @@ class Patient(models.Model):
     given_name = models.CharField(_("given name"), max_length=100)
     family_name = models.CharField(_("family name"), max_length=100)
     birth_date = models.DateField(_("date of birth"))
+    # The patient's choice (records' privacy page): sensitive test results wait until they say they have
+    # talked them over with a clinician, for them and for everyone who helps them.
+    results_after_discussion = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

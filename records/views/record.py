@@ -30,6 +30,7 @@ from records.access import access_resource_by_id, access_result_by_id
 from records.charts import ChartText, trend_svg
 from records.plain_language import explain_flag, explain_test, flag_for, language_of
 from records.plain_language import glossary as plain_glossary
+from records.privacy import private_item
 from records.projections import LOINC
 from records.sections import (
     SECTIONS,
@@ -207,6 +208,7 @@ def item(request: SignedInRequest, subject: Patient, item: FhirResource) -> Http
             "row": item,
             "record_item": RecordItem(row=item, sources=[item.source.label]),
             "report_results": report_results,
+            "private_item": private_item(request.actor, item),
         },
     )
 

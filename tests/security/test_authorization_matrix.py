@@ -30,8 +30,17 @@ from accounts.models import ApiToken, Organization, Patient
 from proxy.middleware import ACTING_FOR_KEY
 from proxy.models import AccessRequest, GrantStatus, ProxyGrant
 from records.ingest import write_page
-from records.models import ConnectionStatus, FhirResource, ImportRun
+from records.models import (
+    ConnectionStatus,
+    FhirResource,
+    ImportRun,
+    RecordSource,
+    ResultRelease,
+    SensitiveShare,
+    SourceKind,
+)
 from tests.conftest import PERSONAS, SMALL_PDF, World, create_token_for, sign_in
+from tests.factories import UserFactory
 from tests.records.record_data import condition, lab
 from tests.url_inventory import named_url_patterns
 
@@ -249,6 +258,59 @@ def rosa_item(world: World, resource: dict[str, Any]) -> int:
     return FhirResource.objects.get(source=source, resource_id=resource["id"]).pk
 
 
+def alex_helper(world: World) -> ProxyGrant:
+    """Someone who helps Alex (the patient persona) with the records scope, not shown private items."""
+    user = world.users.get("alex_helper") or UserFactory(email="alex.helper@example.test")
+    world.users["alex_helper"] = user
+    grant, _created = ProxyGrant.objects.get_or_create(
+        grantee=user,
+        patient=world.patient_record,
+        defaults={"legal_basis": "patient_consent", "scopes": [Scope.RECORDS], "status": GrantStatus.ACTIVE},
+    )
+    return grant
+
+
+def alex_private_item(world: World, *, with_helper: bool = False) -> int:
+    """One of Alex's private results (an HIV test), from a source of his own (and his helper, made first)."""
+    if with_helper:
+        alex_helper(world)
+    source, _created = RecordSource.objects.get_or_create(
+        patient=world.patient_record, label="Alex's clinic", defaults={"kind": SourceKind.UPLOAD}
+    )
+    resource = lab("alex-hiv", code="75622-1", display="HIV test", value=None, interpretation="NEG", security="HIV")
+    write_page(source, [resource])
+    return FhirResource.objects.get(source=source, resource_id="alex-hiv").pk
+
+
+def alex_waiting_result(world: World) -> int:
+    Patient.objects.filter(pk=world.patient_record.pk).update(results_after_discussion=True)
+    return alex_private_item(world)
+
+
+def alex_share(world: World) -> int:
+    return SensitiveShare.objects.create(patient=world.patient_record, grant=alex_helper(world), category="hiv").pk
+
+
+def results_wait_on(world: World, persona: str) -> None:
+    assert Patient.objects.get(user=world.user(persona)).results_after_discussion
+
+
+def result_released(world: World, persona: str) -> None:
+    assert ResultRelease.objects.filter(resource__resource_id="alex-hiv").count() == 1
+
+
+def item_shown(world: World, persona: str) -> None:
+    assert SensitiveShare.objects.filter(grant=alex_helper(world), resource__resource_id="alex-hiv").count() == 1
+
+
+def kind_shown(world: World, persona: str) -> None:
+    assert SensitiveShare.objects.filter(grant=alex_helper(world), category="hiv").count() == 1
+
+
+def share_stopped(world: World, persona: str) -> None:
+    assert not SensitiveShare.objects.filter(grant=alex_helper(world)).exists()
+
+
 def _desk(slug: str | None) -> dict[str, Any]:
     return {"org_slug": slug} if slug else {}
 
@@ -340,6 +402,31 @@ MATRIX: dict[str, Row] = {
         lambda w: {"item_id": rosa_item(w, condition("rosa-t2d", "Type 2 diabetes"))},
         (get(signed_in(404, (200, (CG_FULL, CG_REC)))),),
         probe=CG_FULL,
+    ),
+    # The patient's privacy choices: only the person, for their own record (caregivers never choose).
+    "records:privacy": Row({}, (get(signed_in(404, (200, WITH_OWN_RECORD))),), probe=PAT),
+    "records:results_wait": Row({}, (
+        Case("POST", signed_in(404, (302, WITH_OWN_RECORD)), body={"wait": "on"}, ok=WITH_OWN_RECORD,
+             effect=results_wait_on),
+    ), probe=PAT),
+    "records:release_result": Row(
+        lambda w: {"result_id": alex_waiting_result(w)},
+        (Case("POST", signed_in(404, (302, PAT)), ok=(PAT,), effect=result_released),), probe=PAT,
+    ),
+    "records:show_item": Row(
+        lambda w: {"item_id": alex_private_item(w, with_helper=True)},
+        (Case("POST", signed_in(404, (302, PAT)), body=lambda w: {"grant": str(alex_helper(w).pk)}, ok=(PAT,),
+              effect=item_shown),),
+        probe=PAT,
+    ),
+    "records:private_kinds": Row(
+        lambda w: {"grant_id": alex_helper(w).pk},
+        (Case("POST", signed_in(404, (302, PAT)), body={"kind": ["hiv"]}, ok=(PAT,), effect=kind_shown),),
+        probe=PAT,
+    ),
+    "records:stop_showing": Row(
+        lambda w: {"share_id": alex_share(w)},
+        (Case("POST", signed_in(404, (302, PAT)), ok=(PAT,), effect=share_stopped),), probe=PAT,
     ),
     # The public half of the portal's signing key, for health systems checking its client assertions.
     "records:jwks": Row({}, (get(expand(200, (TO_VERIFY, UNVER))),), probe=ANON),
