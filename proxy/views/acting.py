@@ -32,7 +32,7 @@ def switch_subject(request: SignedInRequest) -> HttpResponse:
         next_url = reverse("home")
     if chosen == SELF:
         request.session.pop(ACTING_FOR_KEY, None)
-        return redirect("home")
+        return redirect(next_url)
     try:
         actor = resolve_actor(request.user, subject_id=chosen)
     except AccessEndedError:
@@ -48,8 +48,9 @@ def switch_subject(request: SignedInRequest) -> HttpResponse:
         object_type="patient",
         object_id=actor.subject.pk,
     )
-    # Sections differ between people: land on the home page rather than a page that may be outside the scopes.
-    return redirect("home")
+    # A family-view card names the page it links to (`next`, same site only); otherwise the home page, since
+    # sections differ between people. A page outside this person's scopes answers as any refused page does.
+    return redirect(next_url)
 
 
 @public_page

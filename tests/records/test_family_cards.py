@@ -94,3 +94,31 @@ def test_new_results_outside_the_usual_range_are_counted_apart(client: Client, w
     html = client.get(reverse("family")).content.decode()
     assert "3 new records since your last visit." in html
     assert "2 new results outside the usual range." in html
+
+
+def test_a_card_for_someone_else_opens_its_page_acting_for_them(client: Client, world: World) -> None:
+    from accounts.actors import Scope
+    from accounts.models.audit import Basis
+    from proxy.models import GrantStatus, ProxyGrant
+
+    ProxyGrant.objects.create(
+        grantee=world.user("patient"),
+        patient=world.people["rosa"],
+        legal_basis=Basis.PATIENT_CONSENT,
+        scopes=[Scope.RECORDS],
+        status=GrantStatus.ACTIVE,
+        starts_at=timezone.now() - timedelta(days=1),
+    )
+    world.rosa_connection.status = ConnectionStatus.NEEDS_REAUTHORIZATION
+    world.rosa_connection.save()
+    sign_in(client, world, "patient")  # acting for himself
+    html = client.get(reverse("family")).content.decode()
+    target = reverse("records:connection", args=[world.rosa_connection.pk])
+    assert f'name="next" value="{target}"' in html
+    response = client.post(reverse("proxy:switch_subject"), {"subject": str(world.people["rosa"].pk), "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == target
+    assert "Outside Hospital" in client.get(target).content.decode()
+    # Another site is never a destination.
+    away = client.post(reverse("proxy:switch_subject"), {"subject": "self", "next": "https://evil.example/"})
+    assert away["Location"] == reverse("home")
