@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from accounts.actors import actor_for
+from accounts.actors import Scope, actor_for
+from accounts.models import Patient
+from accounts.models.audit import Basis
+from proxy.models import GrantStatus, ProxyGrant
+from records.models import FhirResource
 from records.sections import SECTIONS
 from records.selectors import visible_to
 from tests.conftest import World
@@ -45,6 +49,20 @@ def alex_with_two_sources(world: World) -> int:
     )
     store(hospital, lab("a1c-2", value=64, unit="mmol/mol", low=20, high=42, when="2026-07-01T09:00:00Z"))
     store(hospital, condition("t1d", "Type 1 diabetes"), immunization("flu"))
+    # A private problem, shown to nobody yet, and a private result that waits (the privacy page lists both).
+    store(
+        riverside,
+        condition("mood", "Depression", code="35489007", meta={"security": [{"code": "PSY"}]}),
+        lab("hiv", code="75622-1", display="HIV test", value=None, interpretation="NEG", security="HIV"),
+    )
+    Patient.objects.filter(pk=world.patient_record.pk).update(results_after_discussion=True)
+    ProxyGrant.objects.create(
+        grantee=world.user("caregiver"),
+        patient=world.patient_record,
+        legal_basis=Basis.PATIENT_CONSENT,
+        scopes=[Scope.RECORDS],
+        status=GrantStatus.ACTIVE,
+    )
     return int(visible_to(actor_for(world.user("patient"))).get(resource_id="a1c-1").pk)
 
 
@@ -56,6 +74,8 @@ def record_urls(result_id: int) -> list[str]:
         reverse("records:timeline"),
         *[reverse("records:section", args=[slug]) for slug in SECTIONS],
         reverse("records:glossary"),
+        reverse("records:privacy"),
+        reverse("records:item", args=[FhirResource.objects.get(resource_id="mood").pk]),
     ]
 
 
