@@ -299,7 +299,7 @@ def test_the_record_pages_in_spanish_show_no_english_words(client: Client, world
     row = visible_to(actor_for(world.user("patient"))).get(resource_id="a1c-1", source_id=alex_record["riverside"])
     urls = [reverse("records:summary"), reverse("records:results"), reverse("records:timeline")]
     urls += [reverse("records:section", args=[slug]) for slug in SECTIONS]
-    urls += [reverse("records:result", args=[row.pk]), reverse("records:glossary")]
+    urls += [reverse("records:result", args=[row.pk]), reverse("records:glossary"), reverse("records:privacy")]
     with translation.override("es"):
         for url in urls:
             response = client.get(url, HTTP_ACCEPT_LANGUAGE="es")
