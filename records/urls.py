@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records.views import connections, jwks, record, upload
+from records.views import connections, jwks, notes, record, upload
 
 app_name = "records"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("records/results/", record.results, name="results"),
     path("records/results/<int:result_id>/", record.result, name="result"),
     path("records/items/<int:item_id>/", record.item, name="item"),
+    path("records/items/<int:item_id>/attachments/<int:index>/", notes.attachment, name="attachment"),
     path("records/upload/", upload.upload, name="upload"),
     path("records/uploads/<int:run_id>/", upload.upload_run, name="upload_run"),
     path("records/connect/", connections.directory, name="directory"),

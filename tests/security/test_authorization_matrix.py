@@ -11,6 +11,7 @@ the health checks.
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable
@@ -249,6 +250,17 @@ def rosa_item(world: World, resource: dict[str, Any]) -> int:
     return FhirResource.objects.get(source=source, resource_id=resource["id"]).pk
 
 
+def rosa_letter() -> dict[str, Any]:
+    """A note of Rosa's with a PDF inside it, for the attachment's download."""
+    pdf = base64.b64encode(SMALL_PDF).decode()
+    return {
+        "resourceType": "DocumentReference",
+        "id": "rosa-letter",
+        "status": "current",
+        "content": [{"attachment": {"contentType": "application/pdf", "data": pdf, "title": "Letter"}}],
+    }
+
+
 def _desk(slug: str | None) -> dict[str, Any]:
     return {"org_slug": slug} if slug else {}
 
@@ -338,6 +350,12 @@ MATRIX: dict[str, Row] = {
     ),
     "records:item": Row(
         lambda w: {"item_id": rosa_item(w, condition("rosa-t2d", "Type 2 diabetes"))},
+        (get(signed_in(404, (200, (CG_FULL, CG_REC)))),),
+        probe=CG_FULL,
+    ),
+    # A note's attachment: downloaded by those who may read the note (the patient's own download is audited too).
+    "records:attachment": Row(
+        lambda w: {"item_id": rosa_item(w, rosa_letter()), "index": 0},
         (get(signed_in(404, (200, (CG_FULL, CG_REC)))),),
         probe=CG_FULL,
     ),
