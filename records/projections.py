@@ -523,8 +523,21 @@ def _document(resource: dict[str, Any]) -> Projection:
         status=_status(resource),
         effective_at=first_of(resource, "date", "context.period.start"),
     )
-    # What each attachment is (never its content): the detail page shows text and HTML, and offers the rest
-    # for download through an authorized view.
+    attachments = document_attachments(resource)
+    if attachments:
+        projection.details["attachments"] = attachments
+    encounter = document_encounter(resource)
+    if encounter:
+        projection.details["encounter"] = encounter
+    _add_people(projection, performed_by=_who(resource, "author"))
+    return projection
+
+
+def document_attachments(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """What each attachment of a DocumentReference is (never its content), the first 20.
+
+    The detail page shows text and HTML, and offers the rest for download through an authorized view.
+    """
     attachments = []
     for index, content in enumerate(_list(resource.get("content"))[:20]):
         attachment = _dict(_dict(content).get("attachment"))
@@ -537,10 +550,18 @@ def _document(resource: dict[str, Any]) -> Projection:
                     "inline": isinstance(attachment.get("data"), str),
                 }
             )
-    if attachments:
-        projection.details["attachments"] = attachments
-    _add_people(projection, performed_by=_who(resource, "author"))
-    return projection
+    return attachments
+
+
+def document_encounter(resource: dict[str, Any]) -> str:
+    """The id of the visit (Encounter) a DocumentReference belongs to: the first of `context.encounter`.
+
+    R4 makes it a list of References; STU3 files carry one Reference. Relative references and urn:uuid only, as
+    elsewhere, so the id is the Encounter's own id in the same source.
+    """
+    value = _dict(resource.get("context")).get("encounter")
+    found = _reference_ids(value if isinstance(value, list) else [value], "Encounter")
+    return found[0] if found else ""
 
 
 PROJECTORS: dict[str, Any] = {

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records.views import connections, jwks, privacy, record, upload
+from records.views import connections, jwks, notes, privacy, record, upload
 
 app_name = "records"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("records/privacy/waiting/<int:result_id>/show/", privacy.release_result, name="release_result"),
     path("records/privacy/helpers/<uuid:grant_id>/", privacy.private_kinds, name="private_kinds"),
     path("records/privacy/shown/<int:share_id>/stop/", privacy.stop_showing, name="stop_showing"),
+    path("records/items/<int:item_id>/attachments/<int:index>/", notes.attachment, name="attachment"),
     path("records/upload/", upload.upload, name="upload"),
     path("records/uploads/<int:run_id>/", upload.upload_run, name="upload_run"),
     path("records/connect/", connections.directory, name="directory"),

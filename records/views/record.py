@@ -28,6 +28,7 @@ from accounts.requests import SignedInRequest
 from records import results as result_reads
 from records.access import access_resource_by_id, access_result_by_id
 from records.charts import ChartText, trend_svg
+from records.notes import note_content, notes_of_visit, visit_of_note
 from records.plain_language import explain_flag, explain_test, flag_for, language_of
 from records.plain_language import glossary as plain_glossary
 from records.privacy import private_item
@@ -209,6 +210,10 @@ def item(request: SignedInRequest, subject: Patient, item: FhirResource) -> Http
             "record_item": RecordItem(row=item, sources=[item.source.label]),
             "report_results": report_results,
             "private_item": private_item(request.actor, item),
+            # Visit notes and attachments (templates/records/parts/note_content.html)
+            "note": note_content(item) if item.resource_type == "DocumentReference" else None,
+            "note_visit": visit_of_note(request.actor, item) if item.resource_type == "DocumentReference" else None,
+            "visit_notes": notes_of_visit(request.actor, item) if item.resource_type == "Encounter" else [],
         },
     )
 

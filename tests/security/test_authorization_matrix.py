@@ -11,6 +11,7 @@ the health checks.
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable
@@ -309,6 +310,15 @@ def kind_shown(world: World, persona: str) -> None:
 
 def share_stopped(world: World, persona: str) -> None:
     assert not SensitiveShare.objects.filter(grant=alex_helper(world)).exists()
+def rosa_letter() -> dict[str, Any]:
+    """A note of Rosa's with a PDF inside it, for the attachment's download."""
+    pdf = base64.b64encode(SMALL_PDF).decode()
+    return {
+        "resourceType": "DocumentReference",
+        "id": "rosa-letter",
+        "status": "current",
+        "content": [{"attachment": {"contentType": "application/pdf", "data": pdf, "title": "Letter"}}],
+    }
 
 
 def _desk(slug: str | None) -> dict[str, Any]:
@@ -427,6 +437,11 @@ MATRIX: dict[str, Row] = {
     "records:stop_showing": Row(
         lambda w: {"share_id": alex_share(w)},
         (Case("POST", signed_in(404, (302, PAT)), ok=(PAT,), effect=share_stopped),), probe=PAT,
+    # A note's attachment: downloaded by those who may read the note (the patient's own download is audited too).
+    "records:attachment": Row(
+        lambda w: {"item_id": rosa_item(w, rosa_letter()), "index": 0},
+        (get(signed_in(404, (200, (CG_FULL, CG_REC)))),),
+        probe=CG_FULL,
     ),
     # The public half of the portal's signing key, for health systems checking its client assertions.
     "records:jwks": Row({}, (get(expand(200, (TO_VERIFY, UNVER))),), probe=ANON),
