@@ -310,6 +310,8 @@ def kind_shown(world: World, persona: str) -> None:
 
 def share_stopped(world: World, persona: str) -> None:
     assert not SensitiveShare.objects.filter(grant=alex_helper(world)).exists()
+
+
 def rosa_letter() -> dict[str, Any]:
     """A note of Rosa's with a PDF inside it, for the attachment's download."""
     pdf = base64.b64encode(SMALL_PDF).decode()
@@ -437,6 +439,7 @@ MATRIX: dict[str, Row] = {
     "records:stop_showing": Row(
         lambda w: {"share_id": alex_share(w)},
         (Case("POST", signed_in(404, (302, PAT)), ok=(PAT,), effect=share_stopped),), probe=PAT,
+    ),
     # A note's attachment: downloaded by those who may read the note (the patient's own download is audited too).
     "records:attachment": Row(
         lambda w: {"item_id": rosa_item(w, rosa_letter()), "index": 0},
