@@ -61,6 +61,7 @@ class AuditAction(models.TextChoices):
     RECORDS_RESULT_VIEWED = "records.result_viewed", _("Viewed a test result")
     RECORDS_SECTION_VIEWED = "records.section_viewed", _("Viewed a part of the record")
     RECORDS_ITEM_VIEWED = "records.item_viewed", _("Viewed an item of the record")
+    RECORDS_DOWNLOADED = "records.downloaded", _("Downloaded the record")
     # Proxy access
     PROXY_INVITED = "proxy.invited", _("Invited someone to help")
     PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")

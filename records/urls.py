@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records.views import connections, jwks, record, upload
+from records.views import connections, downloads, jwks, record, upload
 
 app_name = "records"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("records/results/", record.results, name="results"),
     path("records/results/<int:result_id>/", record.result, name="result"),
     path("records/items/<int:item_id>/", record.item, name="item"),
+    path("records/download/", downloads.download_page, name="download"),
+    path("records/download/file/", downloads.download, name="download_file"),
     path("records/upload/", upload.upload, name="upload"),
     path("records/uploads/<int:run_id>/", upload.upload_run, name="upload_run"),
     path("records/connect/", connections.directory, name="directory"),

@@ -56,6 +56,7 @@ def record_urls(result_id: int) -> list[str]:
         reverse("records:timeline"),
         *[reverse("records:section", args=[slug]) for slug in SECTIONS],
         reverse("records:glossary"),
+        reverse("records:download"),
     ]
 
 
