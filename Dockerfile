@@ -17,6 +17,12 @@ RUN groupadd --system --gid 10001 app \
 
 WORKDIR /app
 
+# The record's PDF summary (WeasyPrint) needs Pango, HarfBuzz's font subsetter and a font; nothing else.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # Pinned runtime dependencies only (dev tooling stays out of the image).
 COPY requirements/base.txt requirements/base.txt
 RUN pip install --no-cache-dir -r requirements/base.txt && pip check

@@ -67,6 +67,7 @@ class AuditAction(models.TextChoices):
     RECORDS_SENSITIVE_SHOWN = "records.sensitive_shown", _("Chose to show private items to someone who helps")
     RECORDS_SENSITIVE_HIDDEN = "records.sensitive_hidden", _("Stopped showing private items to someone who helps")
     RECORDS_ATTACHMENT_DOWNLOADED = "records.attachment_downloaded", _("Downloaded a file from the record")
+    RECORDS_DOWNLOADED = "records.downloaded", _("Downloaded the record")
     # Proxy access
     PROXY_INVITED = "proxy.invited", _("Invited someone to help")
     PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")

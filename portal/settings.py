@@ -439,7 +439,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The PDF renderer logs its steps, and any URL it was refused, which could carry text from a record:
+        # none of it reaches the logs (no health data in application logs). Font subsetting talks as much.
+        "weasyprint": {"level": "CRITICAL"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105  (demo logins only; seed_demo refuses production)

@@ -80,3 +80,44 @@ class UploadForm(forms.Form):
         data["key"] = str(uuid.uuid4())
         data["subject"] = str(self.patient.pk)
         self.data = data
+
+
+DOWNLOAD_FORMATS = [
+    ("pdf", _("A summary to read or print (PDF)")),
+    ("csv", _("Test results for a spreadsheet (CSV)")),
+    ("fhir", _("Everything, for another app or health system (FHIR JSON)")),
+]
+
+
+class DownloadForm(forms.Form):
+    """What to download: a format, and a period (no dates: the whole record). Sent as GET: dates and format only.
+
+    The fields are named `from`, `to` and `format` in the query string (as the timeline's dates are).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        date_error = {"invalid": _("Enter the date as year-month-day, for example 2026-03-31.")}
+        self.fields["from"] = forms.DateField(
+            label=_("From"), required=False, error_messages=date_error, widget=forms.DateInput(attrs={"type": "date"})
+        )
+        self.fields["to"] = forms.DateField(
+            label=_("To"), required=False, error_messages=date_error, widget=forms.DateInput(attrs={"type": "date"})
+        )
+        self.fields["format"] = forms.ChoiceField(
+            label=_("Format"),
+            choices=DOWNLOAD_FORMATS,
+            initial="pdf",
+            widget=forms.RadioSelect,
+            error_messages={
+                "required": _("Choose what to download."),
+                "invalid_choice": _("Choose one of the formats below."),
+            },
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        start, end = cleaned.get("from"), cleaned.get("to")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The start date is after the end date."))
+        return cleaned

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records.views import connections, jwks, notes, privacy, record, upload
+from records.views import connections, downloads, jwks, notes, privacy, record, upload
 
 app_name = "records"
 
@@ -19,6 +19,8 @@ urlpatterns = [
     path("records/privacy/helpers/<uuid:grant_id>/", privacy.private_kinds, name="private_kinds"),
     path("records/privacy/shown/<int:share_id>/stop/", privacy.stop_showing, name="stop_showing"),
     path("records/items/<int:item_id>/attachments/<int:index>/", notes.attachment, name="attachment"),
+    path("records/download/", downloads.download_page, name="download"),
+    path("records/download/file/", downloads.download, name="download_file"),
     path("records/upload/", upload.upload, name="upload"),
     path("records/uploads/<int:run_id>/", upload.upload_run, name="upload_run"),
     path("records/connect/", connections.directory, name="directory"),

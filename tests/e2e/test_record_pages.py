@@ -76,6 +76,7 @@ def record_urls(result_id: int) -> list[str]:
         reverse("records:glossary"),
         reverse("records:privacy"),
         reverse("records:item", args=[FhirResource.objects.get(resource_id="mood").pk]),
+        reverse("records:download"),
     ]
 
 

@@ -402,6 +402,9 @@ MATRIX: dict[str, Row] = {
     "records:summary": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
     # General words, no one's data: anyone (staff still pass their second factor first, as on every page).
     "records:glossary": Row({}, (get(expand(200, (TO_VERIFY, UNVER))),), probe=ANON),
+    # Downloading: the page to choose, and the file (the results as CSV here; every format is refused alike).
+    "records:download": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
+    "records:download_file": Row({}, (get(SUBJECT_RECORDS),), probe=PAT, extra={"query": "?format=csv"}),
     "records:timeline": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
     "records:results": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
     "records:section": Row({"section": "immunizations"}, (get(SUBJECT_RECORDS),), probe=PAT),
