@@ -68,6 +68,21 @@ class AuditAction(models.TextChoices):
     RECORDS_SENSITIVE_HIDDEN = "records.sensitive_hidden", _("Stopped showing private items to someone who helps")
     RECORDS_ATTACHMENT_DOWNLOADED = "records.attachment_downloaded", _("Downloaded a file from the record")
     RECORDS_DOWNLOADED = "records.downloaded", _("Downloaded the record")
+    # Sharing the record with a SMART Health Link
+    RECORDS_SHARE_LINKS_VIEWED = "records.share_links_viewed", _("Viewed the links that share the record")
+    RECORDS_SHARE_LINK_VIEWED = "records.share_link_viewed", _("Viewed a link that shares the record")
+    RECORDS_SHARE_LINK_CREATED = "records.share_link_created", _("Made a link to share the record")
+    RECORDS_SHARE_LINK_REVOKED = "records.share_link_revoked", _("Ended a link that shared the record")
+    RECORDS_SHARE_LINK_OPENED = "records.share_link_opened", _("Someone opened a shared link to the record")
+    RECORDS_SHARE_LINK_WRONG_PASSCODE = (
+        "records.share_link_wrong_passcode",
+        _("Someone tried a shared link with a wrong passcode"),
+    )
+    RECORDS_SHARE_LINK_REFUSED = (
+        "records.share_link_refused",
+        _("Someone tried a shared link that had ended"),
+    )
+    RECORDS_SHARE_FILE_FETCHED = "records.share_file_fetched", _("The record was downloaded through a shared link")
     # Proxy access
     PROXY_INVITED = "proxy.invited", _("Invited someone to help")
     PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")

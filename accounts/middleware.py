@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone, translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -23,6 +24,7 @@ IDLE_SIGNED_OUT_KEY = "portal_idle_signed_out"
 HAS_MFA_KEY = "portal_has_mfa"
 
 Handler = Callable[[HttpRequest], HttpResponse]
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 class IdleTimeoutMiddleware:
@@ -86,11 +88,29 @@ class MFAVerificationMiddleware:
         return self.get_response(request)
 
 
+CORS_PREFLIGHT_ATTRIBUTE = "answers_cors_preflight"
+
+
+def answers_cors_preflight(view: View) -> View:
+    """Marks a view that answers a cross-origin preflight (OPTIONS) itself; only such views receive one."""
+    setattr(view, CORS_PREFLIGHT_ATTRIBUTE, True)
+    return view
+
+
+def _answers_preflight(request: HttpRequest) -> bool:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return bool(getattr(match.func, CORS_PREFLIGHT_ATTRIBUTE, False))
+
+
 class PageMethodsMiddleware:
     """Pages take GET, HEAD and POST only (HTML forms send nothing else); the API takes what each view declares.
 
     Some third-party views treat PUT as POST (Django's generic form views do); refusing the other
     methods before any view runs keeps every page's methods to the ones the authorization matrix lists.
+    A view marked with `answers_cors_preflight` also receives OPTIONS (a SMART Health Link's manifest).
     """
 
     PAGE_METHODS = frozenset({"GET", "HEAD", "POST"})
@@ -99,7 +119,11 @@ class PageMethodsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method not in self.PAGE_METHODS and not request.path.startswith("/api/"):
+        if (
+            request.method not in self.PAGE_METHODS
+            and not request.path.startswith("/api/")
+            and not (request.method == "OPTIONS" and _answers_preflight(request))
+        ):
             return HttpResponseNotAllowed(sorted(self.PAGE_METHODS))
         return self.get_response(request)
 

@@ -322,6 +322,9 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 PROXY_DOCUMENT_MAX_BYTES = env.int("PROXY_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
 RECORDS_UPLOAD_MAX_BYTES = env.int("RECORDS_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+# SMART Health Links: requests a minute to the public manifest and file URLs, per address and per link.
+SHARE_LINK_RATE_PER_ADDRESS = env.int("SHARE_LINK_RATE_PER_ADDRESS", default=60)
+SHARE_LINK_RATE_PER_LINK = env.int("SHARE_LINK_RATE_PER_LINK", default=30)
 FHIR_HTTP_TIMEOUT_SECONDS = env.float("FHIR_HTTP_TIMEOUT_SECONDS", default=20.0)
 FHIR_RETRY_ATTEMPTS = env.int("FHIR_RETRY_ATTEMPTS", default=6)
 FHIR_RETRY_BASE_SECONDS = env.float("FHIR_RETRY_BASE_SECONDS", default=0.5)

@@ -9,7 +9,7 @@ from django.http import Http404
 
 from accounts.access import access_subject, parse_int_id
 from accounts.actors import Actor, Scope
-from records.models import Connection, HealthSystem, ImportRun
+from records.models import Connection, HealthSystem, ImportRun, ShareLink
 from records.selectors import visible_to
 
 if TYPE_CHECKING:
@@ -80,3 +80,25 @@ def access_result_by_id(actor: Actor, resource_id: object) -> FhirResource:
     if row.resource_type != "Observation":
         raise Http404
     return row
+
+
+def share_links_visible_to(actor: Actor) -> QuerySet[ShareLink]:
+    """The shared links of the patient the actor acts for, with the records scope.
+
+    A link shows its key again (its QR code), so it opens what it holds: someone from whom sensitive items
+    stay hidden (`hide_sensitive`) sees only the links they made themselves, which hold none.
+    """
+    if actor.subject is None or Scope.RECORDS not in actor.scopes or actor.user is None:
+        return ShareLink.objects.none()
+    links = ShareLink.objects.filter(patient=actor.subject)
+    if actor.hide_sensitive:
+        links = links.filter(created_by=actor.user, made_hiding_sensitive=True)
+    return links
+
+
+def access_share_link_by_id(actor: Actor, link_id: object) -> ShareLink:
+    """A shared link of the patient the actor acts for, that the actor may see (see share_links_visible_to)."""
+    link = share_links_visible_to(actor).select_related("patient").filter(pk=parse_int_id(link_id)).first()
+    if link is None:
+        raise Http404
+    return link

@@ -1,20 +1,28 @@
-"""Writes for records: importing files into a person's record, and connections to health systems."""
+"""Writes for records: importing files into a person's record, connections to health systems, shared links."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.actions.audit import record_audit_event
+from accounts.actors import Scope
 from accounts.audit_labels import AuditAction
 from accounts.models import Patient, User
-from records import smart
+from proxy.actions import NotAllowedError
+from records import shlinks, smart
+from records.exports import record_bundle
 from records.imports import import_resources
 from records.ingest import delete_source_records, read_fhir_file
 from records.models import (
@@ -25,6 +33,10 @@ from records.models import (
     RecordSource,
     RunKind,
     RunStatus,
+    ShareContent,
+    ShareLink,
+    ShareOpening,
+    ShareOutcome,
     SourceKind,
 )
 from records.smart import Tokens
@@ -315,3 +327,181 @@ def disconnect(
         system=locked.health_system, revocation_endpoint=endpoint, token_endpoint=token_endpoint, tokens=held
     )
     return Revocation.REVOKED if revoked else Revocation.FAILED
+
+
+# Sharing with a SMART Health Link ------------------------------------------------------------------------
+
+
+def _naming_the_person(bundle: dict[str, Any], patient: Patient) -> dict[str, Any]:
+    """The bundle with a Patient resource first when it has none, so that whoever opens it sees whose it is."""
+    entries = bundle.get("entry") or []
+    if any((entry.get("resource") or {}).get("resourceType") == "Patient" for entry in entries):
+        return bundle
+    person = {
+        "resourceType": "Patient",
+        "id": str(patient.pk),
+        "name": [{"given": [patient.given_name], "family": patient.family_name}],
+        "birthDate": patient.birth_date.isoformat(),
+    }
+    return {**bundle, "entry": [{"fullUrl": f"urn:uuid:{patient.pk}", "resource": person}, *entries]}
+
+
+def create_share_link(
+    *,
+    actor: Actor,
+    label: str,
+    days: int,
+    passcode: str = "",
+    content: str = ShareContent.WHOLE,
+    start: date | None = None,
+    end: date | None = None,
+    request: HttpRequest | None = None,
+) -> ShareLink:
+    """A new link to a snapshot of what the actor may see of the record they act for, made now.
+
+    The snapshot is the actor's own view (records.exports.record_bundle): a caregiver's link never holds
+    more than that caregiver may see. It is encrypted at once under a new key; later changes to the record
+    are not in it. It names the person (a Patient resource from their chart here, when the record holds
+    none). Raises NotAllowedError without the records scope.
+    """
+    patient = actor.subject
+    if patient is None or Scope.RECORDS not in actor.scopes:
+        raise NotAllowedError(_("You may not share this record."))
+    if content != ShareContent.DATES:
+        start = end = None
+    bundle = _naming_the_person(record_bundle(actor, start=start, end=end), patient)
+    key = shlinks.new_key()
+    now = timezone.now()
+    with transaction.atomic():
+        link = ShareLink.objects.create(
+            patient=patient,
+            created_by=actor.user,
+            basis=actor.basis,
+            made_hiding_sensitive=actor.hide_sensitive,
+            label=label.strip()[: shlinks.LABEL_MAX],
+            token=shlinks.new_token(),
+            key=key,
+            payload=shlinks.encrypt_file(bundle, key),
+            entries=len(bundle["entry"]),
+            passcode_hash=make_password(passcode) if passcode else "",
+            content=content,
+            start=start,
+            end=end,
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+        record_audit_event(
+            action=AuditAction.RECORDS_SHARE_LINK_CREATED,
+            actor=actor,
+            subject=patient,
+            request=request,
+            object_type="sharelink",
+            object_id=link.pk,
+            detail={"days": days, "passcode": bool(passcode), "content": content, "entries": link.entries},
+        )
+    return link
+
+
+def revoke_share_link(*, actor: Actor, link: ShareLink, request: HttpRequest | None = None) -> None:
+    """Ends a link now (checked by records.access.access_share_link_by_id); ending it again changes nothing."""
+    with transaction.atomic():
+        locked = ShareLink.objects.select_for_update().get(pk=link.pk)
+        if locked.revoked_at is not None:
+            return
+        locked.revoked_at = timezone.now()
+        locked.revoked_by = actor.user
+        locked.save(update_fields=["revoked_at", "revoked_by"])
+        record_audit_event(
+            action=AuditAction.RECORDS_SHARE_LINK_REVOKED,
+            actor=actor,
+            subject=locked.patient,
+            request=request,
+            object_type="sharelink",
+            object_id=locked.pk,
+        )
+
+
+class Opened(StrEnum):
+    """What a manifest request got."""
+
+    OPENED = "opened"
+    WRONG_PASSCODE = "wrong_passcode"
+    ENDED = "ended"  # expired, revoked or locked: answered as missing
+    MISSING = "missing"  # no such link
+
+
+@dataclass(frozen=True)
+class Opening:
+    result: Opened
+    link: ShareLink | None = None
+    remaining_attempts: int = 0
+
+
+_OPENING_AUDIT = {
+    ShareOutcome.OPENED: AuditAction.RECORDS_SHARE_LINK_OPENED,
+    ShareOutcome.WRONG_PASSCODE: AuditAction.RECORDS_SHARE_LINK_WRONG_PASSCODE,
+    ShareOutcome.REFUSED: AuditAction.RECORDS_SHARE_LINK_REFUSED,
+}
+
+
+def _record_opening(link: ShareLink, outcome: ShareOutcome, recipient: str, request: HttpRequest | None) -> None:
+    ShareOpening.objects.create(link=link, recipient=recipient[: ShareOpening.RECIPIENT_MAX], outcome=outcome)
+    # Whoever holds the link is not a user of the portal: the row is the link's, on no one's basis but the link.
+    record_audit_event(
+        action=_OPENING_AUDIT[outcome],
+        subject=link.patient,
+        request=request,
+        object_type="sharelink",
+        object_id=link.pk,
+    )
+
+
+def open_share_link(*, token: str, recipient: str, passcode: str, request: HttpRequest | None = None) -> Opening:
+    """A manifest request: checks the link and its passcode, and records the opening whatever it gets.
+
+    Ten wrong passcodes over the link's life lock it for good. An expired, revoked or locked link is
+    answered as missing (and the attempt recorded as refused).
+    """
+    with transaction.atomic():
+        link = ShareLink.objects.select_for_update().select_related("patient").filter(token=token).first()
+        if link is None:
+            return Opening(Opened.MISSING)
+        if not link.works:
+            _record_opening(link, ShareOutcome.REFUSED, recipient, request)
+            return Opening(Opened.ENDED, link)
+        # check_password compares in constant time; a link without a passcode takes none.
+        if link.has_passcode and not (passcode and check_password(passcode, link.passcode_hash)):
+            link.failed_attempts += 1
+            fields = ["failed_attempts"]
+            if link.failed_attempts >= ShareLink.MAX_FAILED_ATTEMPTS:
+                link.locked_at = timezone.now()
+                fields.append("locked_at")
+            link.save(update_fields=fields)
+            _record_opening(link, ShareOutcome.WRONG_PASSCODE, recipient, request)
+            return Opening(Opened.WRONG_PASSCODE, link, remaining_attempts=link.remaining_attempts)
+        _record_opening(link, ShareOutcome.OPENED, recipient, request)
+        return Opening(Opened.OPENED, link, remaining_attempts=link.remaining_attempts)
+
+
+def share_file(*, token: str, ticket: str, request: HttpRequest | None = None) -> ShareLink | None:
+    """The link whose file a location URL asks for, while the ticket is fresh, unused and the link still works.
+
+    Each ticket (made by a manifest answer that was recorded as an opening) is used once.
+    """
+    checked = shlinks.read_ticket(ticket)
+    if checked is None:
+        return None
+    link = ShareLink.objects.select_related("patient").filter(token=token, pk=checked.link_id).first()
+    if link is None or not link.works:
+        return None
+    if not cache.add(f"shlinks:ticket-used:{checked.nonce}", 1, timeout=shlinks.LOCATION_SECONDS + 60):
+        return None
+    with transaction.atomic():
+        record_audit_event(
+            action=AuditAction.RECORDS_SHARE_FILE_FETCHED,
+            subject=link.patient,
+            request=request,
+            object_type="sharelink",
+            object_id=link.pk,
+        )
+    return link

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Patient
 from records.actions import DEFAULT_UPLOAD_LABEL
 from records.ingest import FileRejectedError, parse_fhir_file
+from records.models import ShareContent, ShareExpiry
 
 
 class UploadForm(forms.Form):
@@ -120,4 +121,80 @@ class DownloadForm(forms.Form):
         start, end = cleaned.get("from"), cleaned.get("to")
         if start and end and start > end:
             raise forms.ValidationError(_("The start date is after the end date."))
+        return cleaned
+
+
+class ShareLinkForm(forms.Form):
+    """A new SMART Health Link: what it is called, how long it works, a passcode if wanted, and what it holds.
+
+    `subject` is the person the form was shown for, so that switching to someone else in another tab never
+    shares the wrong record.
+    """
+
+    PASSCODE_MIN = 6
+
+    label = forms.CharField(
+        label=_("Name for this link"),
+        max_length=80,
+        help_text=_("Shown to whoever opens it, for example: For Dr. Patel, March visit. Up to 80 characters."),
+    )
+    days = forms.TypedChoiceField(
+        label=_("The link works for"),
+        choices=ShareExpiry.choices,
+        coerce=int,
+        initial=ShareExpiry.WEEK,
+        widget=forms.RadioSelect,
+    )
+    passcode = forms.CharField(
+        label=_("Passcode"),
+        required=False,
+        min_length=PASSCODE_MIN,
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "At least 6 characters. Whoever opens the link must type it; tell it to them separately from the "
+            "link. After 10 wrong tries the link stops working."
+        ),
+    )
+    content = forms.ChoiceField(
+        label=_("What the link holds"),
+        choices=ShareContent.choices,
+        initial=ShareContent.WHOLE,
+        widget=forms.RadioSelect,
+    )
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    subject = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"subject": patient.pk})
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+
+    def clean_label(self) -> str:
+        label = " ".join(self.cleaned_data["label"].split())
+        if not label:
+            raise forms.ValidationError(_("Give the link a name."))
+        return label
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        if cleaned.get("subject") != self.patient.pk:
+            data = QueryDict(mutable=True)
+            data.update(self.data)
+            data["subject"] = str(self.patient.pk)
+            self.data = data
+            raise forms.ValidationError(
+                _(
+                    "You switched to another person's record after opening this page. "
+                    "Check whose record this is before sharing it."
+                )
+            )
+        if cleaned.get("content") == ShareContent.DATES:
+            start, end = cleaned.get("start"), cleaned.get("end")
+            if start is None and end is None and "start" not in self.errors and "end" not in self.errors:
+                self.add_error("start", _("Choose the first day, the last day, or both."))
+            elif start and end and start > end:
+                self.add_error("end", _("The last day comes before the first."))
         return cleaned

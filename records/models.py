@@ -365,3 +365,112 @@ class ResultRelease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_id} released"
+
+
+class ShareExpiry(models.IntegerChoices):
+    """How long a shared link works (days); a link always ends."""
+
+    DAY = 1, _("1 day")
+    WEEK = 7, _("7 days")
+    MONTH = 30, _("30 days")
+    QUARTER = 90, _("90 days")
+
+
+class ShareContent(models.TextChoices):
+    WHOLE = "whole", _("The whole record")
+    DATES = "dates", _("Only a range of dates")
+
+
+class ShareLink(models.Model):
+    """A SMART Health Link to a snapshot of a person's record, made by them or someone acting for them.
+
+    The snapshot is encrypted at creation (a compact JWE under the link's key) and never changes; the key is
+    kept encrypted here so that the person can show the link's QR code again. The manifest token in the URL
+    is random and unguessable; without the key, what it answers cannot be read.
+    """
+
+    MAX_FAILED_ATTEMPTS = 10
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="share_links")
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    basis = models.CharField(max_length=32, blank=True)  # on what basis it was made (the actor's)
+    made_hiding_sensitive = models.BooleanField(
+        default=False, help_text=_("Made by someone from whom sensitive items stay hidden (so they are not in it).")
+    )
+    label = models.CharField(_("label"), max_length=80)
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    key = EncryptedTextField(editable=False)
+    payload = models.TextField(editable=False, help_text=_("The record as shared: a compact JWE under the key."))
+    entries = models.PositiveIntegerField(default=0)
+    passcode_hash = models.CharField(max_length=128, blank=True, editable=False)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    content = models.CharField(max_length=16, choices=ShareContent.choices, default=ShareContent.WHOLE)
+    start = models.DateField(null=True, blank=True)
+    end = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "-created_at"], name="sharelink_patient_idx")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def audit_subject(self) -> Patient:
+        return self.patient
+
+    @property
+    def has_passcode(self) -> bool:
+        return bool(self.passcode_hash)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+    @property
+    def works(self) -> bool:
+        return self.revoked_at is None and not self.is_locked and not self.is_expired
+
+    @property
+    def remaining_attempts(self) -> int:
+        return max(0, self.MAX_FAILED_ATTEMPTS - self.failed_attempts)
+
+    @property
+    def state(self) -> str:
+        """Where the link stands, for its page: "revoked", "locked", "expired" or "active"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.is_locked:
+            return "locked"
+        return "expired" if self.is_expired else "active"
+
+
+class ShareOutcome(models.TextChoices):
+    OPENED = "opened", _("Opened")
+    WRONG_PASSCODE = "wrong_passcode", _("Wrong passcode")
+    REFUSED = "refused", _("Refused: the link had ended")
+
+
+class ShareOpening(models.Model):
+    """Someone used a shared link: when, who they said they were, and what they got."""
+
+    RECIPIENT_MAX = 100
+
+    link = models.ForeignKey(ShareLink, on_delete=models.CASCADE, related_name="openings")
+    at = models.DateTimeField(default=timezone.now)
+    recipient = models.CharField(max_length=RECIPIENT_MAX, blank=True)
+    outcome = models.CharField(max_length=16, choices=ShareOutcome.choices)
+
+    class Meta:
+        indexes = [models.Index(fields=["link", "-at"], name="shareopening_link_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} {self.at:%Y-%m-%d %H:%M}"

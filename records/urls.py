@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records.views import connections, downloads, jwks, notes, privacy, record, upload
+from records.views import connections, downloads, jwks, notes, privacy, record, share, shl, upload
 
 app_name = "records"
 
@@ -29,6 +29,13 @@ urlpatterns = [
     path("records/connections/<int:connection_id>/", connections.connection_page, name="connection"),
     path("records/connections/<int:connection_id>/sync/", connections.sync_now, name="sync_now"),
     path("records/connections/<int:connection_id>/disconnect/", connections.disconnect, name="disconnect"),
+    path("records/share/", share.share_links, name="share_links"),
+    path("records/share/<int:link_id>/", share.share_link, name="share_link"),
+    path("records/share/<int:link_id>/revoke/", share.revoke_share_link, name="revoke_share_link"),
+    # SMART Health Links, public: our viewer, a link's manifest, and a file's short-lived location.
+    path("shl/view/", shl.viewer, name="shl_viewer"),
+    path("shl/<str:token>/", shl.manifest, name="shl_manifest"),
+    path("shl/<str:token>/files/<str:ticket>/", shl.shl_file, name="shl_file"),
     # Last: a section's slug must never shadow the paths above.
     path("records/<slug:section>/", record.section, name="section"),
 ]

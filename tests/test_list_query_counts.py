@@ -11,7 +11,10 @@ from django.urls import reverse
 from accounts.actions.audit import record_audit_event
 from accounts.audit_labels import AuditAction
 from accounts.models.audit import Basis
+from proxy.access import resolve_actor
 from proxy.models import AccessRequest, GrantStatus, ProxyGrant
+from records.actions import create_share_link
+from records.models import ShareOpening, ShareOutcome
 from tests.conftest import World, sign_in
 from tests.factories import EnrollmentFactory, PatientFactory, UserFactory
 from tests.query_counts import count_queries
@@ -88,6 +91,15 @@ def more_records(world: World) -> None:
             )
 
 
+def more_share_links(world: World) -> None:
+    """Five more links to Rosa's record, each opened a few times."""
+    actor = resolve_actor(world.user("caregiver_full"), subject_id=str(world.people["rosa"].pk))
+    for n in range(5):
+        link = create_share_link(actor=actor, label=f"Link {n}", days=7)
+        for _ in range(3):
+            ShareOpening.objects.create(link=link, recipient="Dr. Patel", outcome=ShareOutcome.OPENED)
+
+
 CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("caregiver_full", "records:summary", {}, more_records),
     ("caregiver_full", "records:results", {}, more_records),
@@ -101,6 +113,7 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("platform_admin", "proxy:platform_queue", {}, lambda w: more_requests(w, None)),
     ("stranger", "proxy:my_requests", {}, lambda w: AccessRequest.objects.update(requester=w.user("stranger"))),
     ("caregiver_full", "access_history", {}, more_history),
+    ("caregiver_full", "records:share_links", {}, more_share_links),
 ]
 
 

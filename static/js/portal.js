@@ -1,6 +1,7 @@
 /* The portal's page script. Pages work without it: it only adds the idle
-   warning a minute before the server signs the session out. No inline
-   script anywhere (the Content-Security-Policy forbids it). */
+   warning a minute before the server signs the session out, and "Copy"
+   buttons beside read-only text. No inline script anywhere (the
+   Content-Security-Policy forbids it). */
 (function () {
   "use strict";
 
@@ -54,9 +55,31 @@
     schedule();
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", startIdleWarning);
-  } else {
+  // A button with data-copy-target copies that field's text (hidden without script or a clipboard).
+  function startCopyButtons() {
+    if (!navigator.clipboard) return;
+    document.querySelectorAll("button[data-copy-target]").forEach(function (button) {
+      var field = document.getElementById(button.dataset.copyTarget);
+      if (!field) return;
+      var label = button.textContent;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(field.value).then(function () {
+          button.textContent = button.dataset.copied || label;
+          setTimeout(function () { button.textContent = label; }, 2000);
+        });
+      });
+    });
+  }
+
+  function start() {
     startIdleWarning();
+    startCopyButtons();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();

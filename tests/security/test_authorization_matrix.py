@@ -28,8 +28,11 @@ from django.utils import timezone
 
 from accounts.actors import Scope
 from accounts.models import ApiToken, Organization, Patient
+from proxy.access import resolve_actor
 from proxy.middleware import ACTING_FOR_KEY
 from proxy.models import AccessRequest, GrantStatus, ProxyGrant
+from records import shlinks
+from records.actions import create_share_link
 from records.ingest import write_page
 from records.models import (
     ConnectionStatus,
@@ -38,6 +41,9 @@ from records.models import (
     RecordSource,
     ResultRelease,
     SensitiveShare,
+    ShareLink,
+    ShareOpening,
+    ShareOutcome,
     SourceKind,
 )
 from tests.conftest import PERSONAS, SMALL_PDF, World, create_token_for, sign_in
@@ -213,6 +219,19 @@ def upload_queued(world: World, persona: str) -> None:
     assert ImportRun.objects.filter(source__patient=_rosa(world)).count() == 1
 
 
+def share_link_made(world: World, persona: str) -> None:
+    made = ShareLink.objects.filter(patient=_rosa(world), label="Matrix link", created_by=world.user(persona))
+    assert made.count() == 1
+
+
+def share_link_revoked(world: World, persona: str) -> None:
+    assert ShareLink.objects.get(label="Rosa's link").revoked_at is not None
+
+
+def share_link_opened(world: World, persona: str) -> None:
+    assert ShareOpening.objects.filter(recipient="Matrix viewer", outcome=ShareOutcome.OPENED).count() == 1
+
+
 # Bodies -----------------------------------------------------------------------------------------------
 
 
@@ -321,6 +340,21 @@ def rosa_letter() -> dict[str, Any]:
         "status": "current",
         "content": [{"attachment": {"contentType": "application/pdf", "data": pdf, "title": "Letter"}}],
     }
+
+
+def rosas_link(world: World) -> ShareLink:
+    """A SMART Health Link to Rosa's record, made by her power of attorney."""
+    actor = resolve_actor(world.user(CG_FULL), subject_id=str(_rosa(world).pk))
+    return create_share_link(actor=actor, label="Rosa's link", days=7)
+
+
+def share_link_form(world: World) -> dict[str, Any]:
+    return {"label": "Matrix link", "days": "7", "content": "whole", "subject": str(_rosa(world).pk)}
+
+
+def rosas_file(world: World) -> dict[str, Any]:
+    link = rosas_link(world)
+    return {"token": link.token, "ticket": shlinks.file_ticket(link.pk)}
 
 
 def _desk(slug: str | None) -> dict[str, Any]:
@@ -477,6 +511,35 @@ MATRIX: dict[str, Row] = {
         ),
         probe=CG_FULL,
     ),
+    # Sharing the record with a SMART Health Link (records scope). The form names the person it was made for
+    # (Rosa here), as the upload form does.
+    "records:share_links": Row({}, (
+        get(SUBJECT_RECORDS),
+        Case("POST", signed_in(404, (200, (*WITH_OWN_RECORD, TEEN)), (302, (CG_FULL, CG_REC))), body=share_link_form,
+             ok=(CG_FULL, CG_REC), effect=share_link_made),
+    ), probe=PAT),
+    # A link shows its key again, so it is not for someone from whom sensitive items stay hidden (the
+    # records-only caregiver) unless they made it themselves: this one is the power of attorney's.
+    "records:share_link": Row(
+        lambda w: {"link_id": rosas_link(w).pk}, (get(signed_in(404, (200, CG_FULL))),), probe=CG_FULL,
+    ),
+    "records:revoke_share_link": Row(
+        lambda w: {"link_id": rosas_link(w).pk},
+        (Case("POST", signed_in(404, (302, CG_FULL)), ok=(CG_FULL,), effect=share_link_revoked),),
+        probe=CG_FULL,
+    ),
+    # The public side: whoever holds the link, signed in or not (a session's own rules still come first).
+    "records:shl_viewer": Row({}, (get(expand(200, (TO_VERIFY, UNVER))),), probe=ANON),
+    "records:shl_manifest": Row(
+        lambda w: {"token": rosas_link(w).token},
+        (
+            Case("POST", expand(200, (TO_VERIFY, UNVER)), body={"recipient": "Matrix viewer"}, kind="json",
+                 ok=tuple(p for p in EVERYONE if p not in (UNVER, *ENDED)), effect=share_link_opened),
+            Case("OPTIONS", expand(204, (TO_VERIFY, UNVER))),
+        ),
+        probe=ANON,
+    ),
+    "records:shl_file": Row(rosas_file, (get(expand(200, (TO_VERIFY, UNVER))),), probe=ANON),
     # Proxy access: the subject's side (manage-proxies scope)
     "proxy:sharing": Row({}, (get(signed_in(404, (200, MANAGERS))),), probe=PAT),
     # A manager gives only what they hold: the manage-only grantee may not give records (403, nothing sent).
