@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
@@ -332,20 +332,6 @@ def disconnect(
 # Sharing with a SMART Health Link ------------------------------------------------------------------------
 
 
-def _naming_the_person(bundle: dict[str, Any], patient: Patient) -> dict[str, Any]:
-    """The bundle with a Patient resource first when it has none, so that whoever opens it sees whose it is."""
-    entries = bundle.get("entry") or []
-    if any((entry.get("resource") or {}).get("resourceType") == "Patient" for entry in entries):
-        return bundle
-    person = {
-        "resourceType": "Patient",
-        "id": str(patient.pk),
-        "name": [{"given": [patient.given_name], "family": patient.family_name}],
-        "birthDate": patient.birth_date.isoformat(),
-    }
-    return {**bundle, "entry": [{"fullUrl": f"urn:uuid:{patient.pk}", "resource": person}, *entries]}
-
-
 def create_share_link(
     *,
     actor: Actor,
@@ -369,7 +355,7 @@ def create_share_link(
         raise NotAllowedError(_("You may not share this record."))
     if content != ShareContent.DATES:
         start = end = None
-    bundle = _naming_the_person(record_bundle(actor, start=start, end=end), patient)
+    bundle = record_bundle(actor, start=start, end=end)  # the chart's Patient resource first: whose record
     key = shlinks.new_key()
     now = timezone.now()
     with transaction.atomic():

@@ -136,7 +136,7 @@ def test_text_and_html_notes_render_with_their_narrative(client: Client, world: 
     assert "Progress note" in html
     assert "Care plan" in html
     assert "Notes are shown as your care team wrote them" in html
-    assert "Download" not in html  # everything was shown whole
+    assert "/attachments/" not in html  # everything was shown whole: no file to download
 
 
 def test_hostile_html_and_narrative_are_inert(client: Client, world: World) -> None:
