@@ -15,7 +15,8 @@ from django.utils import timezone
 from accounts.actors import Actor, Scope
 from accounts.selectors import previous_sign_in
 from records.care_gaps import CareItem
-from records.models import Connection, ConnectionStatus
+from records.models import Connection, ConnectionStatus, JournalEntry
+from records.patient_data import SUMMARY_QUESTIONS, MeasurementLine, latest_readings, measurement_lines, open_questions
 from records.preventive_care import preventive_care
 from records.results import ResultLine, result_lines
 from records.sections import RecordItem, current_rule, merge_copies, record_rows
@@ -40,6 +41,9 @@ class RecordSummary:
     upcoming: list[RecordItem] = field(default_factory=list)
     connections: list[Connection] = field(default_factory=list)  # those that need the person
     care: list[CareItem] = field(default_factory=list)  # preventive care, due first
+    # "Your journal": what the person wrote down themselves (kept apart from the health systems' records)
+    questions: list[JournalEntry] = field(default_factory=list)  # still to ask at the next visit
+    home_readings: list[MeasurementLine] = field(default_factory=list)  # the newest of each kind
 
     @property
     def is_empty(self) -> bool:
@@ -79,4 +83,6 @@ def record_summary(actor: Actor) -> RecordSummary:
     summary.upcoming = merge_copies(upcoming.order_by("effective_at", "pk")[:UPCOMING_LIMIT])
     summary.connections = list(connections_needing_the_person(actor))
     summary.care = preventive_care(actor)
+    summary.questions = open_questions(actor, limit=SUMMARY_QUESTIONS)
+    summary.home_readings = measurement_lines(actor, latest_readings(actor))
     return summary
