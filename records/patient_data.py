@@ -1,7 +1,7 @@
 """Reads of what the person writes down themselves: the journal and home measurements.
 
 Patient-entered data lives in its own tables (records.models.JournalEntry, HomeMeasurement), never among
-the health systems' FhirResource rows. The rule for reading it is the record's: the subject the actor acts
+the resources the health systems send. The rule for reading it is the record's: the subject the actor acts
 for, with the records scope. Entries are normal health data: unlike items a health system marks sensitive,
 they are shown to everyone who may read the record (docs/decisions.md, "Patient-entered data").
 
