@@ -83,6 +83,20 @@ class AuditAction(models.TextChoices):
         _("Someone tried a shared link that had ended"),
     )
     RECORDS_SHARE_FILE_FETCHED = "records.share_file_fetched", _("The record was downloaded through a shared link")
+    # What the person writes down themselves (the journal, home measurements)
+    RECORDS_JOURNAL_VIEWED = "records.journal_viewed", _("Viewed the journal")
+    RECORDS_JOURNAL_PRINT_VIEWED = "records.journal_print_viewed", _("Opened the journal to print")
+    RECORDS_JOURNAL_ENTRY_VIEWED = "records.journal_entry_viewed", _("Opened a journal entry")
+    RECORDS_JOURNAL_ENTRY_ADDED = "records.journal_entry_added", _("Wrote in the journal")
+    RECORDS_JOURNAL_ENTRY_CHANGED = "records.journal_entry_changed", _("Changed a journal entry")
+    RECORDS_JOURNAL_ENTRY_DELETED = "records.journal_entry_deleted", _("Deleted a journal entry")
+    RECORDS_JOURNAL_QUESTION_MARKED = (
+        "records.journal_question_marked",
+        _("Marked a question for the next visit as asked or answered"),
+    )
+    RECORDS_MEASUREMENTS_VIEWED = "records.measurements_viewed", _("Viewed the home measurements")
+    RECORDS_MEASUREMENT_ADDED = "records.measurement_added", _("Added a home measurement")
+    RECORDS_MEASUREMENT_DELETED = "records.measurement_deleted", _("Deleted a home measurement")
     # Proxy access
     PROXY_INVITED = "proxy.invited", _("Invited someone to help")
     PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")

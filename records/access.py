@@ -9,7 +9,8 @@ from django.http import Http404
 
 from accounts.access import access_subject, parse_int_id
 from accounts.actors import Actor, Scope
-from records.models import Connection, HealthSystem, ImportRun, ShareLink
+from records.models import Connection, HealthSystem, HomeMeasurement, ImportRun, JournalEntry, ShareLink
+from records.patient_data import journal_visible_to, measurements_visible_to
 from records.selectors import visible_to
 
 if TYPE_CHECKING:
@@ -102,3 +103,22 @@ def access_share_link_by_id(actor: Actor, link_id: object) -> ShareLink:
     if link is None:
         raise Http404
     return link
+
+
+def access_journal_entry_by_id(actor: Actor, entry_id: object) -> JournalEntry:
+    """An entry of the journal of the person the actor acts for, with the records scope.
+
+    Reading is enough to get it; changing it is for its author or the patient (records.patient_actions).
+    """
+    entry = journal_visible_to(actor).select_related("patient").filter(pk=parse_int_id(entry_id)).first()
+    if entry is None:
+        raise Http404
+    return entry
+
+
+def access_home_measurement_by_id(actor: Actor, measurement_id: object) -> HomeMeasurement:
+    """A home measurement of the person the actor acts for, with the records scope."""
+    reading = measurements_visible_to(actor).select_related("patient").filter(pk=parse_int_id(measurement_id)).first()
+    if reading is None:
+        raise Http404
+    return reading

@@ -268,7 +268,7 @@ def _band_title(text: ChartText, unit: str, low: float | None, high: float | Non
 
 def _point_title(point: TrendPoint, unit: str, text: ChartText, date_format: Callable[[datetime], str]) -> str:
     parts = [f"{_value_text(point.value)} {unit}".strip(), date_format(point.when), point.label]
-    if point.patient_entered:
+    if point.patient_entered and text.patient_entered not in parts:
         parts.append(text.patient_entered)
     return " · ".join(part for part in parts if part)
 

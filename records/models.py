@@ -474,3 +474,130 @@ class ShareOpening(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+# Patient-entered data --------------------------------------------------------------------------------------
+# What the person (or a caregiver for them) writes down themselves: a journal and home measurements. Kept in
+# tables of their own, never as FhirResource rows, so that nothing a person types is ever mistaken for what a
+# health system sent.
+
+
+class EntryKind(models.TextChoices):
+    SYMPTOM = "symptom", _("Symptom")
+    SIDE_EFFECT = "side_effect", _("Side effect")
+    QUESTION = "question", _("Question for the next visit")
+    NOTE = "note", _("Note")
+
+
+class QuestionState(models.TextChoices):
+    OPEN = "open", _("Still to ask")
+    ASKED = "asked", _("Asked")
+    ANSWERED = "answered", _("Answered")
+
+
+JOURNAL_TEXT_MAX = 2000
+
+
+class JournalEntry(models.Model):
+    """One entry of a person's journal: a symptom, a side effect, a question for the next visit, or a note."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="journal_entries")
+    kind = models.CharField(_("kind"), max_length=20, choices=EntryKind.choices)
+    text = models.TextField(_("what happened"), max_length=JOURNAL_TEXT_MAX)
+    happened_on = models.DateField(_("day"), default=timezone.localdate)
+    question_state = models.CharField(max_length=10, choices=QuestionState.choices, default=QuestionState.OPEN)
+    # Who wrote it: the account, and the name it had then (kept when the account goes).
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author_name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["patient", "-happened_on", "-created_at"], name="journal_patient_day_idx"),
+            models.Index(fields=["patient", "kind", "question_state"], name="journal_patient_kind_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=EntryKind.values), name="journal_kind_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.happened_on}"
+
+    @property
+    def audit_subject(self) -> Patient:
+        return self.patient
+
+    @property
+    def is_question(self) -> bool:
+        return self.kind == EntryKind.QUESTION
+
+    @property
+    def is_open_question(self) -> bool:
+        return self.kind == EntryKind.QUESTION and self.question_state == QuestionState.OPEN
+
+
+class MeasurementKind(models.TextChoices):
+    BLOOD_PRESSURE = "blood_pressure", _("Blood pressure")
+    WEIGHT = "weight", _("Weight")
+    GLUCOSE = "glucose", _("Blood glucose")
+
+
+class GlucoseContext(models.TextChoices):
+    FASTING = "fasting", _("Fasting")
+    BEFORE_MEAL = "before_meal", _("Before a meal")
+    AFTER_MEAL = "after_meal", _("After a meal")
+    OTHER = "other", pgettext_lazy("glucose context", "Other")
+
+
+# Units as stored (UCUM codes, the ones records.units converts between).
+BP_UNIT = "mm[Hg]"
+WEIGHT_UNITS = ("kg", "[lb_av]")
+GLUCOSE_UNITS = ("mg/dL", "mmol/L")
+
+
+class HomeMeasurement(models.Model):
+    """A reading taken at home: blood pressure (two numbers), weight or blood glucose, in the unit it was taken in."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="home_measurements")
+    kind = models.CharField(_("measurement"), max_length=20, choices=MeasurementKind.choices)
+    measured_at = models.DateTimeField(_("when measured"), default=timezone.now)
+    systolic = models.PositiveSmallIntegerField(null=True, blank=True)  # blood pressure only, mmHg
+    diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    value = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)  # weight and glucose
+    unit = models.CharField(max_length=12)
+    glucose_context = models.CharField(max_length=20, choices=GlucoseContext.choices, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author_name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["patient", "kind", "-measured_at"], name="home_patient_kind_when_idx"),
+            models.Index(fields=["patient", "-measured_at"], name="home_patient_when_idx"),
+        ]
+        constraints = [
+            # The database keeps each kind whole, whatever a form forgot.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        kind="blood_pressure",
+                        systolic__isnull=False,
+                        diastolic__isnull=False,
+                        value__isnull=True,
+                        unit=BP_UNIT,
+                    )
+                    | models.Q(kind="weight", value__isnull=False, systolic__isnull=True, unit__in=WEIGHT_UNITS)
+                    | models.Q(kind="glucose", value__isnull=False, systolic__isnull=True, unit__in=GLUCOSE_UNITS)
+                ),
+                name="home_measurement_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.measured_at:%Y-%m-%d}"
+
+    @property
+    def audit_subject(self) -> Patient:
+        return self.patient

@@ -15,7 +15,8 @@ from django.utils import timezone
 from accounts.actors import Actor, Scope
 from accounts.selectors import previous_sign_in
 from records.care_gaps import CareItem
-from records.models import Connection, ConnectionStatus
+from records.models import Connection, ConnectionStatus, JournalEntry
+from records.patient_data import SUMMARY_QUESTIONS, MeasurementLine, latest_readings, measurement_lines, open_questions
 from records.preventive_care import preventive_care
 from records.results import ResultLine, result_lines
 from records.sections import RecordItem, current_rule, merge_copies, record_rows
@@ -44,6 +45,9 @@ class RecordSummary:
     connections: list[Connection] = field(default_factory=list)  # those that need the person
     care: list[CareItem] = field(default_factory=list)  # preventive care, due first
     waiting: int = 0  # private results waiting until the patient chooses to see them (records.privacy)
+    # "Your journal": what the person wrote down themselves (kept apart from the health systems' records)
+    questions: list[JournalEntry] = field(default_factory=list)  # still to ask at the next visit
+    home_readings: list[MeasurementLine] = field(default_factory=list)  # the newest of each kind
 
     @property
     def is_empty(self) -> bool:
@@ -85,4 +89,6 @@ def record_summary(actor: Actor) -> RecordSummary:
     summary.care = preventive_care(actor)
     if actor.acts_for_self and actor.subject is not None and actor.subject.results_after_discussion:
         summary.waiting = len(merge_copies(held_results(actor).select_related("source")[:WAITING_CAP]))
+    summary.questions = open_questions(actor, limit=SUMMARY_QUESTIONS)
+    summary.home_readings = measurement_lines(actor, latest_readings(actor))
     return summary

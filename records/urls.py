@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records.views import connections, downloads, jwks, notes, privacy, record, share, shl, upload
+from records.views import connections, downloads, jwks, notes, patient_entries, privacy, record, share, shl, upload
 
 app_name = "records"
 
@@ -21,6 +21,17 @@ urlpatterns = [
     path("records/items/<int:item_id>/attachments/<int:index>/", notes.attachment, name="attachment"),
     path("records/download/", downloads.download_page, name="download"),
     path("records/download/file/", downloads.download, name="download_file"),
+    path("records/journal/", patient_entries.journal, name="journal"),
+    path("records/journal/print/", patient_entries.journal_print, name="journal_print"),
+    path("records/journal/<int:entry_id>/edit/", patient_entries.journal_edit, name="journal_edit"),
+    path("records/journal/<int:entry_id>/delete/", patient_entries.journal_delete, name="journal_delete"),
+    path("records/journal/<int:entry_id>/question/", patient_entries.journal_question, name="journal_question"),
+    path("records/measurements/", patient_entries.measurements, name="measurements"),
+    path(
+        "records/measurements/<int:measurement_id>/delete/",
+        patient_entries.measurement_delete,
+        name="measurement_delete",
+    ),
     path("records/upload/", upload.upload, name="upload"),
     path("records/uploads/<int:run_id>/", upload.upload_run, name="upload_run"),
     path("records/connect/", connections.directory, name="directory"),

@@ -14,7 +14,7 @@ from accounts.models.audit import Basis
 from proxy.access import resolve_actor
 from proxy.models import AccessRequest, GrantStatus, ProxyGrant
 from records.actions import create_share_link
-from records.models import ShareOpening, ShareOutcome
+from records.models import EntryKind, HomeMeasurement, JournalEntry, MeasurementKind, ShareOpening, ShareOutcome
 from tests.conftest import World, sign_in
 from tests.factories import EnrollmentFactory, PatientFactory, UserFactory
 from tests.query_counts import count_queries
@@ -100,12 +100,59 @@ def more_share_links(world: World) -> None:
             ShareOpening.objects.create(link=link, recipient="Dr. Patel", outcome=ShareOutcome.OPENED)
 
 
+def journal_entry(world: World, persona: str, kind: str, text: str) -> None:
+    user = world.user(persona)
+    JournalEntry.objects.create(
+        patient=world.people["rosa"], kind=kind, text=text, author=user, author_name=user.full_name or "helper"
+    )
+
+
+def home_reading(world: World, persona: str, kind: str) -> None:
+    user = world.user(persona)
+    values: dict[str, object] = {
+        MeasurementKind.BLOOD_PRESSURE: {"systolic": 130, "diastolic": 80, "unit": "mm[Hg]"},
+        MeasurementKind.WEIGHT: {"value": 154, "unit": "[lb_av]"},
+        MeasurementKind.GLUCOSE: {"value": 5.5, "unit": "mmol/L", "glucose_context": "fasting"},
+    }[kind]
+    HomeMeasurement.objects.create(
+        patient=world.people["rosa"], kind=kind, author=user, author_name=user.full_name or "helper", **values
+    )
+
+
+def more_journal(world: World) -> None:
+    """Rosa's journal grows: every kind, by two writers."""
+    for n in range(4):
+        for persona in ("caregiver_full", "caregiver_records"):
+            for kind in EntryKind.values:
+                journal_entry(world, persona, kind, f"Entry {n}")
+
+
+def more_readings(world: World) -> None:
+    """Rosa's home measurements grow: every kind, in other units too, by two people."""
+    for _ in range(4):
+        for persona in ("caregiver_full", "caregiver_records"):
+            for kind in MeasurementKind.values:
+                home_reading(world, persona, kind)
+    HomeMeasurement.objects.create(
+        patient=world.people["rosa"], kind=MeasurementKind.WEIGHT, value=70, unit="kg", author_name="Someone"
+    )
+
+
+def more_of_both(world: World) -> None:
+    more_journal(world)
+    more_readings(world)
+
+
 CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("caregiver_full", "records:summary", {}, more_records),
     ("caregiver_full", "records:results", {}, more_records),
     ("caregiver_full", "records:timeline", {}, more_records),
     ("caregiver_full", "records:section", {"section": "medications"}, more_records),
     ("caregiver_full", "records:section", {"section": "immunizations"}, more_records),
+    ("caregiver_full", "records:summary", {}, more_of_both),
+    ("caregiver_full", "records:journal", {}, more_journal),
+    ("caregiver_full", "records:journal_print", {}, more_journal),
+    ("caregiver_full", "records:measurements", {}, more_readings),
     ("patient", "proxy:sharing", {}, more_grants_on_alex),
     ("org_admin", "proxy:org_grants", {"org_slug": "riverside"}, more_grants_at_riverside),
     ("platform_admin", "proxy:platform_grants", {}, more_grants_at_riverside),
@@ -132,6 +179,11 @@ def test_list_page_query_count_is_constant(
     if url_name.startswith("records:"):
         # A record with one item first: an empty page skips the query that reads its rows.
         store(world.rosa_connection.source, lab("first"), immunization("first-flu"), medication("first-medicine"))
+        # And one entry and one reading of Rosa's own, for the same reason.
+        journal_entry(world, "caregiver_full", EntryKind.QUESTION, "First question")
+        journal_entry(world, "caregiver_full", EntryKind.SYMPTOM, "First symptom")
+        for kind in MeasurementKind.values:
+            home_reading(world, "caregiver_full", kind)
     url = reverse(url_name, kwargs=kwargs)
     before = count_queries(client, url)
     add_rows(world)

@@ -29,6 +29,7 @@ from records import results as result_reads
 from records.access import access_resource_by_id, access_result_by_id
 from records.charts import ChartText, trend_svg
 from records.notes import note_content, notes_of_visit, visit_of_note
+from records.patient_data import NO_HOME, home_on_result, table_rows
 from records.plain_language import explain_flag, explain_test, flag_for, language_of
 from records.plain_language import glossary as plain_glossary
 from records.privacy import private_item
@@ -136,10 +137,13 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
     language = language_of(get_language())
     loinc = result.code if result.code_system == LOINC else ""
     trend = result_reads.trend_of(context.history, loinc)
+    # The person's own readings of the same test: drawn apart (hollow squares, a dashed line), never merged.
+    home = home_on_result(request.actor, loinc, trend.unit) if loinc else NO_HOME
     title = result.display or gettext("Test result")
+    points = [*trend.points, *home.points]
     chart = (
         trend_svg(
-            trend.points,
+            points,
             unit=display_unit(trend.unit),
             low=trend.low,
             high=trend.high,
@@ -149,11 +153,11 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
                     "Each value of this test, from every source. The table below lists the same values."
                 ),
                 band=gettext("Usual range"),
-                patient_entered=gettext("Entered by you"),
+                patient_entered=gettext("Entered by you") if home.all_mine else gettext("Entered at home"),
             ),
             date_format=lambda moment: date_format(moment, "SHORT_DATE_FORMAT"),
         )
-        if len(trend.points) > 1
+        if len(points) > 1
         else ""
     )
     flag = flag_for(
@@ -173,6 +177,8 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
             "revised": result_reads.is_revised(result),
             "chart": chart,
             "trend": trend,
+            "home": home,
+            "value_rows": table_rows(context.history, home.rows),
             "explanation": explain_test(loinc, language) if loinc else None,
             "flag": explain_flag(flag, language) if flag else None,
             "report_results": result_reads.report_results(request.actor, context.report) if context.report else [],

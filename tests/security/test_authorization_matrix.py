@@ -16,6 +16,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,8 +37,13 @@ from records.actions import create_share_link
 from records.ingest import write_page
 from records.models import (
     ConnectionStatus,
+    EntryKind,
     FhirResource,
+    HomeMeasurement,
     ImportRun,
+    JournalEntry,
+    MeasurementKind,
+    QuestionState,
     RecordSource,
     ResultRelease,
     SensitiveShare,
@@ -232,6 +238,33 @@ def share_link_opened(world: World, persona: str) -> None:
     assert ShareOpening.objects.filter(recipient="Matrix viewer", outcome=ShareOutcome.OPENED).count() == 1
 
 
+def journal_entry_added(world: World, persona: str) -> None:
+    assert (
+        JournalEntry.objects.filter(patient=_rosa(world), text="Matrix entry", author=world.user(persona)).count() == 1
+    )
+
+
+def journal_entry_changed(world: World, persona: str) -> None:
+    assert JournalEntry.objects.get(patient=_rosa(world)).text == "Changed by the matrix"
+
+
+def journal_entry_deleted(world: World, persona: str) -> None:
+    assert not JournalEntry.objects.filter(patient=_rosa(world)).exists()
+
+
+def question_asked(world: World, persona: str) -> None:
+    assert JournalEntry.objects.get(patient=_rosa(world)).question_state == QuestionState.ASKED
+
+
+def reading_added(world: World, persona: str) -> None:
+    readings = HomeMeasurement.objects.filter(patient=_rosa(world), author=world.user(persona))
+    assert [(r.systolic, r.diastolic) for r in readings] == [(131, 84)]
+
+
+def reading_deleted(world: World, persona: str) -> None:
+    assert not HomeMeasurement.objects.filter(patient=_rosa(world)).exists()
+
+
 # Bodies -----------------------------------------------------------------------------------------------
 
 
@@ -355,6 +388,60 @@ def share_link_form(world: World) -> dict[str, Any]:
 def rosas_file(world: World) -> dict[str, Any]:
     link = rosas_link(world)
     return {"token": link.token, "ticket": shlinks.file_ticket(link.pk)}
+
+
+def rosa_entry(kind: str = EntryKind.SYMPTOM) -> Callable[[World], dict[str, Any]]:
+    """An entry of Rosa's journal, written by her power of attorney (caregiver_full); its id for the URL."""
+
+    def kwargs(world: World) -> dict[str, Any]:
+        entry = JournalEntry.objects.create(
+            patient=_rosa(world), kind=kind, text="Dizzy after lunch", author=world.user(CG_FULL), author_name="Full"
+        )
+        return {"entry_id": entry.pk}
+
+    return kwargs
+
+
+def rosa_reading(world: World) -> dict[str, Any]:
+    reading = HomeMeasurement.objects.create(
+        patient=_rosa(world),
+        kind=MeasurementKind.BLOOD_PRESSURE,
+        systolic=140,
+        diastolic=90,
+        unit="mm[Hg]",
+        author=world.user(CG_FULL),
+        author_name="Full",
+    )
+    return {"measurement_id": reading.pk}
+
+
+def _days_ago(days: int) -> str:
+    """A day in the past wherever the reader is (their time zone decides what "today" is)."""
+    return (timezone.now() - timedelta(days=days)).date().isoformat()
+
+
+def journal_body(world: World) -> dict[str, Any]:
+    return {
+        "kind": EntryKind.QUESTION.value,
+        "text": "Matrix entry",
+        "happened_on": _days_ago(2),
+        "subject": str(_rosa(world).pk),
+    }
+
+
+def edit_body(world: World) -> dict[str, Any]:
+    return {"kind": "symptom", "text": "Changed by the matrix", "happened_on": _days_ago(2)}
+
+
+def blood_pressure_body(world: World) -> dict[str, Any]:
+    moment = timezone.now() - timedelta(days=1)  # a wall time in the past in every time zone
+    return {
+        "kind": "blood_pressure",
+        "systolic": "131",
+        "diastolic": "84",
+        "measured_at": moment.strftime("%Y-%m-%dT%H:%M"),
+        "subject": str(_rosa(world).pk),
+    }
 
 
 def _desk(slug: str | None) -> dict[str, Any]:
@@ -483,6 +570,35 @@ MATRIX: dict[str, Row] = {
         (get(signed_in(404, (200, (CG_FULL, CG_REC)))),),
         probe=CG_FULL,
     ),
+    # What the person writes down themselves: read and added by whoever acts for them with the records scope
+    # (the forms name Rosa: acting for anyone else, they are refused on the form); changed or deleted only by
+    # its author (caregiver_full here) or the patient: the records-only grantee may read it, and gets 403.
+    "records:journal": Row({}, (
+        get(SUBJECT_RECORDS),
+        Case("POST", signed_in(404, (200, (*WITH_OWN_RECORD, TEEN)), (302, (CG_FULL, CG_REC))), body=journal_body,
+             ok=(CG_FULL, CG_REC), effect=journal_entry_added),
+    ), probe=PAT),
+    "records:journal_print": Row({}, (get(SUBJECT_RECORDS),), probe=PAT),
+    "records:journal_edit": Row(rosa_entry(), (
+        get(signed_in(404, (200, CG_FULL), (REFUSED, CG_REC))),
+        Case("POST", signed_in(404, (302, CG_FULL), (REFUSED, CG_REC)), body=edit_body,
+             ok=(CG_FULL,), effect=journal_entry_changed),
+    ), probe=CG_FULL),
+    "records:journal_delete": Row(rosa_entry(), (
+        Case("POST", signed_in(404, (302, CG_FULL), (REFUSED, CG_REC)), ok=(CG_FULL,), effect=journal_entry_deleted),
+    ), probe=CG_FULL),
+    "records:journal_question": Row(rosa_entry(EntryKind.QUESTION), (
+        Case("POST", signed_in(404, (302, CG_FULL), (REFUSED, CG_REC)), body={"state": "asked"},
+             ok=(CG_FULL,), effect=question_asked),
+    ), probe=CG_FULL),
+    "records:measurements": Row({}, (
+        get(SUBJECT_RECORDS),
+        Case("POST", signed_in(404, (200, (*WITH_OWN_RECORD, TEEN)), (302, (CG_FULL, CG_REC))),
+             body=blood_pressure_body, ok=(CG_FULL, CG_REC), effect=reading_added),
+    ), probe=PAT),
+    "records:measurement_delete": Row(rosa_reading, (
+        Case("POST", signed_in(404, (302, CG_FULL), (REFUSED, CG_REC)), ok=(CG_FULL,), effect=reading_deleted),
+    ), probe=CG_FULL),
     # The public half of the portal's signing key, for health systems checking its client assertions.
     "records:jwks": Row({}, (get(expand(200, (TO_VERIFY, UNVER))),), probe=ANON),
     # Connecting starts with discovery at the health system; this one does not exist, so it ends on the directory.
