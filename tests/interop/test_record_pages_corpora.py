@@ -22,6 +22,12 @@ LIST_PAGES = [
     ("records:timeline", (), {}),
     ("records:timeline", (), {"page": "2"}),
     *[("records:section", (slug,), {}) for slug in SECTIONS],
+    ("records:privacy", (), {}),
+    ("records:download", (), {}),
+    # The whole record as a FHIR Bundle, the results as CSV and the readable PDF summary.
+    ("records:download_file", (), {"format": "fhir"}),
+    ("records:download_file", (), {"format": "csv"}),
+    ("records:download_file", (), {"format": "pdf"}),
 ]
 
 
@@ -30,6 +36,8 @@ def render_everything(client: Client, patient: Patient, *, item_limit: int | Non
     for name, args, query in LIST_PAGES:
         response = client.get(reverse(name, args=args), query)
         assert response.status_code == 200, (name, query, response.status_code)
+        if query.get("format") == "pdf":
+            assert b"".join(response.streaming_content if response.streaming else [response.content])[:5] == b"%PDF-"
     rows = FhirResource.objects.filter(patient=patient).order_by("pk")
     if item_limit is not None:
         firsts: dict[tuple[str, str, str], int] = {}
