@@ -101,6 +101,14 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("platform_admin", "proxy:platform_queue", {}, lambda w: more_requests(w, None)),
     ("stranger", "proxy:my_requests", {}, lambda w: AccessRequest.objects.update(requester=w.user("stranger"))),
     ("caregiver_full", "access_history", {}, more_history),
+    # The record's API, for Rosa (a `patient_id` names one of world.people: the URL is made per test).
+    ("caregiver_full", "api-record-summary", {"patient_id": "rosa"}, more_records),
+    ("caregiver_full", "api-record-timeline", {"patient_id": "rosa"}, more_records),
+    ("caregiver_full", "api-record-results", {"patient_id": "rosa"}, more_records),
+    ("caregiver_full", "api-record-section", {"patient_id": "rosa", "section": "medications"}, more_records),
+    ("caregiver_full", "api-record-section", {"patient_id": "rosa", "section": "immunizations"}, more_records),
+    ("caregiver_full", "api-record-preventive-care", {"patient_id": "rosa"}, more_records),
+    ("caregiver_full", "api-record-sources", {"patient_id": "rosa"}, more_records),
 ]
 
 
@@ -116,9 +124,11 @@ def test_list_page_query_count_is_constant(
     add_rows: Callable[[World], object],
 ) -> None:
     sign_in(client, world, persona)
-    if url_name.startswith("records:"):
+    if url_name.startswith(("records:", "api-record-")):
         # A record with one item first: an empty page skips the query that reads its rows.
         store(world.rosa_connection.source, lab("first"), immunization("first-flu"), medication("first-medicine"))
+    if "patient_id" in kwargs:
+        kwargs = {**kwargs, "patient_id": str(world.people[kwargs["patient_id"]].pk)}
     url = reverse(url_name, kwargs=kwargs)
     before = count_queries(client, url)
     add_rows(world)
