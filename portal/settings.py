@@ -432,7 +432,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"ScopeEnum": "proxy.api.serializers.SCOPE_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "ScopeEnum": "proxy.api.serializers.SCOPE_CHOICES",
+        "RecordKindEnum": "records.api.serializers.RECORD_KIND_CHOICES",
+        "TimelineKindEnum": "records.api.serializers.TIMELINE_KIND_CHOICES",
+        "SourceKindEnum": "records.api.serializers.SOURCE_KIND_CHOICES",
+        "ResultKindEnum": "records.api.serializers.RESULT_KIND_CHOICES",
+        "CareStatusEnum": "records.api.serializers.CARE_STATUS_CHOICES",
+    },
 }
 
 # Logs never carry health data: only request metadata and our own messages.

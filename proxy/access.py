@@ -131,6 +131,17 @@ def resolve_actor(user: User | None, *, subject_id: UUID | str | None) -> Actor:
 # Access helpers: each answers 404 alike for "missing" and "not yours" ----------------------------------
 
 
+def access_subject_by_id(actor: Actor, patient_id: object) -> Patient:
+    """The patient the actor acts for, named by id (an API path: /api/v1/patients/<id>/...); anyone else 404s.
+
+    The API resolves the actor from that same id (proxy.api.base.PortalAPIView.actor); this only confirms it.
+    """
+    subject = actor.subject
+    if subject is None or subject.pk != parse_uuid(patient_id):
+        raise Http404
+    return subject
+
+
 def grants_managed_by(actor: Actor) -> QuerySet[ProxyGrant]:
     """Grants on the record the actor acts for, when they may manage who has access; never their own grant."""
     patient = access_subject(actor, Scope.MANAGE_PROXIES)

@@ -161,6 +161,14 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("stranger", "proxy:my_requests", {}, lambda w: AccessRequest.objects.update(requester=w.user("stranger"))),
     ("caregiver_full", "access_history", {}, more_history),
     ("caregiver_full", "records:share_links", {}, more_share_links),
+    # The record's API, for Rosa (a `patient_id` names one of world.people: the URL is made per test).
+    ("caregiver_full", "api-record-summary", {"patient_id": "rosa"}, more_records),
+    ("caregiver_full", "api-record-timeline", {"patient_id": "rosa"}, more_records),
+    ("caregiver_full", "api-record-results", {"patient_id": "rosa"}, more_records),
+    ("caregiver_full", "api-record-section", {"patient_id": "rosa", "section": "medications"}, more_records),
+    ("caregiver_full", "api-record-section", {"patient_id": "rosa", "section": "immunizations"}, more_records),
+    ("caregiver_full", "api-record-preventive-care", {"patient_id": "rosa"}, more_records),
+    ("caregiver_full", "api-record-sources", {"patient_id": "rosa"}, more_records),
 ]
 
 
@@ -176,7 +184,7 @@ def test_list_page_query_count_is_constant(
     add_rows: Callable[[World], object],
 ) -> None:
     sign_in(client, world, persona)
-    if url_name.startswith("records:"):
+    if url_name.startswith(("records:", "api-record-")):
         # A record with one item first: an empty page skips the query that reads its rows.
         store(world.rosa_connection.source, lab("first"), immunization("first-flu"), medication("first-medicine"))
         # And one entry and one reading of Rosa's own, for the same reason.
@@ -184,6 +192,8 @@ def test_list_page_query_count_is_constant(
         journal_entry(world, "caregiver_full", EntryKind.SYMPTOM, "First symptom")
         for kind in MeasurementKind.values:
             home_reading(world, "caregiver_full", kind)
+    if "patient_id" in kwargs:
+        kwargs = {**kwargs, "patient_id": str(world.people[kwargs["patient_id"]].pk)}
     url = reverse(url_name, kwargs=kwargs)
     before = count_queries(client, url)
     add_rows(world)

@@ -11,16 +11,23 @@ anonymous calls was never throttled):
    with two-step verification; declared objects are loaded through their access helpers and
    handed to the handler in place of their ids;
 6. after a successful GET, the declared read is recorded in the audit log.
+
+Whom a call acts for: a path under /api/v1/patients/<patient_id>/ names the patient (the caller must be
+that patient or hold a live grant for them; anyone else, malformed and unknown ids alike, is a 404, and an
+Acting-For header naming someone else is a 400); elsewhere the Acting-For header, else the session's
+choice, else the caller's own record.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from django_otp.middleware import is_verified
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,7 +35,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from accounts.access import access_subject
+from accounts.access import access_subject, parse_uuid
 from accounts.actions.mfa import has_mfa
 from accounts.actors import Actor
 from accounts.audience import Audience, Kind, load_objects, record_declared_read, staff_desk
@@ -42,6 +49,8 @@ ACTING_FOR_HEADER = OpenApiParameter(
     required=False,
     description="The id of the patient to act for (from /api/v1/me/). Default: the caller's own record.",
 )
+# The URL kwarg that names the patient a call acts for (declared with proxy.access.access_subject_by_id).
+PATIENT_KWARG = "patient_id"
 ORGANIZATION_PARAMETER = OpenApiParameter(
     name="organization",
     required=False,
@@ -117,12 +126,11 @@ class PortalAPIView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         checked = getattr(self, "checked_actor", None)
         if checked is not None and 200 <= response.status_code < 300:
+            # The patient a path names is whose record was read (the subject), not the object read.
+            named = self.audience.object_name(PATIENT_KWARG)
+            read = {name: obj for name, obj in getattr(self, "loaded", {}).items() if name != named}
             record_declared_read(
-                self.audience,
-                actor=checked,
-                request=request._request,
-                subject=self.subject,
-                loaded=getattr(self, "loaded", {}),
+                self.audience, actor=checked, request=request._request, subject=self.subject, loaded=read
             )
         return response
 
@@ -135,24 +143,68 @@ class PortalAPIView(APIView):
 
     @property
     def actor(self) -> Actor:
-        """The same actor the pages use; a token client names the subject in the Acting-For header."""
+        """The same actor the pages use; a token client names the subject in the Acting-For header.
+
+        A patient's path (`patient_id`) names the subject itself, whatever the session acts for.
+        """
         if not hasattr(self, "_actor"):
             request = self.request
+            user = request.user if isinstance(request.user, User) else None
+            if PATIENT_KWARG in self.kwargs:
+                self._actor = self._actor_named_by_path(user, self.kwargs[PATIENT_KWARG])
+                return self._actor
             subject_id = request.headers.get("Acting-For")
             if subject_id is None and hasattr(request, "session"):
                 subject_id = request.session.get(ACTING_FOR_KEY)
-            user = request.user if isinstance(request.user, User) else None
             try:
                 self._actor = resolve_actor(user, subject_id=subject_id or None)
             except AccessEndedError as error:
                 raise PermissionDenied("You may not act for that patient.") from error
         return self._actor
 
+    def _actor_named_by_path(self, user: User | None, raw: object) -> Actor:
+        """The caller acting for the patient the path names; 404 for anyone they may not act for, whyever.
+
+        Unlike the Acting-For header (403 when a grant has ended), the path names a resource: a malformed id,
+        an unknown one, someone never granted and a grant that ended all answer the same 404.
+        """
+        try:
+            wanted = parse_uuid(raw)
+        except Http404 as error:
+            raise NotFound from error
+        header = (self.request.headers.get("Acting-For") or "").strip()
+        if header:
+            try:
+                same = parse_uuid(header) == wanted
+            except Http404:
+                same = False
+            if not same:
+                raise ValidationError(
+                    {"Acting-For": [_("This header names a different patient than the path. Send one, or the same.")]}
+                )
+        try:
+            actor = resolve_actor(user, subject_id=wanted)
+        except AccessEndedError as error:
+            raise NotFound from error
+        if actor.subject is None or actor.subject.pk != wanted:
+            raise NotFound
+        return actor
+
     # Lists -----------------------------------------------------------------------------------------
 
-    def paginated(self, rows: Any, serializer_class: type[BaseSerializer]) -> Response:
-        """One page of `rows` (at most PortalPagination.max_page_size), with links to the others."""
+    def paginated(
+        self,
+        rows: Any,
+        serializer_class: type[BaseSerializer],
+        *,
+        shape: Callable[[list[Any]], list[Any]] | None = None,
+    ) -> Response:
+        """One page of `rows` (at most PortalPagination.max_page_size), with links to the others.
+
+        `shape` turns the page's rows into what is listed (the record merges each page's copies of one item).
+        """
         paginator = self.pagination_class()
         page: list[Any] | None = paginator.paginate_queryset(rows, self.request, view=self)
         assert page is not None
-        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+        listed = shape(page) if shape is not None else page
+        return paginator.get_paginated_response(serializer_class(listed, many=True).data)

@@ -451,6 +451,13 @@ def _desk(slug: str | None) -> dict[str, Any]:
 # The table ---------------------------------------------------------------------------------------------
 
 SUBJECT_RECORDS = signed_in(404, (200, (*WITH_OWN_RECORD, *ACTIVE_PROXIES)))
+RECORD_API = api(404, (200, (CG_FULL, CG_REC)), (404, TOKEN_REV))  # a path naming Rosa
+
+
+def rosa_path(world: World) -> dict[str, Any]:
+    return {"patient_id": _rosa(world).pk}
+
+
 VISITORS_ONLY = expand(302, (200, (ANON, TOKEN_REV)))  # the sign-in pages send the signed-in home
 
 MATRIX: dict[str, Row] = {
@@ -801,6 +808,21 @@ MATRIX: dict[str, Row] = {
               kind="json", ok=(OADM,), effect=request_decided(GrantStatus.DENIED)),),
         probe=OADM, extra={"query": "?organization=riverside"},
     ),
+    # The record's API: the path names Rosa; only those acting for her with the records scope get past 404
+    # (a revoked grant too: a path naming someone the caller may not act for is a 404, whatever the reason).
+    "api-record-summary": Row(rosa_path, (get(RECORD_API),), probe=CG_FULL),
+    "api-record-timeline": Row(rosa_path, (get(RECORD_API),), probe=CG_FULL),
+    "api-record-results": Row(rosa_path, (get(RECORD_API),), probe=CG_FULL),
+    "api-record-result": Row(
+        lambda w: {**rosa_path(w), "result_id": rosa_item(w, lab("rosa-a1c"))}, (get(RECORD_API),), probe=CG_FULL
+    ),
+    "api-record-section": Row(lambda w: {**rosa_path(w), "section": "problems"}, (get(RECORD_API),), probe=CG_FULL),
+    "api-record-item": Row(
+        lambda w: {**rosa_path(w), "item_id": rosa_item(w, condition("rosa-t2d", "Type 2 diabetes"))},
+        (get(RECORD_API),), probe=CG_FULL,
+    ),
+    "api-record-preventive-care": Row(rosa_path, (get(RECORD_API),), probe=CG_FULL),
+    "api-record-sources": Row(rosa_path, (get(RECORD_API),), probe=CG_FULL),
     "api-schema": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
     "api-docs": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
     # The Django admin: platform staff with a verified second factor only.
