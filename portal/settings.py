@@ -439,6 +439,17 @@ SPECTACULAR_SETTINGS = {
         "SourceKindEnum": "records.api.serializers.SOURCE_KIND_CHOICES",
         "ResultKindEnum": "records.api.serializers.RESULT_KIND_CHOICES",
         "CareStatusEnum": "records.api.serializers.CARE_STATUS_CHOICES",
+        "DownloadFormatEnum": "records.api.serializers_writes.DOWNLOAD_FORMAT_CHOICES",
+        "ShareStateEnum": "records.api.serializers_writes.SHARE_STATE_CHOICES",
+        "ShareContentEnum": "records.api.serializers_writes.SHARE_CONTENT_CHOICES",
+        "ShareDaysEnum": "records.api.serializers_writes.SHARE_DAYS_CHOICES",
+        "ShareOutcomeEnum": "records.api.serializers_writes.SHARE_OUTCOME_CHOICES",
+        "JournalKindEnum": "records.api.serializers_writes.ENTRY_KIND_CHOICES",
+        "QuestionStateEnum": "records.api.serializers_writes.QUESTION_STATE_CHOICES",
+        "MeasurementKindEnum": "records.api.serializers_writes.MEASUREMENT_KIND_CHOICES",
+        "MeasurementUnitEnum": "records.api.serializers_writes.MEASUREMENT_UNIT_CHOICES",
+        "GlucoseContextEnum": "records.api.serializers_writes.GLUCOSE_CONTEXT_CHOICES",
+        "PrivateKindEnum": "records.api.serializers_writes.SENSITIVE_CATEGORY_CHOICES",
     },
 }
 

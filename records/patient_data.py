@@ -167,8 +167,12 @@ def context_text(reading: HomeMeasurement) -> str:
     return ""
 
 
-def measurement_list(actor: Actor) -> QuerySet[HomeMeasurement]:
-    return measurements_visible_to(actor).order_by("-measured_at", "-pk")
+def measurement_list(actor: Actor, kind: str = "") -> QuerySet[HomeMeasurement]:
+    """Newest first; only one measurement's readings when `kind` names one."""
+    readings = measurements_visible_to(actor)
+    if kind in MeasurementKind.values:
+        readings = readings.filter(kind=kind)
+    return readings.order_by("-measured_at", "-pk")
 
 
 @dataclass(frozen=True)

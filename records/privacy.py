@@ -25,10 +25,11 @@ from accounts.actors import Actor, Scope
 from accounts.audit_labels import AuditAction
 from accounts.models import Patient
 from accounts.models.audit import Basis
+from proxy.access import access_subject_by_id
 from proxy.actions import NotAllowedError
 from proxy.models import GrantStatus, ProxyGrant
 from records.models import ResultRelease, SensitiveCategory, SensitiveShare, Sensitivity
-from records.sections import duplicate_key
+from records.sections import RecordItem, duplicate_key, merge_copies
 from records.selectors import held_results, visible_to
 
 if TYPE_CHECKING:
@@ -44,6 +45,12 @@ def own_record(actor: Actor) -> Patient:
     if actor.subject is None or not actor.acts_for_self or Scope.RECORDS not in actor.scopes:
         raise Http404
     return actor.subject
+
+
+def access_own_record_by_id(actor: Actor, patient_id: object) -> Patient:
+    """The record an API path names, when it is the caller's own (records scope); anyone else, helpers too, 404s."""
+    access_subject_by_id(actor, patient_id)
+    return own_record(actor)
 
 
 def _may_be_shown_private_items(grant: ProxyGrant) -> bool:
@@ -255,6 +262,55 @@ def shares_of(actor: Actor) -> list[SensitiveShare]:
         .select_related("grant__grantee", "resource__source")
         .order_by("grant_id", "category", "pk")
     )
+
+
+WAITING_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class KindChoice:
+    value: str
+    label: str
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class HelperChoices:
+    """One helper who can be shown private items: the kinds chosen for them, and the single items shown."""
+
+    grant: ProxyGrant
+    kinds: list[KindChoice]
+    items: list[SensitiveShare]
+
+
+@dataclass(frozen=True)
+class PrivacyChoices:
+    """What the privacy page shows the patient (their own record only): the results-wait choice, the results
+    that wait (the newest WAITING_SHOWN rows, copies merged), and each helper's choices."""
+
+    results_wait: bool
+    waiting: list[RecordItem]
+    helpers: list[HelperChoices]
+
+
+def privacy_choices(actor: Actor) -> PrivacyChoices:
+    """The patient's choices, for the page and the API alike (404 for anyone but the patient for themselves)."""
+    patient = own_record(actor)
+    shares = shares_of(actor)
+    chosen_kinds = {(share.grant_id, share.category) for share in shares if share.category}
+    helpers = [
+        HelperChoices(
+            grant=grant,
+            kinds=[
+                KindChoice(value=value, label=str(label), chosen=(grant.pk, value) in chosen_kinds)
+                for value, label in SensitiveCategory.choices
+            ],
+            items=[share for share in shares if share.grant_id == grant.pk and share.resource is not None],
+        )
+        for grant in helpers_for_private_items(actor)
+    ]
+    waiting = held_results(actor).select_related("source").order_by("-effective_at", "pk")[:WAITING_SHOWN]
+    return PrivacyChoices(results_wait=patient.results_after_discussion, waiting=merge_copies(waiting), helpers=helpers)
 
 
 @dataclass

@@ -14,13 +14,19 @@ import io
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import qrcode
 import qrcode.image.svg
 from django.core import signing
+from django.urls import reverse
 from joserfc import jwe
 from joserfc.jwk import OctKey
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from records.models import ShareLink
 
 KEY_BYTES = 32
 TOKEN_BYTES = 32  # the manifest URL's token: 256 bits of entropy, as the spec asks
@@ -80,6 +86,26 @@ class Payload:
 def flag_for(*, passcode: bool) -> str:
     """The link's flags: "L" (long-term: it may be opened again until it ends), "P" when it asks a passcode."""
     return "LP" if passcode else "L"
+
+
+def shlink_of(request: HttpRequest, link: ShareLink) -> str:
+    """A link of ours as "shlink:/…": the manifest on this portal, the link's key, expiry, flags and label."""
+    return Payload(
+        url=request.build_absolute_uri(reverse("records:shl_manifest", args=[link.token])),
+        key=link.key,
+        exp=int(link.expires_at.timestamp()),
+        flag=flag_for(passcode=link.has_passcode),
+        label=link.label,
+    ).link()
+
+
+def viewer_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri(reverse("records:shl_viewer"))
+
+
+def share_link_text(request: HttpRequest, link: ShareLink) -> str:
+    """The link as people pass it on: our viewer's address, then "#shlink:/…" (any SHL viewer reads it)."""
+    return f"{viewer_url(request)}#{shlink_of(request, link)}"
 
 
 def decode_link(link: str) -> dict[str, Any]:

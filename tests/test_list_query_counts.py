@@ -10,11 +10,22 @@ from django.urls import reverse
 
 from accounts.actions.audit import record_audit_event
 from accounts.audit_labels import AuditAction
+from accounts.models import Patient
 from accounts.models.audit import Basis
 from proxy.access import resolve_actor
 from proxy.models import AccessRequest, GrantStatus, ProxyGrant
 from records.actions import create_share_link
-from records.models import EntryKind, HomeMeasurement, JournalEntry, MeasurementKind, ShareOpening, ShareOutcome
+from records.models import (
+    EntryKind,
+    FhirResource,
+    HomeMeasurement,
+    JournalEntry,
+    MeasurementKind,
+    RecordSource,
+    SensitiveShare,
+    ShareOpening,
+    ShareOutcome,
+)
 from tests.conftest import World, sign_in
 from tests.factories import EnrollmentFactory, PatientFactory, UserFactory
 from tests.query_counts import count_queries
@@ -91,10 +102,10 @@ def more_records(world: World) -> None:
             )
 
 
-def more_share_links(world: World) -> None:
-    """Five more links to Rosa's record, each opened a few times."""
+def more_share_links(world: World, links: int = 5) -> None:
+    """More links to Rosa's record (five), each opened a few times."""
     actor = resolve_actor(world.user("caregiver_full"), subject_id=str(world.people["rosa"].pk))
-    for n in range(5):
+    for n in range(links):
         link = create_share_link(actor=actor, label=f"Link {n}", days=7)
         for _ in range(3):
             ShareOpening.objects.create(link=link, recipient="Dr. Patel", outcome=ShareOutcome.OPENED)
@@ -138,6 +149,32 @@ def more_readings(world: World) -> None:
     )
 
 
+def alex_privacy(world: World, helpers: int = 1) -> None:
+    """Alex's privacy choices grow: helpers each shown a private item and a kind, and private results that wait."""
+    Patient.objects.filter(pk=world.patient_record.pk).update(results_after_discussion=True)
+    source = RecordSource.objects.filter(patient=world.patient_record).first() or source_for(
+        world.patient_record, "Riverside"
+    )
+    for _ in range(helpers):
+        n = ProxyGrant.objects.filter(patient=world.patient_record).count()
+        grant = ProxyGrant.objects.create(
+            grantee=UserFactory(),
+            patient=world.patient_record,
+            legal_basis=Basis.PATIENT_CONSENT,
+            scopes=["records"],
+            status=GrantStatus.ACTIVE,
+        )
+        store(
+            source,
+            condition(f"private-{n}", f"Private {n}", code=f"2000{n}", meta={"security": [{"code": "PSY"}]}),
+            lab(f"hiv-{n}", code="75622-1", display="HIV test", value=None, when=f"2026-0{n % 9 + 1}-01T09:00:00Z",
+                interpretation="NEG", security="HIV"),
+        )  # fmt: skip
+        private = FhirResource.objects.get(patient=world.patient_record, resource_id=f"private-{n}")
+        SensitiveShare.objects.create(patient=world.patient_record, grant=grant, resource=private)
+        SensitiveShare.objects.create(patient=world.patient_record, grant=grant, category="mental_health")
+
+
 def more_of_both(world: World) -> None:
     more_journal(world)
     more_readings(world)
@@ -169,6 +206,10 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("caregiver_full", "api-record-section", {"patient_id": "rosa", "section": "immunizations"}, more_records),
     ("caregiver_full", "api-record-preventive-care", {"patient_id": "rosa"}, more_records),
     ("caregiver_full", "api-record-sources", {"patient_id": "rosa"}, more_records),
+    ("caregiver_full", "api-record-share-links", {"patient_id": "rosa"}, more_share_links),
+    ("caregiver_full", "api-record-journal", {"patient_id": "rosa"}, more_journal),
+    ("caregiver_full", "api-record-measurements", {"patient_id": "rosa"}, more_readings),
+    ("patient", "api-record-privacy", {"patient_id": "alex"}, lambda w: alex_privacy(w, helpers=4)),
 ]
 
 
@@ -192,7 +233,12 @@ def test_list_page_query_count_is_constant(
         journal_entry(world, "caregiver_full", EntryKind.SYMPTOM, "First symptom")
         for kind in MeasurementKind.values:
             home_reading(world, "caregiver_full", kind)
-    if "patient_id" in kwargs:
+    if url_name == "api-record-share-links":
+        more_share_links(world, 1)  # one link first: an empty page of links skips reading them
+    if kwargs.get("patient_id") == "alex":
+        alex_privacy(world)  # one of each first, for the same reason
+        kwargs = {**kwargs, "patient_id": str(world.patient_record.pk)}
+    elif "patient_id" in kwargs:
         kwargs = {**kwargs, "patient_id": str(world.people[kwargs["patient_id"]].pk)}
     url = reverse(url_name, kwargs=kwargs)
     before = count_queries(client, url)

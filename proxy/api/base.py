@@ -198,13 +198,15 @@ class PortalAPIView(APIView):
         serializer_class: type[BaseSerializer],
         *,
         shape: Callable[[list[Any]], list[Any]] | None = None,
+        context: dict[str, Any] | None = None,
     ) -> Response:
         """One page of `rows` (at most PortalPagination.max_page_size), with links to the others.
 
-        `shape` turns the page's rows into what is listed (the record merges each page's copies of one item).
+        `shape` turns the page's rows into what is listed (the record merges each page's copies of one item);
+        `context` is the serializer's.
         """
         paginator = self.pagination_class()
         page: list[Any] | None = paginator.paginate_queryset(rows, self.request, view=self)
         assert page is not None
         listed = shape(page) if shape is not None else page
-        return paginator.get_paginated_response(serializer_class(listed, many=True).data)
+        return paginator.get_paginated_response(serializer_class(listed, many=True, context=context or {}).data)

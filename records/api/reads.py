@@ -13,6 +13,7 @@ from django.db.models import Count
 
 from accounts.actors import Actor, Scope
 from records import results as result_reads
+from records import shlinks
 from records.plain_language import FlagExplanation, TestExplanation, explain_flag, explain_test, flag_for
 from records.projections import LOINC
 from records.results import Trend
@@ -20,9 +21,12 @@ from records.sections import RecordItem, duplicate_key, merge_copies, record_row
 from records.selectors import visible_to
 
 if TYPE_CHECKING:
-    from records.models import Connection, FhirResource, RecordSource
+    from django.http import HttpRequest
+
+    from records.models import Connection, FhirResource, RecordSource, ShareLink, ShareOpening
 
 COPIES_CAP = 500  # copies of one item looked at for its sources (the newest)
+OPENINGS_SHOWN = 200  # a shared link's openings listed (the newest), as its page lists them
 
 
 def flag_of(row: FhirResource) -> str:
@@ -136,3 +140,35 @@ def source_lines(actor: Actor) -> list[SourceLine]:
         SourceLine(source=source, connection=getattr(source, "connection", None), items=counts.get(source.pk, 0))
         for source in sources
     ]
+
+
+@dataclass(frozen=True)
+class LinkDetail:
+    """A shared link as its page shows it: while it works, the link (it holds the key) and its QR code; always,
+    the newest openings. The link's own fields are read through (`label`, `state`…)."""
+
+    link: ShareLink
+    shlink: str | None
+    url: str | None
+    qr_svg: str | None
+    openings: list[ShareOpening]
+    more_openings: bool
+    openings_count: int
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.link, name)
+
+
+def share_link_detail(request: HttpRequest, link: ShareLink) -> LinkDetail:
+    """One link (checked by records.access.access_share_link_by_id), in two queries for its openings."""
+    shlink = shlinks.shlink_of(request, link) if link.works else None
+    openings = list(link.openings.order_by("-at", "-pk")[:OPENINGS_SHOWN])
+    return LinkDetail(
+        link=link,
+        shlink=shlink,
+        url=f"{shlinks.viewer_url(request)}#{shlink}" if shlink else None,
+        qr_svg=shlinks.qr_svg(f"{shlinks.viewer_url(request)}#{shlink}") if shlink else None,
+        openings=openings,
+        more_openings=len(openings) == OPENINGS_SHOWN,
+        openings_count=link.openings.count(),
+    )

@@ -16,8 +16,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language, get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotFound
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,9 +27,11 @@ from accounts.audience import Audience, Kind, Loader
 from accounts.audit_labels import AuditAction
 from accounts.models import Patient
 from proxy.access import access_subject_by_id
+from proxy.actions import NotAllowedError
 from proxy.api.base import PATIENT_KWARG, PortalAPIView
 from records.access import access_resource_by_id, access_result_by_id
 from records.api import reads
+from records.api.forms import checked_by
 from records.api.serializers import (
     CareItemSerializer,
     ItemDetailSerializer,
@@ -40,6 +43,10 @@ from records.api.serializers import (
     SourceSerializer,
     TimelineQuerySerializer,
 )
+from records.api.serializers_writes import DOWNLOAD_FORMAT_CHOICES
+from records.files import DOWNLOAD_TYPES, attachment_response, record_download
+from records.forms import DownloadForm
+from records.notes import SERVED_TYPES
 from records.plain_language import language_of
 from records.preventive_care import preventive_care
 from records.results import result_lines
@@ -47,8 +54,11 @@ from records.sections import SECTIONS, TimelineFilter, merge_copies, section_ite
 from records.summary import record_summary
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from django.http import HttpRequest
     from django.http.response import HttpResponseBase
+    from rest_framework.renderers import BaseRenderer
 
     from records.models import FhirResource
 
@@ -66,11 +76,41 @@ ACTING_FOR_IN_PATH = (
 )
 
 
-def record_read(audit: AuditAction, **objects: Loader) -> Audience:
-    """A read of the record the path names (records scope), recorded with `audit` when anyone but the patient reads."""
+def record_read(audit: AuditAction, *, audit_self: bool = False, **objects: Loader) -> Audience:
+    """A read of the record the path names (records scope), recorded with `audit` when anyone but the patient reads
+    (everyone, with `audit_self`)."""
     return Audience(
-        Kind.SUBJECT, scope=Scope.RECORDS, audit=audit, objects={PATIENT_KWARG: access_subject_by_id, **objects}
+        Kind.SUBJECT,
+        scope=Scope.RECORDS,
+        audit=audit,
+        audit_self=audit_self,
+        objects={PATIENT_KWARG: access_subject_by_id, **objects},
     )
+
+
+def record_write(**objects: Loader) -> Audience:
+    """A change to the record the path names (records scope); its action records it in the audit log."""
+    return Audience(Kind.SUBJECT, scope=Scope.RECORDS, objects={PATIENT_KWARG: access_subject_by_id, **objects})
+
+
+def record_file(audit: AuditAction, **objects: Loader) -> Audience:
+    """A file of the record the path names: recorded for everyone, the patient too (a copy leaves the portal)."""
+    return record_read(audit, audit_self=True, **objects)
+
+
+def refused(error: NotAllowedError) -> PermissionDenied:
+    """An action's refusal of who asks: 403, nothing changed."""
+    return PermissionDenied(str(error))
+
+
+FIELD_ERRORS = OpenApiResponse(
+    description="What to fix, by field name (non_field_errors: the body as a whole).",
+    response=OpenApiTypes.OBJECT,
+)
+NOT_YOURS = OpenApiResponse(
+    description="The caller may read this but not change it (only its author or the patient may); nothing changed."
+)
+CSRF_NOTE = " Writes from a browser session need the CSRF token (X-CSRFToken header); bearer-token calls do not."
 
 
 def asked_language(request: HttpRequest) -> str | None:
@@ -103,11 +143,28 @@ class RecordAPIView(PortalAPIView):
     def language(self) -> str:
         return language_of(get_language())
 
+    @property
+    def context(self) -> dict[str, Any]:
+        """What serializers may need to know about the caller (`user`: "made by you", "entered by you")."""
+        return {"user": self.actor.user}
 
-def described(summary: str, **more: Any) -> Any:
-    """extend_schema for a record read: its tag, the path's rule and the language header."""
+
+def described(summary: str, *, write: bool = False, description: str = ACTING_FOR_IN_PATH, **more: Any) -> Any:
+    """extend_schema for a call on the record: its tag, the path's rule and the language header."""
     parameters = [ACCEPT_LANGUAGE, *more.pop("parameters", [])]
-    return extend_schema(summary=summary, description=ACTING_FOR_IN_PATH, tags=TAGS, parameters=parameters, **more)
+    text = description + (CSRF_NOTE if write else "")
+    return extend_schema(summary=summary, description=text, tags=TAGS, parameters=parameters, **more)
+
+
+class FileNegotiation(DefaultContentNegotiation):
+    """A file's type is the file's own: no Accept header or `format` parameter chooses it (`format` is the
+    download's), and errors are answered as JSON."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class SummaryView(RecordAPIView):
@@ -212,3 +269,73 @@ class SourcesView(RecordAPIView):
     )
     def get(self, request: Request, patient: Patient) -> Response:
         return self.paginated(reads.source_lines(self.actor), SourceSerializer)
+
+
+# Files --------------------------------------------------------------------------------------------------------
+
+DOWNLOAD_PARAMETERS = [
+    OpenApiParameter(
+        name="format",
+        enum=DOWNLOAD_FORMAT_CHOICES,
+        required=True,
+        description='"pdf": a summary to read or print; "csv": test results; "fhir": everything, as a FHIR Bundle.',
+    ),
+    OpenApiParameter(name="from", type=OpenApiTypes.DATE, description="From this day on (YYYY-MM-DD)."),
+    OpenApiParameter(name="to", type=OpenApiTypes.DATE, description="Up to this day (YYYY-MM-DD)."),
+]
+FILE_HEADERS = "Content-Disposition: attachment with a name that says what and the day; Cache-Control: no-store."
+
+
+class DownloadView(RecordAPIView):
+    audience = record_file(AuditAction.RECORDS_DOWNLOADED)
+    content_negotiation_class = FileNegotiation
+
+    @described(
+        "The record as a file: a PDF summary, the test results as CSV, or a FHIR Bundle (the download page's)",
+        description=ACTING_FOR_IN_PATH
+        + " Items without a date are only in the whole record (no dates). Every download is recorded in the "
+        "access history, the patient's own too. " + FILE_HEADERS,
+        parameters=DOWNLOAD_PARAMETERS,
+        responses={
+            **{
+                (200, media.split(";")[0]): OpenApiResponse(OpenApiTypes.BINARY, description=FILE_HEADERS)
+                for media in DOWNLOAD_TYPES.values()
+            },
+            400: FIELD_ERRORS,
+        },
+    )
+    def get(self, request: Request, patient: Patient) -> HttpResponseBase:
+        chosen = checked_by(DownloadForm(request.query_params))
+        return record_download(
+            request._request,
+            actor=self.actor,
+            subject=patient,
+            chosen=chosen["format"],
+            start=chosen["from"],
+            end=chosen["to"],
+        )
+
+
+ATTACHMENT_HEADERS = (
+    "The declared type only for PDF, PNG, JPEG, GIF and TIFF whose first bytes agree, otherwise "
+    "application/octet-stream; always Content-Disposition: attachment (document-<item>-<index>.<ext>), "
+    "nosniff, no-store and a sandboxing Content-Security-Policy."
+)
+
+
+class AttachmentView(RecordAPIView):
+    audience = record_file(AuditAction.RECORDS_ATTACHMENT_DOWNLOADED, item_id=access_resource_by_id)
+    content_negotiation_class = FileNegotiation
+
+    @described(
+        "A note's attachment (inline data only; recorded in the access history, the patient's own download too)",
+        responses={
+            (200, media): OpenApiResponse(OpenApiTypes.BINARY, description=ATTACHMENT_HEADERS)
+            for media in [*SERVED_TYPES, "application/octet-stream"]
+        },
+    )
+    def get(self, request: Request, patient: Patient, item: FhirResource, index: int) -> HttpResponseBase:
+        response = attachment_response(item, index)
+        if response is None:
+            raise NotFound  # not a note, not listed, kept only at the health system, or not base64
+        return response

@@ -7,12 +7,8 @@ leaving the portal is worth a line there. Only what `visible_to` gives is downlo
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.actors import Scope
@@ -20,9 +16,8 @@ from accounts.audience import subject_page
 from accounts.audit_labels import AuditAction
 from accounts.models import Patient
 from accounts.requests import SignedInRequest
-from records.exports import bundle_chunks, record_document, results_csv
+from records.files import record_download
 from records.forms import DownloadForm
-from records.pdf import render_pdf
 from records.sections import SECTIONS
 
 
@@ -33,16 +28,6 @@ def _form_page(request: SignedInRequest, subject: Patient, form: DownloadForm, *
         {"patient": subject, "form": form, "record_sections": SECTIONS.values()},
         status=status,
     )
-
-
-def _attachment(
-    response: HttpResponse | StreamingHttpResponse, stem: str, extension: str
-) -> HttpResponse | StreamingHttpResponse:
-    # The file's name says what it is and the day it was made: no name, no code, nothing of the record.
-    name = f"{stem}-{timezone.localdate().isoformat()}.{extension}"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @subject_page(Scope.RECORDS)
@@ -58,19 +43,11 @@ def download(request: SignedInRequest, subject: Patient) -> HttpResponse | Strea
     if not form.is_valid():
         # Shown again with what to fix; not a success, so nothing is recorded as downloaded.
         return _form_page(request, subject, form, status=400)
-    start: date | None = form.cleaned_data["from"]
-    end: date | None = form.cleaned_data["to"]
-    actor = request.actor
-    chosen = form.cleaned_data["format"]
-    if chosen == "fhir":
-        bundle = StreamingHttpResponse(bundle_chunks(actor, start=start, end=end), content_type="application/fhir+json")
-        return _attachment(bundle, "health-record", "json")
-    if chosen == "csv":
-        rows = StreamingHttpResponse(results_csv(actor, start=start, end=end), content_type="text/csv; charset=utf-8")
-        return _attachment(rows, "test-results", "csv")
-    html = render_to_string(
-        "records/pdf/summary.html",
-        {"document": record_document(actor, subject, start=start, end=end), "today": timezone.localdate()},
-        request=request,
+    return record_download(
+        request,
+        actor=request.actor,
+        subject=subject,
+        chosen=form.cleaned_data["format"],
+        start=form.cleaned_data["from"],
+        end=form.cleaned_data["to"],
     )
-    return _attachment(HttpResponse(render_pdf(html), content_type="application/pdf"), "health-summary", "pdf")

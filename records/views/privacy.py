@@ -19,9 +19,6 @@ from accounts.audience import subject_page
 from accounts.audit_labels import AuditAction
 from proxy.actions import NotAllowedError
 from records import privacy
-from records.models import SensitiveCategory
-from records.sections import merge_copies
-from records.selectors import held_results
 
 if TYPE_CHECKING:
     from accounts.models import Patient
@@ -37,27 +34,11 @@ def _refused(request: SignedInRequest, error: NotAllowedError) -> HttpResponse:
 @subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_PRIVACY_VIEWED)
 @require_safe
 def privacy_page(request: SignedInRequest, subject: Patient) -> HttpResponse:
-    actor = request.actor
-    privacy.own_record(actor)
-    helpers = privacy.helpers_for_private_items(actor)
-    shares = privacy.shares_of(actor)
-    chosen_kinds = {(share.grant_id, share.category) for share in shares if share.category}
-    rows = [
-        {
-            "grant": grant,
-            "kinds": [
-                {"value": value, "label": label, "chosen": (grant.pk, value) in chosen_kinds}
-                for value, label in SensitiveCategory.choices
-            ],
-            "items": [share for share in shares if share.grant_id == grant.pk and share.resource is not None],
-        }
-        for grant in helpers
-    ]
-    waiting = merge_copies(held_results(actor).select_related("source").order_by("-effective_at", "pk")[:200])
+    choices = privacy.privacy_choices(request.actor)
     return render(
         request,
         "records/privacy.html",
-        {"patient": subject, "helpers": rows, "waiting": waiting},
+        {"patient": subject, "helpers": choices.helpers, "waiting": choices.waiting},
     )
 
 

@@ -8,9 +8,8 @@ stay hidden sees only the links they made (records.access.share_links_visible_to
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -26,18 +25,6 @@ from records.models import ShareLink
 
 LINKS_SHOWN = 100
 OPENINGS_SHOWN = 200
-
-
-def share_link_text(request: HttpRequest, link: ShareLink) -> str:
-    """The link as people pass it on: our viewer's address, then "#shlink:/…" (any SHL viewer reads it)."""
-    payload = shlinks.Payload(
-        url=request.build_absolute_uri(reverse("records:shl_manifest", args=[link.token])),
-        key=link.key,
-        exp=int(link.expires_at.timestamp()),
-        flag=shlinks.flag_for(passcode=link.has_passcode),
-        label=link.label,
-    )
-    return f"{request.build_absolute_uri(reverse('records:shl_viewer'))}#{payload.link()}"
 
 
 @subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_SHARE_LINKS_VIEWED)
@@ -80,7 +67,7 @@ def share_link(request: SignedInRequest, subject: Patient, link: ShareLink) -> H
 
     Showing the link again shows its key, so every opening of this page is recorded, the person's own too.
     """
-    text = share_link_text(request, link) if link.works else ""
+    text = shlinks.share_link_text(request, link) if link.works else ""
     openings = list(link.openings.order_by("-at", "-pk")[:OPENINGS_SHOWN])
     return render(
         request,

@@ -458,6 +458,34 @@ def rosa_path(world: World) -> dict[str, Any]:
     return {"patient_id": _rosa(world).pk}
 
 
+def rosa_path_and(**more: Callable[[World], Any]) -> Callable[[World], dict[str, Any]]:
+    """Rosa's path with more kwargs, each made for the world (an item, a link, an entry)."""
+
+    def kwargs(world: World) -> dict[str, Any]:
+        return {**rosa_path(world), **{name: make(world) for name, make in more.items()}}
+
+    return kwargs
+
+
+def alex_path(world: World) -> dict[str, Any]:
+    return {"patient_id": world.patient_record.pk}
+
+
+def record_api(status: int, *exceptions: tuple[int, str | tuple[str, ...]]) -> dict[str, int]:
+    """A call on Rosa's record: `status` for those acting for her with the records scope, 404 for everyone else."""
+    return api(404, (status, (CG_FULL, CG_REC)), (404, TOKEN_REV), *exceptions)
+
+
+# The patient's privacy choices, by API: the path names Alex, and only Alex gets past 404 (the revoked caregiver's
+# token names Rosa in its Acting-For header: a different patient than the path, a 400).
+def privacy_api(status: int) -> dict[str, int]:
+    return api(404, (status, PAT), (400, TOKEN_REV))
+
+
+def api_journal_body(world: World) -> dict[str, Any]:
+    return {"kind": EntryKind.QUESTION.value, "text": "Matrix entry", "happened_on": _days_ago(2)}
+
+
 VISITORS_ONLY = expand(302, (200, (ANON, TOKEN_REV)))  # the sign-in pages send the signed-in home
 
 MATRIX: dict[str, Row] = {
@@ -823,6 +851,82 @@ MATRIX: dict[str, Row] = {
     ),
     "api-record-preventive-care": Row(rosa_path, (get(RECORD_API),), probe=CG_FULL),
     "api-record-sources": Row(rosa_path, (get(RECORD_API),), probe=CG_FULL),
+    # Files: the record downloaded (CSV here; every format is refused alike) and a note's attachment.
+    "api-record-download": Row(rosa_path, (get(RECORD_API),), probe=CG_FULL, extra={"query": "?format=csv"}),
+    "api-record-attachment": Row(
+        rosa_path_and(item_id=lambda w: rosa_item(w, rosa_letter()), index=lambda w: 0),
+        (get(RECORD_API),), probe=CG_FULL,
+    ),
+    # Shared links: the records-only caregiver (sensitive items hidden) sees and ends only links they made.
+    "api-record-share-links": Row(rosa_path, (
+        get(RECORD_API),
+        Case("POST", record_api(201), body={"label": "Matrix link", "days": 7}, kind="json",
+             ok=(CG_FULL, CG_REC), effect=share_link_made),
+    ), probe=CG_FULL),
+    "api-record-share-link": Row(
+        rosa_path_and(link_id=lambda w: rosas_link(w).pk), (get(record_api(200, (404, CG_REC))),), probe=CG_FULL,
+    ),
+    "api-record-share-link-revoke": Row(
+        rosa_path_and(link_id=lambda w: rosas_link(w).pk),
+        (Case("POST", record_api(200, (404, CG_REC)), kind="json", ok=(CG_FULL,), effect=share_link_revoked),),
+        probe=CG_FULL,
+    ),
+    # The journal and home measurements: changed only by the author (caregiver_full) or the patient.
+    "api-record-journal": Row(rosa_path, (
+        get(RECORD_API),
+        Case("POST", record_api(201), body=api_journal_body, kind="json", ok=(CG_FULL, CG_REC),
+             effect=journal_entry_added),
+    ), probe=CG_FULL),
+    "api-record-journal-entry": Row(
+        lambda w: {**rosa_path(w), **rosa_entry()(w)},
+        (
+            get(RECORD_API),
+            Case("PATCH", record_api(200, (REFUSED, CG_REC)), body=edit_body, kind="json", ok=(CG_FULL,),
+                 effect=journal_entry_changed),
+            Case("DELETE", record_api(204, (REFUSED, CG_REC)), ok=(CG_FULL,), effect=journal_entry_deleted),
+        ),
+        probe=CG_FULL,
+    ),
+    "api-record-journal-question": Row(
+        lambda w: {**rosa_path(w), **rosa_entry(EntryKind.QUESTION)(w)},
+        (Case("POST", record_api(200, (REFUSED, CG_REC)), body={"state": "asked"}, kind="json", ok=(CG_FULL,),
+              effect=question_asked),),
+        probe=CG_FULL,
+    ),
+    "api-record-measurements": Row(rosa_path, (
+        get(RECORD_API),
+        Case("POST", record_api(201), body={"kind": "blood_pressure", "systolic": 131, "diastolic": 84}, kind="json",
+             ok=(CG_FULL, CG_REC), effect=reading_added),
+    ), probe=CG_FULL),
+    "api-record-measurement": Row(
+        lambda w: {**rosa_path(w), **rosa_reading(w)},
+        (Case("DELETE", record_api(204, (REFUSED, CG_REC)), ok=(CG_FULL,), effect=reading_deleted),),
+        probe=CG_FULL,
+    ),
+    # The patient's privacy choices: only the patient, for their own record.
+    "api-record-privacy": Row(alex_path, (get(privacy_api(200)),), probe=PAT),
+    "api-record-results-wait": Row(alex_path, (
+        Case("POST", privacy_api(200), body={"wait": True}, kind="json", ok=(PAT,), effect=results_wait_on),
+    ), probe=PAT),
+    "api-record-release-result": Row(
+        lambda w: {**alex_path(w), "result_id": alex_waiting_result(w)},
+        (Case("POST", privacy_api(200), kind="json", ok=(PAT,), effect=result_released),), probe=PAT,
+    ),
+    "api-record-private-kinds": Row(
+        lambda w: {**alex_path(w), "grant_id": alex_helper(w).pk},
+        (Case("POST", privacy_api(200), body={"kinds": ["hiv"]}, kind="json", ok=(PAT,), effect=kind_shown),),
+        probe=PAT,
+    ),
+    "api-record-show-item": Row(
+        lambda w: {**alex_path(w), "item_id": alex_private_item(w, with_helper=True)},
+        (Case("POST", privacy_api(200), body=lambda w: {"grant": str(alex_helper(w).pk)}, kind="json", ok=(PAT,),
+              effect=item_shown),),
+        probe=PAT,
+    ),
+    "api-record-stop-showing": Row(
+        lambda w: {**alex_path(w), "share_id": alex_share(w)},
+        (Case("POST", privacy_api(204), kind="json", ok=(PAT,), effect=share_stopped),), probe=PAT,
+    ),
     "api-schema": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
     "api-docs": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
     # The Django admin: platform staff with a verified second factor only.
