@@ -14,7 +14,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -38,6 +39,8 @@ def _codes_any_rule_counts() -> frozenset[str]:
 
 
 RULE_CODES = _codes_any_rule_counts()
+# The newest items read of each code: enough for the longest series (5 doses) from five sources each.
+PER_CODE = 25
 
 
 class CareRow(NamedTuple):
@@ -51,8 +54,24 @@ class CareRow(NamedTuple):
 
 
 def _rows(rows: QuerySet[FhirResource]) -> list[CareRow]:
-    """The items any rule counts (dated), and the Patient resources that give the person's gender."""
-    wanted = rows.filter(Q(code__in=RULE_CODES, effective_at__isnull=False) | Q(kind="patient"))
+    """The items any rule counts (dated), and the Patient resources that give the person's gender.
+
+    Of each code, only the newest PER_CODE items: a rule looks at the latest one, or counts the doses of a
+    series (a few, each maybe from several sources). A blood pressure taken at every visit for years is read
+    as its latest few, so the read does not grow with the record.
+    """
+    newest = Window(
+        RowNumber(),
+        partition_by=[F("patient_id"), F("code_system"), F("code")],
+        order_by=[F("effective_at").desc(), F("pk").desc()],
+    )
+    counted = (
+        rows.filter(code__in=RULE_CODES, effective_at__isnull=False)
+        .annotate(newest=newest)
+        .filter(newest__lte=PER_CODE)
+        .values("pk")
+    )
+    wanted = rows.filter(Q(pk__in=counted) | Q(kind="patient"))
     fields = ("patient_id", "kind", "code_system", "code", "effective_at", "details", "source__label")
     return [CareRow(*values) for values in wanted.values_list(*fields)]
 

@@ -37,6 +37,7 @@ from records.sections import (
     RecordItem,
     TimelineFilter,
     merge_copies,
+    open_page,
     section_items,
     sources_of,
     timeline_rows,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
 TIMELINE_PAGE_SIZE = 50
 SECTION_PAGE_SIZE = 50
+HISTORY_PAGE_SIZE = 50
 
 
 def _page(request: SignedInRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -97,7 +99,7 @@ def timeline(request: SignedInRequest, subject: Patient) -> HttpResponse:
         start=start,
         end=end,
     )
-    page = Paginator(timeline_rows(actor, chosen), TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = open_page(timeline_rows(actor, chosen), request.GET.get("page"), TIMELINE_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return _page(
@@ -171,6 +173,8 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
             "revised": result_reads.is_revised(result),
             "chart": chart,
             "trend": trend,
+            # The table under the chart, a page at a time (the chart draws every value).
+            "history": Paginator(context.history, HISTORY_PAGE_SIZE).get_page(request.GET.get("page")),
             "explanation": explain_test(loinc, language) if loinc else None,
             "flag": explain_flag(flag, language) if flag else None,
             "report_results": result_reads.report_results(request.actor, context.report) if context.report else [],
