@@ -50,6 +50,7 @@ X10_DATABASE = int(os.environ.get("BENCH_RECORDS_X10_DATABASE", "2000000"))
 SCALES = {1: (10_000, 1_000_000), 10: (100_000, X10_DATABASE)}
 DATA_VERSION = 1  # bump when the generator below changes: the databases of earlier runs are then loaded anew
 PATIENT_EMAIL = "bench.patient@example.test"
+PAGE_ORDER = ["summary", "results", "trend", "timeline"]
 TREND_CODE = "2345-7"  # glucose: in every metabolic panel, the test with the most values
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # fixed, so that the data is the same on every run
 YEARS = 10
@@ -587,6 +588,8 @@ def data_key(scale: int) -> str:
     for folder in sorted((ROOT).glob("*/migrations")):
         for path in sorted(folder.glob("*.py")):
             digest.update(path.name.encode())
+    for path in sorted((ROOT / "records" / "migrations").glob("*.py")):  # the table's own schema, to the letter
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -869,6 +872,15 @@ def measure(scale: int) -> dict[str, Any]:
     return out
 
 
+# The first run, before the fixes (see write_report): page, p50, p95, CPU p50 (ms), and what made it slow.
+BEFORE = [
+    ("summary", 276.9, 432.2, 53.6, "every rule code's items (810 rows), the whole record for 'new since'"),
+    ("results", 883.8, 1332.2, 235.5, "the newest 5,000 results as objects, grouped in Python"),
+    ("trend", 344.1, 707.1, 101.8, "a table of all 297 values, each through three templates"),
+    ("timeline", 106.9, 148.1, 23.4, "the whole record sorted for a page of 50, and counted"),
+]
+
+
 # Running it -------------------------------------------------------------------------------------------------
 
 
@@ -1018,7 +1030,7 @@ def write_report(path: Path, results: dict[str, Any]) -> None:
             f"| p95 ≤ {TARGET_P95_MS:g} ms |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
-        for name, page in result["pages"].items():
+        for name, page in sorted(result["pages"].items(), key=lambda item: PAGE_ORDER.index(item[0])):
             verdict = "meets" if page["p95_ms"] <= TARGET_P95_MS else "MISSES"
             lines.append(
                 f"| {name} | {page['queries']} | {page['p50_ms']} | {page['p95_ms']} | {page['sql_p50_ms']} "
@@ -1040,7 +1052,7 @@ def write_report(path: Path, results: dict[str, Any]) -> None:
             "| page | p95 ×1 | p95 ×10 | growth | CPU p95 growth | same queries | < +20% |",
             "|---|---|---|---|---|---|---|",
         ]
-        for name, change in growth(results).items():
+        for name, change in sorted(growth(results).items(), key=lambda item: PAGE_ORDER.index(item[0])):
             small, large = results["scales"]["1"]["pages"][name], results["scales"]["10"]["pages"][name]
             lines.append(
                 f"| {name} | {small['p95_ms']} | {large['p95_ms']} | {change * 100:+.1f}% | {cpu[name] * 100:+.1f}% | "
@@ -1048,6 +1060,25 @@ def write_report(path: Path, results: dict[str, Any]) -> None:
                 f"{'meets' if change < GROWTH_LIMIT else 'MISSES'} |"
             )
         lines.append("")
+    lines += [
+        "### Reading the figures",
+        "",
+        "The query counts are the same at both sizes: every page reads a bounded part of the record (see "
+        "docs/decisions.md, 'The record's pages on a large record'). The wall times come from a 2-core machine "
+        "shared with other work; their p95 moves by tens of percent between runs of the same code, more than the "
+        "±20% the growth check asks about, so read the growth beside the CPU and SQL columns. No page meets "
+        "p95 ≤ 30 ms: the time is mostly the Django process rendering (an almost empty page costs about 9 ms).",
+        "",
+        "### Before the fixes",
+        "",
+        "The first run at ×1, before the reads were bounded (commit 6e9d916; load average about 16 from other "
+        "work on the machine): the summary made 16 queries; the other counts were not recorded.",
+        "",
+        "| page | p50 ms | p95 ms | CPU p50 ms (20 requests) | what it read |",
+        "|---|---|---|---|---|",
+        *(f"| {name} | {p50} | {p95} | {cpu} | {what} |" for name, p50, p95, cpu, what in BEFORE),
+        "",
+    ]
     info = results["machine"]
     lines += [
         "### How it was measured",

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import reduce
+from operator import or_
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
@@ -29,16 +31,20 @@ if TYPE_CHECKING:
     from records.models import FhirResource
 
 
-def _codes_any_rule_counts() -> frozenset[str]:
-    codes: set[str] = set()
+def _codes_any_rule_counts() -> dict[str, frozenset[str]]:
+    """Per code system, every code some rule counts (a rule compares the system exactly)."""
+    codes: dict[str, set[str]] = defaultdict(set)
     for rule in RULES:
-        for values in rule.codes.values():
-            codes.update(values)
-            codes.update(value.lstrip("0") for value in values)  # CVX "03" is also sent as "3"
-    return frozenset(code for code in codes if code)
+        for system, values in rule.codes.items():
+            codes[system].update(values)
+            codes[system].update(value.lstrip("0") for value in values)  # CVX "03" is also sent as "3"
+    return {system: frozenset(code for code in values if code) for system, values in codes.items()}
 
 
 RULE_CODES = _codes_any_rule_counts()
+# The items any rule counts, by system and code (so that the database reads them off its code index).
+ALL_RULE_CODES = sorted(set().union(*RULE_CODES.values()))
+COUNTED = reduce(or_, (Q(code_system=system, code__in=sorted(codes)) for system, codes in sorted(RULE_CODES.items())))
 # The newest items read of each code: enough for the longest series (5 doses) from five sources each.
 PER_CODE = 25
 
@@ -65,15 +71,17 @@ def _rows(rows: QuerySet[FhirResource]) -> list[CareRow]:
         partition_by=[F("patient_id"), F("code_system"), F("code")],
         order_by=[F("effective_at").desc(), F("pk").desc()],
     )
-    counted = (
-        rows.filter(code__in=RULE_CODES, effective_at__isnull=False)
-        .annotate(newest=newest)
-        .filter(newest__lte=PER_CODE)
-        .values("pk")
-    )
-    wanted = rows.filter(Q(pk__in=counted) | Q(kind="patient"))
+    # Every system and every code first (what the code index seeks, reading the index alone), then each code in
+    # its own system; the Patient resources beside them (UNION ALL: each half read by its own index).
+    seek = Q(code_system__in=sorted(RULE_CODES), code__in=ALL_RULE_CODES, effective_at__isnull=False)
+    counted = rows.filter(seek & COUNTED).annotate(newest=newest).filter(newest__lte=PER_CODE).values("pk")
     fields = ("patient_id", "kind", "code_system", "code", "effective_at", "details", "source__label")
-    return [CareRow(*values) for values in wanted.values_list(*fields)]
+    wanted = (
+        rows.filter(pk__in=counted)
+        .values_list(*fields)
+        .union(rows.filter(kind="patient").values_list(*fields), all=True)
+    )
+    return [CareRow(*values) for values in wanted]
 
 
 def _assess(patient: Patient, rows: Iterable[CareRow], today: date, language: str) -> list[CareItem]:

@@ -17,7 +17,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, Lower, Trim, Trun
 from accounts.actors import Actor
 from records.charts import TrendPoint
 from records.projections import LOINC, REVISED_STATUSES
-from records.sections import RecordItem, duplicate_key, merge_copies, record_rows
+from records.sections import OpenPage, RecordItem, duplicate_key, merge_copies, open_page, record_rows
 from records.selectors import visible_to
 from records.units import choose_unit, convert
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 RESULT_KINDS = ("lab", "vital", "observation")
 RESULTS_CAP = 5000  # the newest results read for the list; older ones stay on their test's trend and the timeline
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)  # the window's start when a record has fewer results than the cap
-TREND_CAP = 500  # points on one trend (the newest)
+TREND_CAP = 200  # points on one trend (the newest); the table under it pages through every value
 
 
 def result_key(row: FhirResource) -> tuple[str, str]:
@@ -138,7 +138,7 @@ class ResultContext:
     item: RecordItem
     report: FhirResource | None
     components: list[dict[str, Any]] = field(default_factory=list)
-    history: list[RecordItem] = field(default_factory=list)  # the same test, newest first (this one included)
+    history: list[RecordItem] = field(default_factory=list)  # the test's newest TREND_CAP values, for the chart
 
 
 def result_context(actor: Actor, row: FhirResource) -> ResultContext:
@@ -154,6 +154,13 @@ def result_context(actor: Actor, row: FhirResource) -> ResultContext:
         components=[c for c in (row.details or {}).get("components", []) if isinstance(c, dict)],
         history=history,
     )
+
+
+def history_page(actor: Actor, row: FhirResource, number: object, size: int) -> OpenPage:
+    """A page of every value of the row's test, newest first, copies merged (the table under the chart)."""
+    page = open_page(result_rows(actor).filter(same_test(row)).order_by("-effective_at", "-pk"), number, size)
+    page.object_list = merge_copies(page.object_list)
+    return page
 
 
 def report_of(actor: Actor, row: FhirResource) -> FhirResource | None:

@@ -173,8 +173,8 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
             "revised": result_reads.is_revised(result),
             "chart": chart,
             "trend": trend,
-            # The table under the chart, a page at a time (the chart draws every value).
-            "history": Paginator(context.history, HISTORY_PAGE_SIZE).get_page(request.GET.get("page")),
+            # The table under the chart: every value of the test, a page at a time.
+            "history": result_reads.history_page(request.actor, result, request.GET.get("page"), HISTORY_PAGE_SIZE),
             "explanation": explain_test(loinc, language) if loinc else None,
             "flag": explain_flag(flag, language) if flag else None,
             "report_results": result_reads.report_results(request.actor, context.report) if context.report else [],

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.actors import actor_for
 from records.preventive_care import PER_CODE, _rows
-from records.results import result_lines
+from records.results import TREND_CAP, result_lines
 from records.selectors import visible_to
 from tests.conftest import World, sign_in
 from tests.records.record_data import lab, source_for, store
@@ -68,16 +68,21 @@ def test_the_timeline_pages_without_counting_the_record(client: Client, world: W
     assert "Test 54" in beyond  # past the end: the first page
 
 
-def test_a_results_history_table_shows_a_page_at_a_time_and_the_chart_every_value(client: Client, world: World) -> None:
+def test_a_results_history_table_pages_through_every_value_and_the_chart_draws_the_newest(
+    client: Client, world: World
+) -> None:
     source = source_for(world.patient_record, "Riverside")
-    store(source, *(lab(f"a{n}", value=5 + n / 100, when=_moment(n)) for n in range(60)))
-    newest = visible_to(actor_for(world.user("patient"))).get(resource_id="a59")
+    store(source, *(lab(f"a{n}", value=5 + n / 1000, when=_moment(n)) for n in range(TREND_CAP + 10)))
+    newest = visible_to(actor_for(world.user("patient"))).get(resource_id=f"a{TREND_CAP + 9}")
     sign_in(client, world, "patient")
     url = reverse("records:result", args=[newest.pk])
     first = client.get(url).content.decode()
-    assert first.count("<circle") >= 60  # the chart draws every value
-    assert "Page 1 of 2" in first
-    assert "5.59 %" in first
-    assert "5.09 %" not in first.split("history-title", 1)[1].split("<svg", 1)[0]
-    second = client.get(url, {"page": "2"}).content.decode()
-    assert "5.09 %" in second.split("history-title", 1)[1]
+    chart, table = first.split("history-title", 1)
+    assert chart.count("<circle") == TREND_CAP  # the newest values on the chart
+    assert "Next page" in table
+    assert "5.209 %" in table
+    assert "5.159 %" not in table  # the 51st newest: on the next page
+    pages = [client.get(url, {"page": str(n)}).content.decode().split("history-title", 1)[1] for n in (2, 5)]
+    assert "5.159 %" in pages[0]
+    assert "5.000 %" in pages[1] or "5 %" in pages[1]  # the oldest value, left off the chart, is in the table
+    assert "Next page" not in pages[1]
