@@ -166,7 +166,15 @@ class FhirResource(models.Model):
         ]
         indexes = [
             models.Index(fields=["patient", "kind", "-effective_at"], name="fhirresource_patient_kind_idx"),
-            models.Index(fields=["patient", "code_system", "code", "-effective_at"], name="fhirresource_code_idx"),
+            # With the id: a test's values newest first, and preventive care's newest items of each code, read
+            # from the index alone.
+            models.Index(
+                fields=["patient", "code_system", "code", "-effective_at", "-id"], name="fhirresource_code_idx"
+            ),
+            # The timeline (everything, newest first) and "new since your last visit" read a page of a large
+            # record in its order instead of sorting the whole record.
+            models.Index(fields=["patient", "-effective_at", "-id"], name="fhirresource_patient_time_idx"),
+            models.Index(fields=["patient", "-first_seen_at", "-id"], name="fhirresource_patient_seen_idx"),
         ]
 
     def __str__(self) -> str:

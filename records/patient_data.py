@@ -36,7 +36,7 @@ from records.templatetags.record_values import measure
 from records.units import choose_unit, convert, display_unit
 
 if TYPE_CHECKING:
-    from records.sections import RecordItem
+    from records.sections import OpenPage, RecordItem
 
 PRINT_RECENT_DAYS = 30  # the printable page's "recent" symptoms and side effects
 PRINT_CAP = 100
@@ -379,3 +379,20 @@ def table_rows(history: list[RecordItem], home: list[HomeRow]) -> list[ValueRow]
         return row.item.row.effective_at or oldest
 
     return sorted(rows, key=moment, reverse=True)
+
+
+def table_rows_of_page(page: OpenPage, home: list[HomeRow]) -> list[ValueRow]:
+    """A page of the clinic's values with the home readings that fall among them, newest first.
+
+    A page holds the readings after its own oldest value and up to the value the page before ended on
+    (the first page: every newer reading; the last page: every older one), so that paging through the
+    table shows each reading once.
+    """
+    items: list[RecordItem] = page.object_list
+    dated = [item.row.effective_at for item in items if item.row.effective_at is not None]
+    oldest = min(dated) if dated and page.has_next else None
+    ended_on = page.before.effective_at if page.before is not None else None
+    chosen = [
+        row for row in home if (ended_on is None or row.when <= ended_on) and (oldest is None or row.when > oldest)
+    ]
+    return table_rows(items, chosen)

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import reduce
+from operator import or_
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -28,16 +31,22 @@ if TYPE_CHECKING:
     from records.models import FhirResource
 
 
-def _codes_any_rule_counts() -> frozenset[str]:
-    codes: set[str] = set()
+def _codes_any_rule_counts() -> dict[str, frozenset[str]]:
+    """Per code system, every code some rule counts (a rule compares the system exactly)."""
+    codes: dict[str, set[str]] = defaultdict(set)
     for rule in RULES:
-        for values in rule.codes.values():
-            codes.update(values)
-            codes.update(value.lstrip("0") for value in values)  # CVX "03" is also sent as "3"
-    return frozenset(code for code in codes if code)
+        for system, values in rule.codes.items():
+            codes[system].update(values)
+            codes[system].update(value.lstrip("0") for value in values)  # CVX "03" is also sent as "3"
+    return {system: frozenset(code for code in values if code) for system, values in codes.items()}
 
 
 RULE_CODES = _codes_any_rule_counts()
+# The items any rule counts, by system and code (so that the database reads them off its code index).
+ALL_RULE_CODES = sorted(set().union(*RULE_CODES.values()))
+COUNTED = reduce(or_, (Q(code_system=system, code__in=sorted(codes)) for system, codes in sorted(RULE_CODES.items())))
+# The newest items read of each code: enough for the longest series (5 doses) from five sources each.
+PER_CODE = 25
 
 
 class CareRow(NamedTuple):
@@ -51,10 +60,28 @@ class CareRow(NamedTuple):
 
 
 def _rows(rows: QuerySet[FhirResource]) -> list[CareRow]:
-    """The items any rule counts (dated), and the Patient resources that give the person's gender."""
-    wanted = rows.filter(Q(code__in=RULE_CODES, effective_at__isnull=False) | Q(kind="patient"))
+    """The items any rule counts (dated), and the Patient resources that give the person's gender.
+
+    Of each code, only the newest PER_CODE items: a rule looks at the latest one, or counts the doses of a
+    series (a few, each maybe from several sources). A blood pressure taken at every visit for years is read
+    as its latest few, so the read does not grow with the record.
+    """
+    newest = Window(
+        RowNumber(),
+        partition_by=[F("patient_id"), F("code_system"), F("code")],
+        order_by=[F("effective_at").desc(), F("pk").desc()],
+    )
+    # Every system and every code first (what the code index seeks, reading the index alone), then each code in
+    # its own system; the Patient resources beside them (UNION ALL: each half read by its own index).
+    seek = Q(code_system__in=sorted(RULE_CODES), code__in=ALL_RULE_CODES, effective_at__isnull=False)
+    counted = rows.filter(seek & COUNTED).annotate(newest=newest).filter(newest__lte=PER_CODE).values("pk")
     fields = ("patient_id", "kind", "code_system", "code", "effective_at", "details", "source__label")
-    return [CareRow(*values) for values in wanted.values_list(*fields)]
+    wanted = (
+        rows.filter(pk__in=counted)
+        .values_list(*fields)
+        .union(rows.filter(kind="patient").values_list(*fields), all=True)
+    )
+    return [CareRow(*values) for values in wanted]
 
 
 def _assess(patient: Patient, rows: Iterable[CareRow], today: date, language: str) -> list[CareItem]:

@@ -8,15 +8,17 @@ their name. Everything is read through `visible_to`, projections only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, CharField, Count, Max, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat, Lower, Trim, TruncMinute
 
 from accounts.actors import Actor
 from records.charts import TrendPoint
 from records.projections import LOINC, REVISED_STATUSES
-from records.sections import RecordItem, duplicate_key, merge_copies, record_rows
+from records.sections import OpenPage, RecordItem, duplicate_key, merge_copies, open_page, record_rows
+from records.selectors import visible_to
 from records.units import choose_unit, convert
 
 if TYPE_CHECKING:
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 
 RESULT_KINDS = ("lab", "vital", "observation")
 RESULTS_CAP = 5000  # the newest results read for the list; older ones stay on their test's trend and the timeline
-TREND_CAP = 500  # points on one trend (the newest)
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)  # the window's start when a record has fewer results than the cap
+TREND_CAP = 200  # points on one trend (the newest); the table under it pages through every value
 
 
 def result_key(row: FhirResource) -> tuple[str, str]:
@@ -42,10 +45,9 @@ def same_test(row: FhirResource) -> Q:
 
 @dataclass
 class ResultLine:
-    """A test on the results list: its latest value and how many there are."""
+    """A test on the results list: its latest value and how many values it has (copies counted once)."""
 
     latest: RecordItem
-    previous: RecordItem | None = None
     count: int = 1
 
     @property
@@ -58,20 +60,71 @@ def result_rows(actor: Actor) -> QuerySet[FhirResource]:
     return record_rows(actor).filter(resource_type="Observation", kind__in=RESULT_KINDS)
 
 
+def _test_name() -> Case:
+    """The name that groups results without a code (as result_key does); empty for coded ones."""
+    return Case(When(code="", then=Lower(Trim("display"))), default=Value(""), output_field=CharField())
+
+
+def _value_key() -> Concat:
+    """What makes two values of one test the same item (duplicate_key for results: the minute and the value)."""
+    return Concat(
+        TruncMinute("effective_at"),
+        Value("|"),
+        Cast("value_number", CharField()),
+        Value("|"),
+        "value_text",
+        Value("|"),
+        "unit",
+        output_field=CharField(),
+    )
+
+
 def result_lines(actor: Actor, kind: str, *, cap: int = RESULTS_CAP) -> list[ResultLine]:
-    """One line per test of `kind` ("lab" or "vital"), newest first by its latest result."""
-    rows = result_rows(actor).filter(kind=kind).order_by("-effective_at", "-pk")[:cap]
+    """One line per test of `kind` ("lab" or "vital"), newest first by its latest result.
+
+    Two queries whatever the size of the record: the database groups the newest `cap` results by test (how
+    many values each has, copies counted once, and when the latest is), then the latest rows of each test are
+    read with their copies' sources. Nothing but the lines' own rows becomes an object.
+    """
+    of_kind = record_rows(actor).filter(resource_type="Observation", kind=kind)
+    # The newest `cap` items of the kind, as a moment: the database walks its (patient, kind, time) index to
+    # the cap-th one (reports of that kind count, so the walk reads the index alone), then groups the results
+    # at or after that moment.
+    oldest_read = (
+        visible_to(actor).filter(kind=kind, effective_at__isnull=False).order_by("-effective_at").values("effective_at")
+    )[cap - 1 : cap]
+    window = Q(effective_at__gte=Coalesce(Subquery(oldest_read), Value(EARLIEST))) | Q(effective_at__isnull=True)
+    tests = list(
+        of_kind.filter(window)
+        .values("code_system", "code", name=_test_name())
+        .annotate(values=Count(_value_key(), distinct=True), latest=Max("effective_at"))
+        .order_by()
+    )
+    # Starts from nothing (a pk is never null) rather than stopping early, so a page makes the same queries
+    # whether the record has results of this kind or not.
+    wanted = Q(pk__isnull=True)
+    for test in tests:
+        same = Q(code_system=test["code_system"], code=test["code"]) if test["code"] else Q(code="", name=test["name"])
+        when = Q(effective_at=test["latest"]) if test["latest"] is not None else Q(effective_at__isnull=True)
+        wanted |= same & when
+    counts = {_key(test["code_system"], test["code"], test["name"]): test["values"] for test in tests}
     lines: dict[tuple[str, str], ResultLine] = {}
-    for item in merge_copies(rows):
+    latest_rows = of_kind.alias(name=_test_name()).filter(wanted).order_by("-effective_at", "-pk")
+    for item in merge_copies(latest_rows):
         key = result_key(item.row)
-        line = lines.get(key)
-        if line is None:
-            lines[key] = ResultLine(latest=item)
-        else:
-            line.count += 1
-            if line.previous is None:
-                line.previous = item
-    return list(lines.values())
+        if key not in lines:
+            lines[key] = ResultLine(latest=item, count=max(1, counts.get(key, 1)))
+    return sorted(lines.values(), key=_newest_first, reverse=True)
+
+
+def _key(code_system: str, code: str, name: str) -> tuple[str, str]:
+    return (code_system, code) if code else ("", name)
+
+
+def _newest_first(line: ResultLine) -> tuple[bool, float, int]:
+    """Sorted in reverse: the latest value first, results without a date last."""
+    row = line.latest.row
+    return (row.effective_at is not None, row.effective_at.timestamp() if row.effective_at else 0.0, row.pk)
 
 
 def is_revised(row: FhirResource) -> bool:
@@ -85,7 +138,7 @@ class ResultContext:
     item: RecordItem
     report: FhirResource | None
     components: list[dict[str, Any]] = field(default_factory=list)
-    history: list[RecordItem] = field(default_factory=list)  # the same test, newest first (this one included)
+    history: list[RecordItem] = field(default_factory=list)  # the test's newest TREND_CAP values, for the chart
 
 
 def result_context(actor: Actor, row: FhirResource) -> ResultContext:
@@ -101,6 +154,13 @@ def result_context(actor: Actor, row: FhirResource) -> ResultContext:
         components=[c for c in (row.details or {}).get("components", []) if isinstance(c, dict)],
         history=history,
     )
+
+
+def history_page(actor: Actor, row: FhirResource, number: object, size: int) -> OpenPage:
+    """A page of every value of the row's test, newest first, copies merged (the table under the chart)."""
+    page = open_page(result_rows(actor).filter(same_test(row)).order_by("-effective_at", "-pk"), number, size)
+    page.object_list = merge_copies(page.object_list)
+    return page
 
 
 def report_of(actor: Actor, row: FhirResource) -> FhirResource | None:

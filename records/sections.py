@@ -282,6 +282,59 @@ def timeline_rows(actor: Actor, chosen: TimelineFilter) -> QuerySet[FhirResource
     return rows.order_by("-effective_at", "-pk")
 
 
+@dataclass
+class OpenPage:
+    """A page of a list whose total is not counted: counting a large record costs more than showing a page.
+
+    It has what templates/partials/pagination_open.html needs (previous and next, no "of N").
+    """
+
+    object_list: list[Any]
+    number: int
+    has_next: bool
+    before: Any = None  # the last row of the page before (None on the first): where this page begins
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+MAX_PAGE = 10_000
+
+
+def open_page(rows: QuerySet[FhirResource], number: object, size: int) -> OpenPage:
+    """Page `number` of `rows` (one query: a row more than the page says whether another follows).
+
+    A number that is not one, or past the end, gives the first page (as Paginator.get_page does for the
+    former; the latter costs a second query, only then).
+    """
+    try:
+        wanted = min(max(int(str(number)), 1), MAX_PAGE)
+    except ValueError:
+        wanted = 1
+    start = (wanted - 1) * size
+    if wanted == 1:
+        found = list(rows[: size + 1])
+        return OpenPage(object_list=found[:size], number=1, has_next=len(found) > size)
+    window = list(rows[start - 1 : start + size + 1])  # the row before the page, then the page and one more
+    if len(window) < 2:
+        return open_page(rows, 1, size)
+    found = window[1:]
+    return OpenPage(object_list=found[:size], number=wanted, has_next=len(found) > size, before=window[0])
+
+
 def sources_of(actor: Actor) -> Sequence[RecordSource]:
     """The sources the actor's subject has, for the timeline's filter (none without the records scope)."""
     if actor.subject is None or "records" not in actor.scopes:

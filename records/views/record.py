@@ -29,7 +29,7 @@ from records import results as result_reads
 from records.access import access_resource_by_id, access_result_by_id
 from records.charts import ChartText, trend_svg
 from records.notes import note_content, notes_of_visit, visit_of_note
-from records.patient_data import NO_HOME, home_on_result, table_rows
+from records.patient_data import NO_HOME, home_on_result, table_rows_of_page
 from records.plain_language import explain_flag, explain_test, flag_for, language_of
 from records.plain_language import glossary as plain_glossary
 from records.privacy import private_item
@@ -40,6 +40,7 @@ from records.sections import (
     RecordItem,
     TimelineFilter,
     merge_copies,
+    open_page,
     section_items,
     sources_of,
     timeline_rows,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 
 TIMELINE_PAGE_SIZE = 50
 SECTION_PAGE_SIZE = 50
+HISTORY_PAGE_SIZE = 50
 
 
 def _page(request: SignedInRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -100,7 +102,7 @@ def timeline(request: SignedInRequest, subject: Patient) -> HttpResponse:
         start=start,
         end=end,
     )
-    page = Paginator(timeline_rows(actor, chosen), TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = open_page(timeline_rows(actor, chosen), request.GET.get("page"), TIMELINE_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return _page(
@@ -139,6 +141,7 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
     trend = result_reads.trend_of(context.history, loinc)
     # The person's own readings of the same test: drawn apart (hollow squares, a dashed line), never merged.
     home = home_on_result(request.actor, loinc, trend.unit) if loinc else NO_HOME
+    history = result_reads.history_page(request.actor, result, request.GET.get("page"), HISTORY_PAGE_SIZE)
     title = result.display or gettext("Test result")
     points = [*trend.points, *home.points]
     chart = (
@@ -178,7 +181,10 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
             "chart": chart,
             "trend": trend,
             "home": home,
-            "value_rows": table_rows(context.history, home.rows),
+            # The table under the chart: every value of the test, a page at a time, with the home readings
+            # that fall among them.
+            "history": history,
+            "value_rows": table_rows_of_page(history, home.rows),
             "explanation": explain_test(loinc, language) if loinc else None,
             "flag": explain_flag(flag, language) if flag else None,
             "report_results": result_reads.report_results(request.actor, context.report) if context.report else [],

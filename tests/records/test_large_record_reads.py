@@ -1,0 +1,88 @@
+"""The record pages read a bounded amount of a large record: what each bound keeps, and what it leaves out."""
+
+from __future__ import annotations
+
+from django.test import Client
+from django.urls import reverse
+
+from accounts.actors import actor_for
+from records.preventive_care import PER_CODE, _rows
+from records.results import TREND_CAP, result_lines
+from records.selectors import visible_to
+from tests.conftest import World, sign_in
+from tests.records.record_data import lab, source_for, store
+
+
+def _moment(n: int) -> str:
+    return f"20{10 + n // 12:02d}-{1 + n % 12:02d}-15T09:00:00Z"
+
+
+def test_results_lines_group_the_newest_results_by_test_with_copies_counted_once(world: World) -> None:
+    riverside = source_for(world.patient_record, "Riverside")
+    hospital = source_for(world.patient_record, "Hospital")
+    glucose = [lab(f"g{n}", code="2345-7", display="Glucose", value=90 + n, when=_moment(n)) for n in range(6)]
+    store(riverside, *glucose, lab("old-a1c", when="2005-01-01T09:00:00Z"))
+    store(hospital, *glucose[-2:])  # the two newest values from a second system too: the same values
+    actor = actor_for(world.user("patient"))
+
+    lines = result_lines(actor, "lab")
+    assert [line.latest.row.display for line in lines] == ["Glucose", "Hemoglobin A1c"]
+    assert lines[0].count == 6
+    assert lines[0].latest.row.value_number == 95
+    assert sorted(lines[0].latest.sources) == ["Hospital", "Riverside"]
+
+    # Only the newest `cap` results are grouped: a test seen only before them is left to its trend and the timeline.
+    newest = result_lines(actor, "lab", cap=4)
+    assert [line.latest.row.display for line in newest] == ["Glucose"]
+    assert newest[0].count == 2  # the newest four rows: two values, each from both systems
+
+
+def test_preventive_care_reads_the_newest_items_of_each_code(world: World) -> None:
+    source = source_for(world.patient_record, "Riverside")
+    pressures = [
+        lab(f"bp{n}", code="8480-6", display="Systolic blood pressure", unit="mm[Hg]", value=120, when=_moment(n))
+        for n in range(PER_CODE + 10)
+    ]
+    store(source, *pressures)
+    rows = _rows(visible_to(actor_for(world.user("patient"))))
+    assert len(rows) == PER_CODE
+    assert (
+        max(row.effective_at for row in rows if row.effective_at).isoformat().startswith("2012-11-15")
+    )  # the newest is read
+
+
+def test_the_timeline_pages_without_counting_the_record(client: Client, world: World) -> None:
+    source = source_for(world.patient_record, "Riverside")
+    store(source, *(lab(f"t{n}", code=f"1000-{n}", display=f"Test {n}", when=_moment(n)) for n in range(55)))
+    sign_in(client, world, "patient")
+    first = client.get(reverse("records:timeline")).content.decode()
+    assert "Next page" in first
+    assert "Previous page" not in first
+    assert "Test 54" in first
+    second = client.get(reverse("records:timeline"), {"page": "2"}).content.decode()
+    assert "Test 0<" in second
+    assert "Test 54" not in second
+    assert "Next page" not in second
+    assert "Previous page" in second
+    beyond = client.get(reverse("records:timeline"), {"page": "9"}).content.decode()
+    assert "Test 54" in beyond  # past the end: the first page
+
+
+def test_a_results_history_table_pages_through_every_value_and_the_chart_draws_the_newest(
+    client: Client, world: World
+) -> None:
+    source = source_for(world.patient_record, "Riverside")
+    store(source, *(lab(f"a{n}", value=5 + n / 1000, when=_moment(n)) for n in range(TREND_CAP + 10)))
+    newest = visible_to(actor_for(world.user("patient"))).get(resource_id=f"a{TREND_CAP + 9}")
+    sign_in(client, world, "patient")
+    url = reverse("records:result", args=[newest.pk])
+    first = client.get(url).content.decode()
+    chart, table = first.split("history-title", 1)
+    assert chart.count("<circle") == TREND_CAP  # the newest values on the chart
+    assert "Next page" in table
+    assert "5.209 %" in table
+    assert "5.159 %" not in table  # the 51st newest: on the next page
+    pages = [client.get(url, {"page": str(n)}).content.decode().split("history-title", 1)[1] for n in (2, 5)]
+    assert "5.159 %" in pages[0]
+    assert "5.000 %" in pages[1] or "5 %" in pages[1]  # the oldest value, left off the chart, is in the table
+    assert "Next page" not in pages[1]
