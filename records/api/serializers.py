@@ -76,7 +76,7 @@ class RecordItemSerializer(serializers.Serializer):
 
 
 class ResultLineSerializer(serializers.Serializer):
-    """A test on the results list: its latest value, the one before, and how many there are."""
+    """A test on the results list: its latest value and how many there are (every value: the result's trend)."""
 
     name = serializers.CharField(source="latest.row.display")
     code_system = serializers.CharField(source="latest.row.code_system")
@@ -84,7 +84,6 @@ class ResultLineSerializer(serializers.Serializer):
     loinc = serializers.CharField()
     count = serializers.IntegerField()
     latest = RecordItemSerializer()
-    previous = RecordItemSerializer(allow_null=True)
 
 
 class FlagWordsSerializer(serializers.Serializer):
