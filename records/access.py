@@ -7,11 +7,25 @@ from typing import TYPE_CHECKING
 from django.db.models import QuerySet
 from django.http import Http404
 
-from accounts.access import access_subject, parse_int_id
+from accounts.access import access_subject, parse_int_id, parse_uuid
 from accounts.actors import Actor, Scope
-from records.models import Connection, HealthSystem, HomeMeasurement, ImportRun, JournalEntry, ShareLink
+from accounts.models import Patient
+from proxy.access import access_subject_by_id
+from proxy.models import ProxyGrant
+from records.models import (
+    Connection,
+    HealthSystem,
+    HomeMeasurement,
+    ImportRun,
+    JournalEntry,
+    SensitiveShare,
+    Sensitivity,
+    ShareLink,
+    ShareOpening,
+)
 from records.patient_data import journal_visible_to, measurements_visible_to
-from records.selectors import visible_to
+from records.privacy import helpers_for_private_items, own_record
+from records.selectors import held_results, visible_to
 
 if TYPE_CHECKING:
     from records.models import FhirResource
@@ -97,6 +111,15 @@ def share_links_visible_to(actor: Actor) -> QuerySet[ShareLink]:
     return links
 
 
+OPENINGS_SHOWN = 200  # a shared link's openings listed, the newest (its page and the API alike)
+
+
+def recent_openings(link: ShareLink) -> tuple[list[ShareOpening], bool]:
+    """The newest openings of a link (at most OPENINGS_SHOWN), and whether older ones exist."""
+    openings = list(link.openings.order_by("-at", "-pk")[:OPENINGS_SHOWN])
+    return openings, len(openings) == OPENINGS_SHOWN
+
+
 def access_share_link_by_id(actor: Actor, link_id: object) -> ShareLink:
     """A shared link of the patient the actor acts for, that the actor may see (see share_links_visible_to)."""
     link = share_links_visible_to(actor).select_related("patient").filter(pk=parse_int_id(link_id)).first()
@@ -122,3 +145,57 @@ def access_home_measurement_by_id(actor: Actor, measurement_id: object) -> HomeM
     if reading is None:
         raise Http404
     return reading
+
+
+# The patient's privacy choices (records.privacy): only the patient, acting for themselves.
+
+
+def access_own_record_by_id(actor: Actor, patient_id: object) -> Patient:
+    """The record an API path names, when it is the caller's own (records scope); anyone else, helpers too, 404s."""
+    access_subject_by_id(actor, patient_id)
+    return own_record(actor)
+
+
+def access_private_item_helper_by_id(actor: Actor, grant_id: object) -> ProxyGrant:
+    """One of those helpers, by the id a form names; any other id is a 404."""
+    pk = parse_uuid(grant_id)
+    for grant in helpers_for_private_items(actor):
+        if grant.pk == pk:
+            return grant
+    raise Http404
+
+
+def access_private_item_by_id(actor: Actor, resource_id: object) -> FhirResource:
+    """A sensitive item of the patient's own record."""
+    own_record(actor)
+    row = (
+        visible_to(actor)
+        .exclude(sensitivity=Sensitivity.NORMAL)
+        .select_related("source")
+        .filter(pk=parse_int_id(resource_id))
+        .first()
+    )
+    if row is None:
+        raise Http404
+    return row
+
+
+def access_private_item_share_by_id(actor: Actor, share_id: object) -> SensitiveShare:
+    """One of the patient's choices to show an item or a kind of item to a helper."""
+    patient = own_record(actor)
+    share = (
+        SensitiveShare.objects.select_related("grant__grantee", "resource")
+        .filter(pk=parse_int_id(share_id), patient=patient)
+        .first()
+    )
+    if share is None:
+        raise Http404
+    return share
+
+
+def access_waiting_result_by_id(actor: Actor, resource_id: object) -> FhirResource:
+    """A sensitive result of the patient's that waits until they choose to see it."""
+    row = held_results(actor).select_related("source").filter(pk=parse_int_id(resource_id)).first()
+    if row is None:
+        raise Http404
+    return row

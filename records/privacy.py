@@ -19,13 +19,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 
-from accounts.access import parse_int_id, parse_uuid
 from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor, Scope
 from accounts.audit_labels import AuditAction
 from accounts.models import Patient
 from accounts.models.audit import Basis
-from proxy.access import access_subject_by_id
 from proxy.actions import NotAllowedError
 from proxy.models import GrantStatus, ProxyGrant
 from records.models import ResultRelease, SensitiveCategory, SensitiveShare, Sensitivity
@@ -47,12 +45,6 @@ def own_record(actor: Actor) -> Patient:
     return actor.subject
 
 
-def access_own_record_by_id(actor: Actor, patient_id: object) -> Patient:
-    """The record an API path names, when it is the caller's own (records scope); anyone else, helpers too, 404s."""
-    access_subject_by_id(actor, patient_id)
-    return own_record(actor)
-
-
 def _may_be_shown_private_items(grant: ProxyGrant) -> bool:
     """A live helper with the records scope who does not already see every private item, and no parent of a minor."""
     return (
@@ -68,51 +60,6 @@ def helpers_for_private_items(actor: Actor) -> list[ProxyGrant]:
     patient = own_record(actor)
     grants = ProxyGrant.objects.filter(patient=patient, status=GrantStatus.ACTIVE).select_related("grantee")
     return [grant for grant in grants.order_by("created_at", "pk") if _may_be_shown_private_items(grant)]
-
-
-def access_private_item_helper_by_id(actor: Actor, grant_id: object) -> ProxyGrant:
-    """One of those helpers, by the id a form names; any other id is a 404."""
-    pk = parse_uuid(grant_id)
-    for grant in helpers_for_private_items(actor):
-        if grant.pk == pk:
-            return grant
-    raise Http404
-
-
-def access_private_item_by_id(actor: Actor, resource_id: object) -> FhirResource:
-    """A sensitive item of the patient's own record."""
-    own_record(actor)
-    row = (
-        visible_to(actor)
-        .exclude(sensitivity=Sensitivity.NORMAL)
-        .select_related("source")
-        .filter(pk=parse_int_id(resource_id))
-        .first()
-    )
-    if row is None:
-        raise Http404
-    return row
-
-
-def access_private_item_share_by_id(actor: Actor, share_id: object) -> SensitiveShare:
-    """One of the patient's choices to show an item or a kind of item to a helper."""
-    patient = own_record(actor)
-    share = (
-        SensitiveShare.objects.select_related("grant__grantee", "resource")
-        .filter(pk=parse_int_id(share_id), patient=patient)
-        .first()
-    )
-    if share is None:
-        raise Http404
-    return share
-
-
-def access_waiting_result_by_id(actor: Actor, resource_id: object) -> FhirResource:
-    """A sensitive result of the patient's that waits until they choose to see it."""
-    row = held_results(actor).select_related("source").filter(pk=parse_int_id(resource_id)).first()
-    if row is None:
-        raise Http404
-    return row
 
 
 def _copies_of(rows: Iterable[FhirResource], item: FhirResource) -> list[FhirResource]:
@@ -131,7 +78,6 @@ def wait_for_discussion(*, actor: Actor, wait: bool, request: HttpRequest | None
     patient = own_record(actor)
     with transaction.atomic():
         locked = Patient.objects.select_for_update().get(pk=patient.pk)
-        _check_self(actor, locked)
         if locked.results_after_discussion == wait:
             return
         locked.results_after_discussion = wait
@@ -195,7 +141,6 @@ def choose_private_kinds(
     chosen = {category for category in categories if category in SensitiveCategory.values}
     with transaction.atomic():
         patient = own_record(actor)
-        _check_self(actor, patient)
         locked = ProxyGrant.objects.select_for_update().get(pk=grant.pk)
         if locked.patient_id != patient.pk or not _may_be_shown_private_items(locked):
             raise NotAllowedError("Private items can't be shown to this person.")
@@ -228,7 +173,6 @@ def stop_showing(*, actor: Actor, share: SensitiveShare, request: HttpRequest | 
     """Stops showing a private item (each of its copies) or a kind of item to a helper."""
     with transaction.atomic():
         patient = own_record(actor)
-        _check_self(actor, patient)
         if share.patient_id != patient.pk:
             raise NotAllowedError("Only the patient chooses who sees their private items.")
         siblings = SensitiveShare.objects.filter(grant_id=share.grant_id, patient=patient)

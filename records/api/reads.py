@@ -14,6 +14,7 @@ from django.db.models import Count
 from accounts.actors import Actor, Scope
 from records import results as result_reads
 from records import shlinks
+from records.access import recent_openings
 from records.plain_language import FlagExplanation, TestExplanation, explain_flag, explain_test, flag_for
 from records.projections import LOINC
 from records.results import Trend
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from records.models import Connection, FhirResource, RecordSource, ShareLink, ShareOpening
 
 COPIES_CAP = 500  # copies of one item looked at for its sources (the newest)
-OPENINGS_SHOWN = 200  # a shared link's openings listed (the newest), as its page lists them
 
 
 def flag_of(row: FhirResource) -> str:
@@ -162,13 +162,13 @@ class LinkDetail:
 def share_link_detail(request: HttpRequest, link: ShareLink) -> LinkDetail:
     """One link (checked by records.access.access_share_link_by_id), in two queries for its openings."""
     shlink = shlinks.shlink_of(request, link) if link.works else None
-    openings = list(link.openings.order_by("-at", "-pk")[:OPENINGS_SHOWN])
+    openings, more_openings = recent_openings(link)
     return LinkDetail(
         link=link,
         shlink=shlink,
         url=f"{shlinks.viewer_url(request)}#{shlink}" if shlink else None,
         qr_svg=shlinks.qr_svg(f"{shlinks.viewer_url(request)}#{shlink}") if shlink else None,
         openings=openings,
-        more_openings=len(openings) == OPENINGS_SHOWN,
+        more_openings=more_openings,
         openings_count=link.openings.count(),
     )

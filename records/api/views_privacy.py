@@ -1,7 +1,7 @@
 """The patient's privacy choices, through the API: private items shown to helpers, and results that wait.
 
 Only the patient acting for themselves: the path must name the caller's own record (records.privacy.
-access_own_record_by_id); anyone else, a caregiver or a helper included, gets 404, as on the pages
+records.access.access_own_record_by_id); anyone else, a caregiver or a helper included, gets 404, as on the pages
 (records.views.privacy). Every change goes through an action in records.privacy, which records it.
 """
 
@@ -22,7 +22,7 @@ from accounts.audience import Audience, Kind, Loader
 from accounts.audit_labels import AuditAction
 from proxy.actions import NotAllowedError
 from proxy.api.base import PATIENT_KWARG
-from records import privacy
+from records import access, privacy
 from records.api.serializers_writes import (
     HelperChoicesSerializer,
     PrivacyChoicesSerializer,
@@ -50,7 +50,7 @@ def own_record(audit: AuditAction | None = None, **objects: Loader) -> Audience:
         Kind.SUBJECT,
         scope=Scope.RECORDS,
         audit=audit,
-        objects={PATIENT_KWARG: privacy.access_own_record_by_id, **objects},
+        objects={PATIENT_KWARG: access.access_own_record_by_id, **objects},
     )
 
 
@@ -96,7 +96,7 @@ class ResultsWaitView(RecordAPIView):
 
 
 class ReleaseResultView(RecordAPIView):
-    audience = own_record(result_id=privacy.access_waiting_result_by_id)
+    audience = own_record(result_id=access.access_waiting_result_by_id)
 
     @privately(
         "I have talked it over: show this waiting result (every copy of it) from now on",
@@ -112,7 +112,7 @@ class ReleaseResultView(RecordAPIView):
 
 
 class PrivateKindsView(RecordAPIView):
-    audience = own_record(grant_id=privacy.access_private_item_helper_by_id)
+    audience = own_record(grant_id=access.access_private_item_helper_by_id)
 
     @privately(
         "Choose every kind of private item this helper may see (the others stop being shown)",
@@ -132,7 +132,7 @@ class PrivateKindsView(RecordAPIView):
 
 
 class ShowItemView(RecordAPIView):
-    audience = own_record(item_id=privacy.access_private_item_by_id)
+    audience = own_record(item_id=access.access_private_item_by_id)
 
     @privately(
         "Show one private item (every copy of it) to one helper",
@@ -144,7 +144,7 @@ class ShowItemView(RecordAPIView):
         body.is_valid(raise_exception=True)
         actor = self.actor
         try:
-            grant = privacy.access_private_item_helper_by_id(actor, body.validated_data["grant"])
+            grant = access.access_private_item_helper_by_id(actor, body.validated_data["grant"])
         except Http404 as error:
             raise ValidationError({"grant": [_("Not someone private items can be shown to.")]}) from error
         try:
@@ -155,7 +155,7 @@ class ShowItemView(RecordAPIView):
 
 
 class StopShowingView(RecordAPIView):
-    audience = own_record(share_id=privacy.access_private_item_share_by_id)
+    audience = own_record(share_id=access.access_private_item_share_by_id)
 
     @privately(
         "Stop showing a private item (every copy of it) or a kind of item to a helper",

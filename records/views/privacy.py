@@ -18,7 +18,7 @@ from accounts.actors import Scope
 from accounts.audience import subject_page
 from accounts.audit_labels import AuditAction
 from proxy.actions import NotAllowedError
-from records import privacy
+from records import access, privacy
 
 if TYPE_CHECKING:
     from accounts.models import Patient
@@ -59,7 +59,7 @@ def results_wait(request: SignedInRequest, subject: Patient) -> HttpResponse:
     return redirect("records:privacy")
 
 
-@subject_page(Scope.RECORDS, objects={"result_id": privacy.access_waiting_result_by_id})
+@subject_page(Scope.RECORDS, objects={"result_id": access.access_waiting_result_by_id})
 @require_POST
 def release_result(request: SignedInRequest, subject: Patient, result: FhirResource) -> HttpResponse:
     try:
@@ -69,7 +69,7 @@ def release_result(request: SignedInRequest, subject: Patient, result: FhirResou
     return redirect("records:item", item_id=result.pk)
 
 
-@subject_page(Scope.RECORDS, objects={"grant_id": privacy.access_private_item_helper_by_id})
+@subject_page(Scope.RECORDS, objects={"grant_id": access.access_private_item_helper_by_id})
 @require_POST
 def private_kinds(request: SignedInRequest, subject: Patient, grant: ProxyGrant) -> HttpResponse:
     try:
@@ -82,10 +82,10 @@ def private_kinds(request: SignedInRequest, subject: Patient, grant: ProxyGrant)
     return redirect("records:privacy")
 
 
-@subject_page(Scope.RECORDS, objects={"item_id": privacy.access_private_item_by_id})
+@subject_page(Scope.RECORDS, objects={"item_id": access.access_private_item_by_id})
 @require_POST
 def show_item(request: SignedInRequest, subject: Patient, item: FhirResource) -> HttpResponse:
-    grant = privacy.access_private_item_helper_by_id(request.actor, request.POST.get("grant", ""))
+    grant = access.access_private_item_helper_by_id(request.actor, request.POST.get("grant", ""))
     try:
         privacy.show_private_item(actor=request.actor, grant=grant, item=item, request=request)
     except NotAllowedError as error:
@@ -94,7 +94,7 @@ def show_item(request: SignedInRequest, subject: Patient, item: FhirResource) ->
     return redirect("records:item", item_id=item.pk)
 
 
-@subject_page(Scope.RECORDS, objects={"share_id": privacy.access_private_item_share_by_id})
+@subject_page(Scope.RECORDS, objects={"share_id": access.access_private_item_share_by_id})
 @require_POST
 def stop_showing(request: SignedInRequest, subject: Patient, share: SensitiveShare) -> HttpResponse:
     try:

@@ -19,12 +19,11 @@ from accounts.audit_labels import AuditAction
 from accounts.models import Patient
 from accounts.requests import SignedInRequest
 from records import actions, shlinks
-from records.access import access_share_link_by_id, share_links_visible_to
+from records.access import access_share_link_by_id, recent_openings, share_links_visible_to
 from records.forms import ShareLinkForm
 from records.models import ShareLink
 
 LINKS_SHOWN = 100
-OPENINGS_SHOWN = 200
 
 
 @subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_SHARE_LINKS_VIEWED)
@@ -68,7 +67,7 @@ def share_link(request: SignedInRequest, subject: Patient, link: ShareLink) -> H
     Showing the link again shows its key, so every opening of this page is recorded, the person's own too.
     """
     text = shlinks.share_link_text(request, link) if link.works else ""
-    openings = list(link.openings.order_by("-at", "-pk")[:OPENINGS_SHOWN])
+    openings, more_openings = recent_openings(link)
     return render(
         request,
         "records/share_link.html",
@@ -78,7 +77,7 @@ def share_link(request: SignedInRequest, subject: Patient, link: ShareLink) -> H
             "link_text": text,
             "qr_svg": shlinks.qr_svg(text) if text else "",
             "openings": openings,
-            "more_openings": len(openings) == OPENINGS_SHOWN,
+            "more_openings": more_openings,
         },
     )
 
