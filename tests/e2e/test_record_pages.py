@@ -20,6 +20,7 @@ from tests.e2e.conftest import axe_check
 from tests.e2e.test_account_journeys import HOME_URL, assert_no_horizontal_scrolling, sign_in_through_form
 from tests.factories import TEST_PASSWORD
 from tests.records.record_data import condition, immunization, lab, medication, source_for, store
+from tests.records.test_notes import attachment, document, encounter
 
 try:
     from playwright.sync_api import Page, expect
@@ -54,6 +55,19 @@ def alex_with_two_sources(world: World) -> int:
         riverside,
         condition("mood", "Depression", code="35489007", meta={"security": [{"code": "PSY"}]}),
         lab("hiv", code="75622-1", display="HIV test", value=None, interpretation="NEG", security="HIV"),
+    )
+    # A visit with a note: a long HTML table and a wide preformatted line must still fit a phone.
+    wide = "<table><tr>" + "".join(f"<td>Column {n} {HOSTILE}</td>" for n in range(12)) + "</tr></table>"
+    store(
+        riverside,
+        encounter("visit-1"),
+        document(
+            "note-1",
+            attachment("text/html", f"<h1>Plan</h1><p>{'Walk daily. ' * 40}</p>{wide}", title=HOSTILE),
+            attachment("text/plain", "x" * 400),
+            attachment("application/pdf", b"%PDF-1.4 test", title="Letter.pdf"),
+            encounter={"reference": "Encounter/visit-1"},
+        ),
     )
     Patient.objects.filter(pk=world.patient_record.pk).update(results_after_discussion=True)
     ProxyGrant.objects.create(
