@@ -49,6 +49,16 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         sender.signature("records.sync_all_connections"),
         name="sync every connected health system",
     )
+    sender.add_periodic_task(
+        float(settings.NOTICE_SWEEP_SECONDS),
+        sender.signature("messaging.deliver_notices"),
+        name="send the notices waiting in the outbox",
+    )
+    sender.add_periodic_task(
+        float(settings.ESCALATION_INTERVAL_SECONDS),
+        sender.signature("messaging.escalate_overdue_threads"),
+        name="escalate threads past their reply date to the pool's lead",
+    )
 
 
 @worker_shutting_down.connect

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "accounts",
     "proxy",
     "records",
+    "messaging",
     "portal",
 ]
 
@@ -321,6 +322,12 @@ STORAGES = {
 # Uploads live outside the web root and have no MEDIA_URL: they are served only by views that check access.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 PROXY_DOCUMENT_MAX_BYTES = env.int("PROXY_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+MESSAGE_ATTACHMENT_MAX_BYTES = env.int("MESSAGE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+MESSAGE_ATTACHMENTS_MAX = 5
+NOTICE_SWEEP_SECONDS = env.int("NOTICE_SWEEP_SECONDS", default=60)
+ESCALATION_INTERVAL_SECONDS = env.int("ESCALATION_INTERVAL_SECONDS", default=15 * 60)
+# The portal's address for links in emails sent by background tasks (no request to build it from).
+PORTAL_URL = env.str("PORTAL_URL", default="http://localhost:8000").rstrip("/")
 RECORDS_UPLOAD_MAX_BYTES = env.int("RECORDS_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 # SMART Health Links: requests a minute to the public manifest and file URLs, per address and per link.
 SHARE_LINK_RATE_PER_ADDRESS = env.int("SHARE_LINK_RATE_PER_ADDRESS", default=60)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("proxy.urls")),
     path("", include("records.urls")),
+    path("", include("messaging.urls")),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("api/v1/", include("proxy.api.urls")),

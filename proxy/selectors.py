@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from accounts.actors import Actor
-from accounts.models import Patient
-from proxy.models import AccessRequest, ProxyGrant
+from accounts.models import Enrollment, Patient, User
+from proxy.models import AccessRequest, GrantStatus, ProxyGrant
 
 
 def grants_on_record(actor: Actor, patient: Patient) -> list[ProxyGrant]:
@@ -28,3 +28,22 @@ def requests_made_by(actor: Actor) -> QuerySet[AccessRequest]:
     return (
         AccessRequest.objects.filter(requester=actor.user).select_related("organization").order_by("-created_at", "pk")
     )
+
+
+def active_grantees(patient: Patient, *, scope: str) -> list[User]:
+    """People who hold `scope` for `patient` today, by the age rules too (for notices: who may be told)."""
+    from proxy.access import grant_access
+
+    grants = (
+        ProxyGrant.objects.filter(
+            patient=patient, status=GrantStatus.ACTIVE, grantee__isnull=False, grantee__is_active=True
+        )
+        .select_related("grantee", "patient")
+        .prefetch_related(Prefetch("patient__enrollments", queryset=Enrollment.objects.select_related("organization")))
+    )
+    people: list[User] = []
+    for grant in grants:
+        access = grant_access(grant)
+        if access is not None and scope in access.scopes and grant.grantee is not None:
+            people.append(grant.grantee)
+    return people

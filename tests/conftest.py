@@ -28,6 +28,17 @@ from accounts.actors import Scope
 from accounts.models import ApiToken, Organization, Patient, Role, User
 from accounts.models.audit import Basis
 from accounts.models.tokens import digest_token, new_token
+from messaging.models import (
+    Attachment,
+    Message,
+    MessageKind,
+    Pharmacy,
+    Pool,
+    RefillRequest,
+    Thread,
+    ThreadStatus,
+    Topic,
+)
 from proxy.middleware import ACTING_FOR_KEY
 from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant, ProxyInvitation
 from records.models import Connection, HealthSystem, RecordSource, SourceKind
@@ -95,6 +106,13 @@ class World:
     own_request: AccessRequest | None = None  # filed at Riverside by Riverside's admin_requester
     invitation: ProxyGrant | None = None  # a pending invitation to Rosa's record (no grantee yet)
     tokens: dict[str, str] = field(default_factory=dict)  # bearer tokens by persona
+    # Messaging: a care team at each organization, and threads (see add_messaging_world)
+    pools: dict[str, Pool] = field(default_factory=dict)  # "here" (Riverside), "other" (Lakeside)
+    threads: dict[str, Thread] = field(default_factory=dict)  # "rosa", "alex", "teen", "teen_private"
+    attachment: Attachment | None = None  # a PDF sent with Rosa's thread
+    note: Message | None = None  # an internal note on Rosa's thread
+    pharmacy: Pharmacy | None = None  # Riverside's pharmacy
+    refill: RefillRequest | None = None  # Rosa's refill request at Riverside, waiting
 
     def user(self, persona: str) -> User:
         return self.users[persona]
@@ -158,6 +176,7 @@ def world(db: Any) -> World:
         users=users,
     )
     add_proxy_world(world)
+    add_messaging_world(world)
     return world
 
 
@@ -241,6 +260,80 @@ def add_proxy_world(world: World) -> None:
             request=access_request, original_name="proof.pdf", content_type="application/pdf", size=len(SMALL_PDF)
         )
         document.file.save("proof.pdf", ContentFile(SMALL_PDF), save=True)
+
+
+def add_messaging_world(world: World) -> None:
+    """Care teams, threads on both sides of the adolescent rules, a file, a note, a pharmacy and a refill request."""
+    now = timezone.now()
+    here = Pool.objects.create(
+        organization=world.org_here, name="Diabetes care team", lead=world.user("org_admin"), handles_refills=True
+    )
+    here.members.add(world.user("staff_here"))
+    other = Pool.objects.create(organization=world.org_other, name="Pediatric nurses", lead=world.user("admin_other"))
+    other.members.add(world.user("staff_other"))
+    world.pools = {"here": here, "other": other}
+
+    def thread(pool: Pool, patient: Patient, author: User | None, *, subject: str, private: bool = False) -> Thread:
+        started = Thread.objects.create(
+            organization=pool.organization,
+            pool=pool,
+            patient=patient,
+            topic=Topic.CARE,
+            subject=subject,
+            started_by=author,
+            private=private,
+            status=ThreadStatus.WAITING_ON_STAFF,
+            last_patient_message_at=now,
+            reply_due_at=now + timedelta(days=2),
+        )
+        Message.objects.create(
+            thread=started,
+            author=author,
+            author_name=(author.full_name or author.email) if author else patient.display_name,
+            on_behalf_of_name=patient.display_name if author is not None and author != patient.user else "",
+            body=f"About {subject}",
+        )
+        return started
+
+    world.threads = {
+        "rosa": thread(here, world.people["rosa"], world.user("caregiver_full"), subject="Swollen ankles"),
+        "alex": thread(here, world.patient_record, world.user("patient"), subject="Question about my dose"),
+        "teen": thread(other, world.people["teen"], world.user("parent_of_teen"), subject="School form"),
+        "teen_private": thread(other, world.people["teen"], None, subject="Private question", private=True),
+    }
+    first = world.threads["rosa"].messages.get()
+    world.attachment = Attachment(
+        message=first, original_name="ankles.pdf", content_type="application/pdf", size=len(SMALL_PDF)
+    )
+    world.attachment.file.save("ankles.pdf", ContentFile(SMALL_PDF), save=True)
+    world.note = Message.objects.create(
+        thread=world.threads["rosa"],
+        kind=MessageKind.NOTE,
+        author=world.user("staff_here"),
+        from_staff=True,
+        author_name="Jordan Lee",
+        body="Internal: check her last potassium",
+    )
+    world.pharmacy = Pharmacy.objects.create(organization=world.org_here, name="Main Street Pharmacy")
+    refill_thread = Thread.objects.create(
+        organization=world.org_here,
+        pool=here,
+        patient=world.people["rosa"],
+        topic=Topic.REFILL,
+        subject="Refill: Metformin 500 mg",
+        started_by=world.user("caregiver_full"),
+        last_patient_message_at=now,
+        reply_due_at=now + timedelta(days=2),
+    )
+    world.refill = RefillRequest.objects.create(
+        thread=refill_thread,
+        patient=world.people["rosa"],
+        organization=world.org_here,
+        medication_name="Metformin 500 mg tablet",
+        medication_key="rxnorm:861007",
+        pharmacy=world.pharmacy,
+        requested_by=world.user("caregiver_full"),
+    )
 
 
 def power_of_attorney_request(

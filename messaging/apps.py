@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MessagingConfig(AppConfig):
+    name = "messaging"
+    verbose_name = _("Messages and refills")
+
+    def ready(self) -> None:
+        from messaging import scoping  # noqa: F401  (the staff side's read rules)

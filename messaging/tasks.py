@@ -1,0 +1,19 @@
+"""The messaging app's background jobs: deliver the outbox, escalate overdue threads, the staff digest."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from messaging import actions
+from messaging.notices import deliver_pending
+
+
+@shared_task(name="messaging.deliver_notices")
+def deliver_notices() -> int:
+    """Send what waits in the outbox (after a commit, and on every sweep; safe to run concurrently)."""
+    return deliver_pending()
+
+
+@shared_task(name="messaging.escalate_overdue_threads")
+def escalate_overdue_threads() -> int:
+    return actions.escalate_overdue()
