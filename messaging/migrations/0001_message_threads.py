@@ -2,290 +2,600 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import messaging.models
 from django.conf import settings
 from django.db import migrations, models
 
+import messaging.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0007_sensitive_sharing'),
-        ('records', '0011_record_page_indexes'),
+        ("accounts", "0007_sensitive_sharing"),
+        ("records", "0011_record_page_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('message', 'Message'), ('note', 'Internal note'), ('event', 'Update')], default='message', max_length=8)),
-                ('from_staff', models.BooleanField(default=False)),
-                ('author_name', models.CharField(max_length=200)),
-                ('on_behalf_of_name', models.CharField(blank=True, max_length=200)),
-                ('body', models.TextField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('idempotency_key', models.UUIDField(blank=True, null=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("message", "Message"), ("note", "Internal note"), ("event", "Update")],
+                        default="message",
+                        max_length=8,
+                    ),
+                ),
+                ("from_staff", models.BooleanField(default=False)),
+                ("author_name", models.CharField(max_length=200)),
+                ("on_behalf_of_name", models.CharField(blank=True, max_length=200)),
+                ("body", models.TextField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("idempotency_key", models.UUIDField(blank=True, null=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(upload_to=messaging.models.attachment_path)),
-                ('original_name', models.CharField(max_length=255)),
-                ('content_type', models.CharField(max_length=64)),
-                ('size', models.PositiveIntegerField()),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='messaging.message')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file", models.FileField(upload_to=messaging.models.attachment_path)),
+                ("original_name", models.CharField(max_length=255)),
+                ("content_type", models.CharField(max_length=64)),
+                ("size", models.PositiveIntegerField()),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="attachments", to="messaging.message"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MessagingPolicy',
+            name="MessagingPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('turnaround_business_days', models.PositiveSmallIntegerField(default=2, verbose_name='reply within (business days)')),
-                ('closed_weekdays', models.JSONField(blank=True, default=list)),
-                ('organization', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='messaging_policy', to='accounts.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "turnaround_business_days",
+                    models.PositiveSmallIntegerField(default=2, verbose_name="reply within (business days)"),
+                ),
+                ("closed_weekdays", models.JSONField(blank=True, default=list)),
+                (
+                    "organization",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messaging_policy",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Pharmacy',
+            name="Pharmacy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('is_active', models.BooleanField(default=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pharmacies', to='accounts.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="address")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pharmacies",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FavoritePharmacy',
+            name="FavoritePharmacy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='favorite_pharmacies', to='accounts.patient')),
-                ('pharmacy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='messaging.pharmacy')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="favorite_pharmacies",
+                        to="accounts.patient",
+                    ),
+                ),
+                (
+                    "pharmacy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="messaging.pharmacy"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Pool',
+            name="Pool",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('description', models.CharField(blank=True, max_length=300, verbose_name='what to write to this team about')),
-                ('handles_refills', models.BooleanField(default=False, verbose_name='receives refill requests')),
-                ('is_active', models.BooleanField(default=True)),
-                ('lead', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('members', models.ManyToManyField(blank=True, related_name='message_pools', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='message_pools', to='accounts.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "description",
+                    models.CharField(blank=True, max_length=300, verbose_name="what to write to this team about"),
+                ),
+                ("handles_refills", models.BooleanField(default=False, verbose_name="receives refill requests")),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "members",
+                    models.ManyToManyField(blank=True, related_name="message_pools", to=settings.AUTH_USER_MODEL),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="message_pools",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='QuickReply',
+            name="QuickReply",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=100, verbose_name='title')),
-                ('body', models.TextField(verbose_name='text')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quick_replies', to='accounts.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=100, verbose_name="title")),
+                ("body", models.TextField(verbose_name="text")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quick_replies",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RefillReminderChoice',
+            name="RefillReminderChoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('medication_key', models.CharField(max_length=200)),
-                ('reminders_on', models.BooleanField(default=False)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('changed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("medication_key", models.CharField(max_length=200)),
+                ("reminders_on", models.BooleanField(default=False)),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.patient"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RefillReminderSent',
+            name="RefillReminderSent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('medication_key', models.CharField(max_length=200)),
-                ('runs_out_on', models.DateField()),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.patient')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("medication_key", models.CharField(max_length=200)),
+                ("runs_out_on", models.DateField()),
+                ("sent_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.patient"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Thread',
+            name="Thread",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('topic', models.CharField(choices=[('care', 'A question about my care'), ('results', 'Test results'), ('billing', 'Billing'), ('forms', 'Forms and letters'), ('other', 'Something else'), ('refill', 'Refill request')], max_length=16)),
-                ('subject', models.CharField(max_length=150, verbose_name='subject')),
-                ('private', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('waiting_on_staff', 'Waiting for the care team'), ('waiting_on_patient', 'Waiting for the patient'), ('closed', 'Closed')], default='waiting_on_staff', max_length=24)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_message_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_patient_message_at', models.DateTimeField(blank=True, null=True)),
-                ('last_staff_message_at', models.DateTimeField(blank=True, null=True)),
-                ('reply_due_at', models.DateTimeField(blank=True, null=True)),
-                ('escalated_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='threads', to='accounts.organization')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='threads', to='accounts.patient')),
-                ('pool', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='threads', to='messaging.pool')),
-                ('result', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='records.fhirresource')),
-                ('started_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "topic",
+                    models.CharField(
+                        choices=[
+                            ("care", "A question about my care"),
+                            ("results", "Test results"),
+                            ("billing", "Billing"),
+                            ("forms", "Forms and letters"),
+                            ("other", "Something else"),
+                            ("refill", "Refill request"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("subject", models.CharField(max_length=150, verbose_name="subject")),
+                ("private", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("waiting_on_staff", "Waiting for the care team"),
+                            ("waiting_on_patient", "Waiting for the patient"),
+                            ("closed", "Closed"),
+                        ],
+                        default="waiting_on_staff",
+                        max_length=24,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_message_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_patient_message_at", models.DateTimeField(blank=True, null=True)),
+                ("last_staff_message_at", models.DateTimeField(blank=True, null=True)),
+                ("reply_due_at", models.DateTimeField(blank=True, null=True)),
+                ("escalated_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="threads", to="accounts.organization"
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="threads", to="accounts.patient"
+                    ),
+                ),
+                (
+                    "pool",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="threads", to="messaging.pool"
+                    ),
+                ),
+                (
+                    "result",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="records.fhirresource",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RefillRequest',
+            name="RefillRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('medication_name', models.CharField(max_length=300)),
-                ('medication_key', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('sent', 'Sent'), ('approved', 'Approved'), ('denied', 'Denied'), ('visit_needed', 'Visit needed')], default='sent', max_length=16)),
-                ('quantity', models.PositiveIntegerField(blank=True, null=True)),
-                ('refills', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('medication', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='records.fhirresource')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refill_requests', to='accounts.organization')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refill_requests', to='accounts.patient')),
-                ('pharmacy', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='messaging.pharmacy')),
-                ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('thread', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='refill', to='messaging.thread')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("medication_name", models.CharField(max_length=300)),
+                ("medication_key", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("sent", "Sent"),
+                            ("approved", "Approved"),
+                            ("denied", "Denied"),
+                            ("visit_needed", "Visit needed"),
+                        ],
+                        default="sent",
+                        max_length=16,
+                    ),
+                ),
+                ("quantity", models.PositiveIntegerField(blank=True, null=True)),
+                ("refills", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "medication",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="records.fhirresource",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refill_requests",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refill_requests",
+                        to="accounts.patient",
+                    ),
+                ),
+                (
+                    "pharmacy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="messaging.pharmacy"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "thread",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="refill", to="messaging.thread"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Notice',
+            name="Notice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('new_message', 'New Message'), ('refill_update', 'Refill Update'), ('new_for_staff', 'New For Staff'), ('escalation', 'Escalation'), ('refill_reminder', 'Refill Reminder')], max_length=24)),
-                ('dedupe_key', models.CharField(max_length=200, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='messaging.message')),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('thread', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='messaging.thread')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("new_message", "New Message"),
+                            ("refill_update", "Refill Update"),
+                            ("new_for_staff", "New For Staff"),
+                            ("escalation", "Escalation"),
+                            ("refill_reminder", "Refill Reminder"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("dedupe_key", models.CharField(max_length=200, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="messaging.message",
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "thread",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="messaging.thread",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='message',
-            name='thread',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='messaging.thread'),
+            model_name="message",
+            name="thread",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="messaging.thread"
+            ),
         ),
         migrations.CreateModel(
-            name='ThreadRead',
+            name="ThreadRead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('read_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('thread', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reads', to='messaging.thread')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("read_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "thread",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reads", to="messaging.thread"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Holiday',
+            name="Holiday",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('name', models.CharField(blank=True, max_length=100)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='holidays', to='accounts.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("name", models.CharField(blank=True, max_length=100)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="holidays", to="accounts.organization"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('organization', 'day'), name='holiday_unique_day')],
+                "constraints": [models.UniqueConstraint(fields=("organization", "day"), name="holiday_unique_day")],
             },
         ),
         migrations.CreateModel(
-            name='NotificationChoice',
+            name="NotificationChoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('messages', models.BooleanField(default=False, verbose_name='email me when there is a new message')),
-                ('refill_reminders', models.BooleanField(default=False, verbose_name='email me before a medicine runs out')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.patient')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("messages", models.BooleanField(default=False, verbose_name="email me when there is a new message")),
+                (
+                    "refill_reminders",
+                    models.BooleanField(default=False, verbose_name="email me before a medicine runs out"),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.patient"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'patient'), name='notification_choice_unique')],
+                "constraints": [models.UniqueConstraint(fields=("user", "patient"), name="notification_choice_unique")],
             },
         ),
         migrations.AddConstraint(
-            model_name='pharmacy',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='pharmacy_unique_name'),
+            model_name="pharmacy",
+            constraint=models.UniqueConstraint(fields=("organization", "name"), name="pharmacy_unique_name"),
         ),
         migrations.AddConstraint(
-            model_name='favoritepharmacy',
-            constraint=models.UniqueConstraint(fields=('patient', 'pharmacy'), name='favorite_pharmacy_unique'),
+            model_name="favoritepharmacy",
+            constraint=models.UniqueConstraint(fields=("patient", "pharmacy"), name="favorite_pharmacy_unique"),
         ),
         migrations.AddConstraint(
-            model_name='pool',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='pool_unique_name'),
+            model_name="pool",
+            constraint=models.UniqueConstraint(fields=("organization", "name"), name="pool_unique_name"),
         ),
         migrations.AddConstraint(
-            model_name='quickreply',
-            constraint=models.UniqueConstraint(fields=('organization', 'title'), name='quick_reply_unique_title'),
+            model_name="quickreply",
+            constraint=models.UniqueConstraint(fields=("organization", "title"), name="quick_reply_unique_title"),
         ),
         migrations.AddConstraint(
-            model_name='refillreminderchoice',
-            constraint=models.UniqueConstraint(fields=('patient', 'medication_key'), name='refill_reminder_choice_unique'),
+            model_name="refillreminderchoice",
+            constraint=models.UniqueConstraint(
+                fields=("patient", "medication_key"), name="refill_reminder_choice_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='refillremindersent',
-            constraint=models.UniqueConstraint(fields=('patient', 'user', 'medication_key', 'runs_out_on'), name='refill_reminder_sent_once'),
+            model_name="refillremindersent",
+            constraint=models.UniqueConstraint(
+                fields=("patient", "user", "medication_key", "runs_out_on"), name="refill_reminder_sent_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='thread',
-            index=models.Index(fields=['pool', 'status', 'reply_due_at'], name='thread_pool_status_due'),
+            model_name="thread",
+            index=models.Index(fields=["pool", "status", "reply_due_at"], name="thread_pool_status_due"),
         ),
         migrations.AddIndex(
-            model_name='thread',
-            index=models.Index(fields=['pool', '-last_message_at'], name='thread_pool_recent'),
+            model_name="thread",
+            index=models.Index(fields=["pool", "-last_message_at"], name="thread_pool_recent"),
         ),
         migrations.AddIndex(
-            model_name='thread',
-            index=models.Index(fields=['assigned_to', 'status'], name='thread_assignee_status'),
+            model_name="thread",
+            index=models.Index(fields=["assigned_to", "status"], name="thread_assignee_status"),
         ),
         migrations.AddIndex(
-            model_name='thread',
-            index=models.Index(fields=['patient', '-last_message_at'], name='thread_patient_recent'),
+            model_name="thread",
+            index=models.Index(fields=["patient", "-last_message_at"], name="thread_patient_recent"),
         ),
         migrations.AddIndex(
-            model_name='thread',
-            index=models.Index(condition=models.Q(('escalated_at__isnull', True), ('status', 'waiting_on_staff')), fields=['reply_due_at'], name='thread_due_unescalated'),
+            model_name="thread",
+            index=models.Index(
+                condition=models.Q(("escalated_at__isnull", True), ("status", "waiting_on_staff")),
+                fields=["reply_due_at"],
+                name="thread_due_unescalated",
+            ),
         ),
         migrations.AddIndex(
-            model_name='refillrequest',
-            index=models.Index(fields=['organization', 'status'], name='refill_org_status'),
+            model_name="refillrequest",
+            index=models.Index(fields=["organization", "status"], name="refill_org_status"),
         ),
         migrations.AddIndex(
-            model_name='refillrequest',
-            index=models.Index(fields=['patient', '-requested_at'], name='refill_patient_recent'),
+            model_name="refillrequest",
+            index=models.Index(fields=["patient", "-requested_at"], name="refill_patient_recent"),
         ),
         migrations.AddConstraint(
-            model_name='refillrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'sent')), fields=('patient', 'organization', 'medication_key'), name='refill_one_open_request'),
+            model_name="refillrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "sent")),
+                fields=("patient", "organization", "medication_key"),
+                name="refill_one_open_request",
+            ),
         ),
         migrations.AddIndex(
-            model_name='notice',
-            index=models.Index(condition=models.Q(('sent_at__isnull', True)), fields=['created_at'], name='notice_unsent'),
+            model_name="notice",
+            index=models.Index(
+                condition=models.Q(("sent_at__isnull", True)), fields=["created_at"], name="notice_unsent"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['thread', 'created_at'], name='message_thread_time'),
+            model_name="message",
+            index=models.Index(fields=["thread", "created_at"], name="message_thread_time"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key__isnull', False)), fields=('author', 'idempotency_key'), name='message_unique_idempotency_key'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("idempotency_key__isnull", False)),
+                fields=("author", "idempotency_key"),
+                name="message_unique_idempotency_key",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='threadread',
-            constraint=models.UniqueConstraint(fields=('thread', 'user'), name='thread_read_unique'),
+            model_name="threadread",
+            constraint=models.UniqueConstraint(fields=("thread", "user"), name="thread_read_unique"),
         ),
     ]
