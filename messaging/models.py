@@ -20,13 +20,17 @@ from django.utils.translation import pgettext_lazy
 from accounts.models import Organization, Patient, User
 
 
+def weekend() -> list[int]:
+    return [6, 7]
+
+
 class MessagingPolicy(models.Model):
     """An organization's promise: a reply within so many business days (its weekends and holidays aside)."""
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="messaging_policy")
     turnaround_business_days = models.PositiveSmallIntegerField(_("reply within (business days)"), default=2)
-    # ISO weekdays the clinic is closed (6 Saturday, 7 Sunday).
-    closed_weekdays = models.JSONField(default=list, blank=True)
+    # ISO weekdays the clinic is closed (6 Saturday, 7 Sunday); an empty list: open every day.
+    closed_weekdays = models.JSONField(default=weekend, blank=True)
 
     def __str__(self) -> str:
         return f"{self.organization}: {self.turnaround_business_days} business days"
