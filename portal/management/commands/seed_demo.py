@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.demo import DEMO_LOGINS, DEMO_TOTP_KEY_BASE32, seed_demo_people
+from messaging.demo import seed_messaging_demo
 from proxy.demo import seed_proxy_demo
 
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             people = seed_demo_people()
             seed_proxy_demo(patients=people.patients, users=people.users)
+            seed_messaging_demo(patients=people.patients, users=people.users)
         call_command("load_health_systems", stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready: {len(people.users)} logins, {len(people.patients)} patients.")

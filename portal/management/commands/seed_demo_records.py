@@ -9,6 +9,7 @@ into the same lists. Idempotent: importing the same files again changes nothing.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.demo import demo_patient
+from messaging.demo import seed_refill_demo
 from records.actions import import_fhir_file
 
 HOSPITAL = "St. Mary's Regional Hospital"
 # The demo person, and their chart's file in the outside hospital's folder of the sandbox data.
 FILES = {"rosa": "outside/rosa-lopez-smr.json", "alex": "outside/alex-rivera-smr.json"}
+RIVERSIDE_ROSA = "riverside/rosa-lopez-rfc.json"
 
 
 class Command(BaseCommand):
@@ -44,3 +47,26 @@ class Command(BaseCommand):
                 patient=demo_patient(key), data=path.read_bytes(), filename=path.name, label=HOSPITAL
             )
             self.stdout.write(f"{key}: {run.new} new, {run.changed} changed, {run.unchanged} unchanged records")
+        self._refill_request(folder)
+
+    def _refill_request(self, folder: Path) -> None:
+        """Maria's waiting refill request for one of Rosa's Riverside medicines, in Nurse Jordan's pool.
+
+        Riverside's chart reaches the portal when Maria connects Riverside in the demo; the clinic knows its own
+        prescription meanwhile, so the request names the medicine as Riverside's file does.
+        """
+        chart = json.loads((folder / RIVERSIDE_ROSA).read_text())
+        orders = [
+            entry["resource"]
+            for entry in chart.get("entry", [])
+            if entry.get("resource", {}).get("resourceType") == "MedicationRequest"
+            and entry["resource"].get("status") == "active"
+        ]
+        if not orders:
+            return
+        concept = orders[0].get("medicationCodeableConcept", {})
+        coding: dict[str, str] = next((c for c in concept.get("coding", []) if c.get("code")), {})
+        name = concept.get("text") or coding.get("display") or "Medicine"
+        key = f"{coding['system']}|{coding['code']}" if coding.get("system") else name.strip().lower()
+        seed_refill_demo(rosa=demo_patient("rosa"), medication_name=name, medication_key=key)
+        self.stdout.write("rosa: a refill request waits at Riverside")
