@@ -166,6 +166,7 @@ def start_thread(
             )
             _save_attachments(message, files or [])
             ThreadRead.objects.create(thread=thread, user=author, read_at=now)
+            queue_patient_side_notices(thread, message=message, kind=NoticeKind.NEW_MESSAGE, author=author)
             record_audit_event(
                 action=AuditAction.MESSAGE_SENT,
                 actor=actor,
@@ -201,7 +202,11 @@ def reply_as_patient(
         return Sent(thread=earlier.thread, message=earlier, created=False)
     now = timezone.now()
     with transaction.atomic():
-        locked = Thread.objects.select_for_update().select_related("organization").get(pk=thread.pk)
+        locked = (
+            Thread.objects.select_for_update(of=("self",))
+            .select_related("organization", "patient__user", "assigned_to")
+            .get(pk=thread.pk)
+        )
         if locked.status == ThreadStatus.CLOSED:
             raise MessagingError(_("This conversation is closed. Start a new message to write to the care team."))
         message = Message.objects.create(
@@ -224,6 +229,16 @@ def reply_as_patient(
             escalated_at=None if due is None else locked.escalated_at,
         )
         _mark_read(locked, author, now)
+        queue_patient_side_notices(locked, message=message, kind=NoticeKind.NEW_MESSAGE, author=author)
+        if locked.assigned_to is not None:
+            # The staff member who took the conversation hears that the patient's side wrote again.
+            queue_notice(
+                kind=NoticeKind.NEW_FOR_STAFF,
+                recipient=locked.assigned_to,
+                thread=locked,
+                message=message,
+                dedupe=f"{message.pk}:{locked.assigned_to.pk}",
+            )
         record_audit_event(
             action=AuditAction.MESSAGE_SENT, actor=actor, request=request, object_type="thread", object_id=locked.pk
         )
@@ -465,8 +480,11 @@ def caregivers_who_chose(patient: Patient, *, scope: str, wanting: str) -> list[
     return [user for user in active_grantees(patient, scope=scope) if user.pk in chosen]
 
 
-def queue_patient_side_notices(thread: Thread, *, message: Message, kind: str) -> None:
+def queue_patient_side_notices(thread: Thread, *, message: Message, kind: str, author: User | None = None) -> None:
+    """Everyone on the patient's side who should hear of `message`, but its author."""
     for recipient in patient_side_recipients(thread):
+        if author is not None and recipient.pk == author.pk:
+            continue
         queue_notice(
             kind=kind, recipient=recipient, thread=thread, message=message, dedupe=f"{message.pk}:{recipient.pk}"
         )

@@ -23,6 +23,7 @@ from messaging.notices import deliver_pending
 from messaging.selectors import thread_messages, unread_count
 from proxy.access import resolve_actor
 from tests.conftest import SMALL_PDF, World
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -235,3 +236,18 @@ def test_files_are_checked_by_content() -> None:
     (checked,) = check_attachments([hostile])
     assert "/" not in checked.name
     assert "\x00" not in checked.name
+
+
+def test_the_patients_side_hears_of_each_others_messages_and_the_assignee_of_replies(world: World) -> None:
+    rosa = world.people["rosa"]
+    rosa.user = UserFactory(email="rosa@example.test")
+    rosa.save(update_fields=["user"])
+    thread = Thread.objects.get(pk=world.threads["rosa"].pk)
+    actions.claim_thread(staff=at_desk(world, "staff_here"), thread=thread)
+    sent = actions.reply_as_patient(actor=acting(world, "caregiver_full"), thread=thread, body="Still swollen today")
+    told = {(n.kind, n.recipient.email) for n in Notice.objects.filter(message=sent.message)}
+    # Rosa is told that her daughter wrote; the nurse who took it hears of it; the author is never told.
+    assert told == {
+        (NoticeKind.NEW_MESSAGE, "rosa@example.test"),
+        (NoticeKind.NEW_FOR_STAFF, "nurse.here@example.test"),
+    }
