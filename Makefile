@@ -50,3 +50,4 @@ BENCH_DATABASE_URL ?= postgres://root@127.0.0.1:5432/portal_bench
 bench: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) bench/ingest.py
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) bench/record_pages.py
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) bench/message_outbox.py
