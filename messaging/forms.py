@@ -26,8 +26,7 @@ from messaging.files import AttachmentRejectedError, CheckedFile, check_attachme
 from messaging.models import PATIENT_TOPICS, Pool
 
 SWITCHED = _(
-    "You switched to another person's record after opening this page. "
-    "Check whom you are writing for, then send again."
+    "You switched to another person's record after opening this page. Check whom you are writing for, then send again."
 )
 PRIVATE_LABEL = _("Only me: people who help me with my account will not see this conversation")
 
@@ -62,9 +61,8 @@ class AttachmentsField(forms.FileField):
         try:
             return check_attachments(uploads)
         except AttachmentRejectedError as error:
-            raise forms.ValidationError(
-                "%(reason)s %(again)s" % {"reason": error, "again": _("Nothing was sent; choose the files again.")}
-            ) from error
+            again = _("Nothing was sent; choose the files again.")
+            raise forms.ValidationError(f"{error} {again}") from error
 
 
 class _Message(forms.Form):
@@ -74,7 +72,7 @@ class _Message(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text=_("Plain text. Do not write here about an emergency: call 911 or your care team."),
     )
-    files = AttachmentsField()
+    attachments = AttachmentsField()
     key = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -98,7 +96,7 @@ class ComposeForm(_Message):
     private = forms.BooleanField(label=PRIVATE_LABEL, required=False)
     patient = forms.UUIDField(widget=forms.HiddenInput)
 
-    field_order = ("pool", "topic", "subject", "body", "files", "private", "patient", "key")
+    field_order = ("pool", "topic", "subject", "body", "attachments", "private", "patient", "key")
 
     def __init__(self, *args: Any, actor: Actor, patient: Patient, pools: list[Pool], **kwargs: Any) -> None:
         initial = kwargs.setdefault("initial", {})
@@ -107,7 +105,7 @@ class ComposeForm(_Message):
             initial.setdefault("pool", pools[0].pk)
         super().__init__(*args, **kwargs)
         self.actor = actor
-        self.patient = patient
+        self.shown_for = patient
         self.pools = pools
         pool_field = self.fields["pool"]
         assert isinstance(pool_field, forms.ChoiceField)
@@ -123,10 +121,10 @@ class ComposeForm(_Message):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or self.cleaned_data
-        if cleaned.get("patient") != self.patient.pk:
+        if cleaned.get("patient") != self.shown_for.pk:
             data = QueryDict(mutable=True)
             data.update(self.data)
-            data["patient"] = str(self.patient.pk)
+            data["patient"] = str(self.shown_for.pk)
             self.data = data
             raise forms.ValidationError(SWITCHED)
         if cleaned.get("pool") is not None:

@@ -28,6 +28,7 @@ from messaging.models import (
     Thread,
     ThreadRead,
     ThreadStatus,
+    Topic,
 )
 
 if TYPE_CHECKING:
@@ -162,15 +163,24 @@ def last_read_at(user: User | None, thread: Thread) -> datetime | None:
 def unread_by_subject(actor: Actor, subjects: list[Subject]) -> dict[UUID, int]:
     """For each person the actor may message for: how many of their threads have a reply the actor has not read.
 
-    One query for everyone; a private thread counts only on the person's own record.
+    One query for everyone, with messaging.access's rules: a private thread counts only on the person's own
+    record, a refill request's only for those with the refills scope.
     """
     allowed = [subject for subject in subjects if Scope.MESSAGING in subject.scopes]
     if actor.user is None or not allowed:
         return {}
     own = [subject.patient.pk for subject in allowed if subject.is_self]
-    others = [subject.patient.pk for subject in allowed if not subject.is_self]
+    others = [subject.patient.pk for subject in allowed if not subject.is_self and Scope.REFILLS in subject.scopes]
+    without_refills = [
+        subject.patient.pk for subject in allowed if not subject.is_self and Scope.REFILLS not in subject.scopes
+    ]
+    seen = (
+        Q(patient_id__in=own)
+        | Q(patient_id__in=others, private=False)
+        | (Q(patient_id__in=without_refills, private=False) & ~Q(topic=Topic.REFILL))
+    )
     rows = (
-        Thread.objects.filter(Q(patient_id__in=own) | Q(patient_id__in=others, private=False))
+        Thread.objects.filter(seen)
         .filter(_unread_for(actor.user, staff_side=False))
         .values_list("patient_id")
         .annotate(found=Count("pk"))

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from django.http import HttpRequest
+    from django.http.response import HttpResponseBase
 
     from accounts.actors import Actor
     from accounts.models import Organization, Patient
@@ -132,7 +133,7 @@ def compose(request: SignedInRequest, subject: Patient) -> HttpResponse:
                 topic=data["topic"],
                 subject=data["subject"],
                 body=data["body"],
-                files=data["files"],
+                files=data["attachments"],
                 private=data.get("private", False),
                 result=result,
                 idempotency_key=data["key"],
@@ -181,7 +182,7 @@ def thread(request: SignedInRequest, subject: Patient, thread: Thread) -> HttpRe
                 actor=actor,
                 thread=thread,
                 body=data["body"],
-                files=data["files"],
+                files=data["attachments"],
                 idempotency_key=data["key"],
                 request=request,
             )
@@ -224,7 +225,7 @@ def thread(request: SignedInRequest, subject: Patient, thread: Thread) -> HttpRe
     objects={"thread_id": access_thread_by_id, "attachment_id": access_attachment_by_id},
 )
 @require_safe
-def attachment(request: SignedInRequest, subject: Patient, thread: Thread, attachment: Attachment) -> HttpResponse:
+def attachment(request: SignedInRequest, subject: Patient, thread: Thread, attachment: Attachment) -> HttpResponseBase:
     return attachment_download(attachment)
 
 
