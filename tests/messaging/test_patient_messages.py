@@ -407,3 +407,46 @@ def test_a_caregiver_opts_in_to_emails_and_the_patient_is_told_theirs_are_on(cli
     client.logout()
     sign_in(client, world, "patient")
     assert "You are always emailed" in client.get(reverse("messaging:email_choices")).content.decode()
+
+
+def test_new_replies_are_counted_for_the_whole_family_in_one_query(
+    world: World, django_assert_num_queries: Any
+) -> None:
+    """Maria looks after Rosa (every scope) and Theo (13): a private reply to Theo is never counted for her."""
+    from messaging.selectors import unread_by_subject
+    from proxy.access import subjects_for
+    from proxy.models import GrantStatus, ProxyGrant
+
+    caregiver = world.user("caregiver")
+    for person in ("rosa", "teen"):
+        ProxyGrant.objects.create(
+            grantee=caregiver,
+            patient=world.people[person],
+            legal_basis="power_of_attorney" if person == "rosa" else "parent_of_minor",
+            scopes=["records", "messaging", "refills"],
+            status=GrantStatus.ACTIVE,
+        )
+    staff_reply(world, world.threads["rosa"])
+    staff_reply(world, world.threads["alex"])
+    other = actor_for(world.user("staff_other")).at_desk(Desk(world.org_other))
+    actions.reply_as_staff(staff=other, thread=world.threads["teen"], body="Form is ready")
+    actions.reply_as_staff(staff=other, thread=world.threads["teen_private"], body="Private answer")
+    actor = actor_for(caregiver)
+    subjects = subjects_for(actor)
+    with django_assert_num_queries(1):
+        counts = unread_by_subject(actor, subjects)
+    assert counts == {world.people["rosa"].pk: 1, world.people["teen"].pk: 1}
+
+
+def test_a_result_is_named_on_a_thread_only_to_those_who_may_read_it(client: Client, world: World) -> None:
+    """Theo (13) asked about a confidential result: his parent sees the thread, never the result's name."""
+    from records.models import RecordSource, SourceKind
+
+    source = RecordSource.objects.create(patient=world.people["teen"], kind=SourceKind.UPLOAD, label="Files")
+    write_page(source, [lab("teen-hiv", code="75622-1", display="HIV test", value=None, security="HIV")])
+    result = FhirResource.objects.get(resource_id="teen-hiv")
+    Thread.objects.filter(pk=world.threads["teen"].pk).update(result=result)
+    sign_in(client, world, "parent_of_teen")
+    html = client.get(reverse("messaging:thread", args=[world.threads["teen"].pk])).content.decode()
+    assert "A test result is linked to this conversation." in html
+    assert "HIV" not in html
