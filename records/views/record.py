@@ -134,8 +134,8 @@ def results(request: SignedInRequest, subject: Patient) -> HttpResponse:
 
 
 def _may_ask_about(actor: Actor, result: FhirResource) -> bool:
-    """ "Ask about this result": the result came from a health system linked to an organization on the portal, and
-    the actor may write messages for the person (the message page itself checks the rest)."""
+    """Whether to offer "Ask about this result": the result came from a health system linked to an organization on
+    the portal, and the actor may write messages for the person (the message page checks the rest)."""
     system = result.source.health_system
     return Scope.MESSAGING in actor.scopes and system is not None and system.organization_id is not None
 
