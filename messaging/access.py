@@ -15,7 +15,7 @@ from accounts.access import access_subject, parse_int_id
 from accounts.actors import Actor, Scope
 from accounts.models import Organization
 from accounts.scoping import scoped
-from messaging.models import Attachment, Message, MessageKind, Pharmacy, Pool, RefillRequest, Thread
+from messaging.models import Attachment, Message, MessageKind, Pharmacy, Pool, RefillRequest, Thread, Topic
 
 INBOX_ROLES = frozenset({"clinician", "nurse", "front_desk", "org_admin"})
 # Who may decide a refill: those who prescribe or work under standing orders, not the front desk.
@@ -29,6 +29,9 @@ def threads_visible_to(actor: Actor) -> QuerySet[Thread]:
     rows = Thread.objects.filter(patient=actor.subject)
     if not actor.acts_for_self:
         rows = rows.filter(private=False)
+    if Scope.REFILLS not in actor.scopes:
+        # A refill request's conversation names a medicine: for those who hold the refills scope only.
+        rows = rows.exclude(topic=Topic.REFILL)
     return rows
 
 

@@ -8,15 +8,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from accounts.actors import Actor
+from accounts.actors import Actor, Scope
 from accounts.models import User
 from accounts.scoping import scoped
-from messaging.access import threads_visible_to
-from messaging.models import Message, MessageKind, RefillRequest, RefillStatus, Thread, ThreadRead, ThreadStatus
+from messaging.access import organizations_to_write_to, threads_visible_to
+from messaging.models import (
+    Message,
+    MessageKind,
+    NotificationChoice,
+    Pool,
+    RefillRequest,
+    RefillStatus,
+    Thread,
+    ThreadRead,
+    ThreadStatus,
+    Topic,
+)
+
+if TYPE_CHECKING:
+    from proxy.access import Subject
 
 
 def _unread_for(user: User | None, *, staff_side: bool) -> Q:
@@ -123,3 +139,58 @@ def inbox_counts(staff: Actor, *, now: datetime | None = None) -> InboxCounts:
     )
     refills = scoped(staff, RefillRequest).filter(status=RefillStatus.SENT).count()
     return InboxCounts(waiting=threads["waiting"], overdue=threads["overdue"], refills=refills)
+
+
+# The patient's side: where to write, what was read, the family view's badge, a caregiver's email choice.
+
+
+def pools_to_write_to(actor: Actor) -> list[Pool]:
+    """The care teams the person the actor acts for may write to (where they are enrolled), by organization."""
+    return list(
+        Pool.objects.filter(is_active=True, organization__in=organizations_to_write_to(actor))
+        .select_related("organization")
+        .order_by("organization__name", "organization_id", "name", "pk")
+    )
+
+
+def last_read_at(user: User | None, thread: Thread) -> datetime | None:
+    """When `user` last read `thread` (None: never), to mark what is new to them."""
+    if user is None:
+        return None
+    return ThreadRead.objects.filter(thread=thread, user=user).values_list("read_at", flat=True).first()
+
+
+def unread_by_subject(actor: Actor, subjects: list[Subject]) -> dict[UUID, int]:
+    """For each person the actor may message for: how many of their threads have a reply the actor has not read.
+
+    One query for everyone, with messaging.access's rules: a private thread counts only on the person's own
+    record, a refill request's only for those with the refills scope.
+    """
+    allowed = [subject for subject in subjects if Scope.MESSAGING in subject.scopes]
+    if actor.user is None or not allowed:
+        return {}
+    own = [subject.patient.pk for subject in allowed if subject.is_self]
+    others = [subject.patient.pk for subject in allowed if not subject.is_self and Scope.REFILLS in subject.scopes]
+    without_refills = [
+        subject.patient.pk for subject in allowed if not subject.is_self and Scope.REFILLS not in subject.scopes
+    ]
+    seen = (
+        Q(patient_id__in=own)
+        | Q(patient_id__in=others, private=False)
+        | (Q(patient_id__in=without_refills, private=False) & ~Q(topic=Topic.REFILL))
+    )
+    rows = (
+        Thread.objects.filter(seen)
+        .filter(_unread_for(actor.user, staff_side=False))
+        .values_list("patient_id")
+        .annotate(found=Count("pk"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def notification_choice(actor: Actor) -> NotificationChoice | None:
+    """A caregiver's choice of emails about the person they act for (None: never chosen, so off)."""
+    if actor.user is None or actor.subject is None:
+        return None
+    return NotificationChoice.objects.filter(user=actor.user, patient=actor.subject).first()

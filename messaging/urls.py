@@ -1,9 +1,17 @@
-from django.urls import path  # noqa: F401  (the patterns below)
+from django.urls import path
+
+from messaging.views import patient
 
 app_name = "messaging"
 
 # The patient's and caregiver's side: messages (`inbox` lists them), a thread, its files.
-urlpatterns: list = []
+urlpatterns: list = [
+    path("messages/", patient.inbox, name="inbox"),
+    path("messages/new/", patient.compose, name="compose"),
+    path("messages/emails/", patient.email_choices, name="email_choices"),
+    path("messages/<int:thread_id>/", patient.thread, name="thread"),
+    path("messages/<int:thread_id>/files/<int:attachment_id>/", patient.attachment, name="attachment"),
+]
 
 # The refills (`refills` lists them), pharmacies and reminders.
 urlpatterns += []

@@ -457,6 +457,10 @@ SPECTACULAR_SETTINGS = {
         "MeasurementUnitEnum": "records.api.serializers_writes.MEASUREMENT_UNIT_CHOICES",
         "GlucoseContextEnum": "records.api.serializers_writes.GLUCOSE_CONTEXT_CHOICES",
         "PrivateKindEnum": "records.api.serializers_writes.SENSITIVE_CATEGORY_CHOICES",
+        "MessageTopicEnum": "messaging.api.serializers.TOPIC_CHOICES",
+        "NewMessageTopicEnum": "messaging.api.serializers.NEW_TOPIC_CHOICES",
+        "ThreadStatusEnum": "messaging.api.serializers.THREAD_STATUS_CHOICES",
+        "MessageKindEnum": "messaging.api.serializers.MESSAGE_KIND_CHOICES",
     },
 }
 

@@ -90,9 +90,14 @@ def access_resource_by_id(actor: Actor, resource_id: object) -> FhirResource:
 
 
 def access_result_by_id(actor: Actor, resource_id: object) -> FhirResource:
-    """A test result or measurement (an Observation) the actor may read."""
-    row = access_resource_by_id(actor, resource_id)
-    if row.resource_type != "Observation":
+    """A test result or measurement (an Observation) the actor may read, with its source's health system."""
+    row = (
+        visible_to(actor)
+        .select_related("source__health_system")
+        .filter(pk=parse_int_id(resource_id), resource_type="Observation")
+        .first()
+    )
+    if row is None:
         raise Http404
     return row
 

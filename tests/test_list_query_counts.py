@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.actions.audit import record_audit_event
 from accounts.audit_labels import AuditAction
@@ -175,6 +176,47 @@ def alex_privacy(world: World, helpers: int = 1) -> None:
         SensitiveShare.objects.create(patient=world.patient_record, grant=grant, category="mental_health")
 
 
+def more_threads(world: World) -> None:
+    """Rosa's conversations grow: new ones, some answered by the care team, one read since."""
+    from messaging.models import Message, Thread, ThreadRead, ThreadStatus, Topic
+
+    now = timezone.now()
+    for n in range(6):
+        thread = Thread.objects.create(
+            organization=world.org_here,
+            pool=world.pools["here"],
+            patient=world.people["rosa"],
+            topic=Topic.CARE,
+            subject=f"Question {n}",
+            status=ThreadStatus.WAITING_ON_PATIENT if n % 2 else ThreadStatus.WAITING_ON_STAFF,
+            last_patient_message_at=now,
+            last_staff_message_at=now if n % 2 else None,
+            reply_due_at=None if n % 2 else now,
+        )
+        Message.objects.create(thread=thread, author=world.user("caregiver_full"), author_name="Full", body="Hello")
+        if n == 3:
+            ThreadRead.objects.create(thread=thread, user=world.user("caregiver_full"), read_at=now)
+
+
+def more_messages(world: World) -> None:
+    """Rosa's conversation grows: replies both ways, each with a file, updates and internal notes between."""
+    from django.core.files.base import ContentFile
+
+    from messaging.models import Attachment, Message, MessageKind
+    from tests.conftest import SMALL_PDF
+
+    thread = world.threads["rosa"]
+    for n in range(5):
+        for staff in (False, True):
+            message = Message.objects.create(
+                thread=thread, from_staff=staff, author_name="Someone", body=f"Message {n}", on_behalf_of_name="Rosa"
+            )
+            attachment = Attachment(message=message, original_name=f"{n}.pdf", content_type="application/pdf", size=9)
+            attachment.file.save(f"{n}.pdf", ContentFile(SMALL_PDF), save=True)
+        Message.objects.create(thread=thread, kind=MessageKind.EVENT, from_staff=True, author_name="J", body="Taken")
+        Message.objects.create(thread=thread, kind=MessageKind.NOTE, from_staff=True, author_name="J", body="Note")
+
+
 def more_of_both(world: World) -> None:
     more_journal(world)
     more_readings(world)
@@ -210,6 +252,11 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("caregiver_full", "api-record-journal", {"patient_id": "rosa"}, more_journal),
     ("caregiver_full", "api-record-measurements", {"patient_id": "rosa"}, more_readings),
     ("patient", "api-record-privacy", {"patient_id": "alex"}, lambda w: alex_privacy(w, helpers=4)),
+    # Messages, the patient's side (a `thread_id` names one of world.threads).
+    ("caregiver_full", "messaging:inbox", {}, more_threads),
+    ("caregiver_full", "messaging:thread", {"thread_id": "rosa"}, more_messages),
+    ("caregiver_full", "api-messages", {"patient_id": "rosa"}, more_threads),
+    ("caregiver_full", "api-messages-thread", {"patient_id": "rosa", "thread_id": "rosa"}, more_messages),
 ]
 
 
@@ -240,6 +287,8 @@ def test_list_page_query_count_is_constant(
         kwargs = {**kwargs, "patient_id": str(world.patient_record.pk)}
     elif "patient_id" in kwargs:
         kwargs = {**kwargs, "patient_id": str(world.people[kwargs["patient_id"]].pk)}
+    if "thread_id" in kwargs:
+        kwargs = {**kwargs, "thread_id": str(world.threads[kwargs["thread_id"]].pk)}
     url = reverse(url_name, kwargs=kwargs)
     before = count_queries(client, url)
     add_rows(world)

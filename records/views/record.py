@@ -49,6 +49,7 @@ from records.summary import record_summary
 from records.units import display_unit
 
 if TYPE_CHECKING:
+    from accounts.actors import Actor
     from records.models import FhirResource
 
 TIMELINE_PAGE_SIZE = 50
@@ -132,6 +133,13 @@ def results(request: SignedInRequest, subject: Patient) -> HttpResponse:
     )
 
 
+def _may_ask_about(actor: Actor, result: FhirResource) -> bool:
+    """Whether to offer "Ask about this result": the result came from a health system linked to an organization on
+    the portal, and the actor may write messages for the person (the message page checks the rest)."""
+    system = result.source.health_system
+    return Scope.MESSAGING in actor.scopes and system is not None and system.organization_id is not None
+
+
 @subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_RESULT_VIEWED, objects={"result_id": access_result_by_id})
 @require_safe
 def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> HttpResponse:
@@ -188,6 +196,7 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
             "explanation": explain_test(loinc, language) if loinc else None,
             "flag": explain_flag(flag, language) if flag else None,
             "report_results": result_reads.report_results(request.actor, context.report) if context.report else [],
+            "ask_about": _may_ask_about(request.actor, result),
         },
     )
 

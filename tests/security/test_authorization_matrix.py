@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from accounts.actors import Scope
 from accounts.models import ApiToken, Organization, Patient
+from messaging.models import Message, NotificationChoice, Thread, ThreadRead
 from proxy.access import resolve_actor
 from proxy.middleware import ACTING_FOR_KEY
 from proxy.models import AccessRequest, GrantStatus, ProxyGrant
@@ -486,6 +487,59 @@ def api_journal_body(world: World) -> dict[str, Any]:
     return {"kind": EntryKind.QUESTION.value, "text": "Matrix entry", "happened_on": _days_ago(2)}
 
 
+# Messages (messaging scope): Rosa's conversation with Riverside's care team, and its file. -----------------
+
+MATRIX_KEY = "6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"
+WITH_MESSAGING = (*WITH_OWN_RECORD, CG_FULL, TEEN)  # acting for someone with the messaging scope
+MESSAGING_PAGE = signed_in(404, (200, WITH_MESSAGING))
+MESSAGES_API = api(404, (200, CG_FULL), (404, TOKEN_REV))  # a path naming Rosa
+
+
+def messages_api(status: int) -> dict[str, int]:
+    return api(404, (status, CG_FULL), (404, TOKEN_REV))
+
+
+def rosas_thread(world: World) -> dict[str, Any]:
+    return {"thread_id": world.threads["rosa"].pk}
+
+
+def rosas_message_file(world: World) -> dict[str, Any]:
+    return {"thread_id": world.threads["rosa"].pk, "attachment_id": world.attachment.pk}
+
+
+def new_message_form(world: World) -> dict[str, Any]:
+    return {
+        "pool": world.pools["here"].pk,
+        "topic": "care",
+        "subject": "Matrix message",
+        "body": "Sent by the matrix",
+        "patient": str(_rosa(world).pk),
+        "key": MATRIX_KEY,
+    }
+
+
+def new_message_json(world: World) -> dict[str, Any]:
+    return {"care_team": world.pools["here"].pk, "topic": "care", "subject": "Matrix message", "body": "By the API"}
+
+
+def thread_started(world: World, persona: str) -> None:
+    started = Thread.objects.filter(patient=_rosa(world), subject="Matrix message", started_by=world.user(persona))
+    assert started.count() == 1
+
+
+def thread_read(world: World, persona: str) -> None:
+    assert ThreadRead.objects.filter(thread=world.threads["rosa"], user=world.user(persona)).count() == 1
+
+
+def reply_sent(world: World, persona: str) -> None:
+    sent = Message.objects.filter(thread=world.threads["rosa"], body="Matrix reply", author=world.user(persona))
+    assert sent.count() == 1
+
+
+def emails_chosen(world: World, persona: str) -> None:
+    assert NotificationChoice.objects.filter(user=world.user(persona), messages=True).count() == 1
+
+
 VISITORS_ONLY = expand(302, (200, (ANON, TOKEN_REV)))  # the sign-in pages send the signed-in home
 
 MATRIX: dict[str, Row] = {
@@ -926,6 +980,41 @@ MATRIX: dict[str, Row] = {
     "api-record-stop-showing": Row(
         lambda w: {**alex_path(w), "share_id": alex_share(w)},
         (Case("POST", privacy_api(204), kind="json", ok=(PAT,), effect=share_stopped),), probe=PAT,
+    ),
+    # Messages, the patient's side (messaging scope): the person, or someone acting for them with the scope. The new
+    # message form names the person it was shown for (Rosa here): acting for anyone else, it is refused on the form.
+    # Rosa's conversation and its file: for those acting for Rosa with the messaging scope (reading marks it read).
+    "messaging:inbox": Row({}, (get(MESSAGING_PAGE),), probe=PAT),
+    "messaging:compose": Row({}, (
+        get(MESSAGING_PAGE),
+        Case("POST", signed_in(404, (200, (*WITH_OWN_RECORD, TEEN)), (302, CG_FULL)), body=new_message_form,
+             kind="multipart", ok=(CG_FULL,), effect=thread_started),
+    ), probe=PAT),
+    "messaging:thread": Row(rosas_thread, (
+        Case("GET", signed_in(404, (200, CG_FULL)), ok=(CG_FULL,), effect=thread_read),
+        Case("POST", signed_in(404, (302, CG_FULL)), body={"body": "Matrix reply", "key": MATRIX_KEY},
+             kind="multipart", ok=(CG_FULL,), effect=reply_sent),
+    ), probe=CG_FULL),
+    "messaging:attachment": Row(rosas_message_file, (get(signed_in(404, (200, CG_FULL))),), probe=CG_FULL),
+    # A caregiver's emails about the person; the patient's own are always on (403 to change, nothing changed).
+    "messaging:email_choices": Row({}, (
+        get(MESSAGING_PAGE),
+        Case("POST", signed_in(404, (302, (CG_FULL, TEEN)), (REFUSED, WITH_OWN_RECORD)), body={"messages": "on"},
+             ok=(CG_FULL, TEEN), effect=emails_chosen),
+    ), probe=CG_FULL),
+    # The messages API: the path names Rosa; only those acting for her with the messaging scope get past 404.
+    "api-messages": Row(rosa_path, (
+        get(MESSAGES_API),
+        Case("POST", messages_api(201), body=new_message_json, kind="json", ok=(CG_FULL,), effect=thread_started),
+    ), probe=CG_FULL),
+    "api-messages-care-teams": Row(rosa_path, (get(MESSAGES_API),), probe=CG_FULL),
+    "api-messages-thread": Row(rosa_path_and(thread_id=lambda w: w.threads["rosa"].pk), (
+        Case("GET", MESSAGES_API, ok=(CG_FULL,), effect=thread_read),
+        Case("POST", messages_api(201), body={"body": "Matrix reply"}, kind="json", ok=(CG_FULL,), effect=reply_sent),
+    ), probe=CG_FULL),
+    "api-messages-attachment": Row(
+        rosa_path_and(thread_id=lambda w: w.threads["rosa"].pk, attachment_id=lambda w: w.attachment.pk),
+        (get(MESSAGES_API),), probe=CG_FULL,
     ),
     "api-schema": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
     "api-docs": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
