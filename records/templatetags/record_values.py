@@ -7,8 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
+from django.utils.html import conditional_escape as escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
+from django.utils.translation import gettext, pgettext
 
 from records.plain_language import flag_for
 
@@ -62,3 +67,101 @@ def direction(row: Any) -> str:
         abnormal=True,
     )
     return "high" if flag in HIGH_FLAGS else "low" if flag in LOW_FLAGS else "outside"
+
+
+# The parts every record list repeats on each line (a result's value, its usual range, its flag, its sources, an
+# item's line), written here rather than as included templates: an {% include %} per cell costs more than the rest
+# of the page. The words are the same msgids (and contexts) the templates used; what comes from the record is
+# escaped (conditional_escape), the words of the catalog are trusted as {% translate %} trusts them.
+
+
+def _words(text: str) -> SafeString:
+    """A translated phrase, trusted as {% translate %} trusts it (the catalog is ours, not the record's)."""
+    return mark_safe(text)  # noqa: S308
+
+
+def _flag(row: Any, normal_words: bool = False) -> str:
+    way = direction(row)
+    if way == "high":
+        return f' <strong class="flag">{_words(gettext("higher than the usual range"))}</strong>'
+    if way == "low":
+        return f' <strong class="flag">{_words(gettext("lower than the usual range"))}</strong>'
+    if way:
+        return f' <strong class="flag">{_words(gettext("outside the usual range"))}</strong>'
+    if getattr(row, "abnormal", None) is False and normal_words:
+        return f' <span class="muted">{_words(gettext("within the usual range"))}</span>'
+    return ""
+
+
+@register.simple_tag
+def result_flag(row: Any, normal_words: bool = False) -> SafeString:
+    """Which way an abnormal result lies, in words (and "within the usual range" where `normal_words` asks)."""
+    return mark_safe(_flag(row, normal_words) + "\n")  # noqa: S308  (every part escaped above)
+
+
+@register.simple_tag
+def result_value(row: Any) -> SafeString:
+    """A result's value with its unit, its flag in words, and whether it was corrected or is preliminary."""
+    if row.value_number is not None:
+        value = f"{escape(measure(row.value_number))} {escape(row.unit)}"
+    elif row.value_text:
+        value = escape(Truncator(row.value_text).chars(120)) + (f" {escape(row.unit)}" if row.unit else "")
+    else:
+        value = f'<span class="muted">{_words(gettext("No value given"))}</span>'
+    if row.status in ("corrected", "amended"):
+        status = f' <span class="badge">{_words(pgettext("result status", "Corrected"))}</span>'
+    elif row.status == "preliminary":
+        status = f' <span class="badge">{_words(pgettext("result status", "Preliminary"))}</span>'
+    else:
+        status = ""
+    return mark_safe(f"{value}{_flag(row, normal_words=True)}\n{status}\n")  # noqa: S308  (every part escaped)
+
+
+@register.simple_tag
+def result_range(row: Any) -> SafeString:
+    """A result's usual range: "70 to 99 mg/dL" (with an en dash), "60 mL/min or more", "up to 200 mg/dL", or none."""
+    if row.ref_low is not None and row.ref_high is not None:
+        text = f"{escape(measure(row.ref_low))}\N{EN DASH}{escape(measure(row.ref_high))} {escape(row.unit)}"
+    elif row.ref_low is not None:
+        text = gettext("%(low)s %(unit)s or more") % {"low": escape(measure(row.ref_low)), "unit": escape(row.unit)}
+    elif row.ref_high is not None:
+        text = gettext("up to %(high)s %(unit)s") % {"high": escape(measure(row.ref_high)), "unit": escape(row.unit)}
+    elif row.ref_text:
+        text = escape(row.ref_text)
+    else:
+        text = f'<span class="muted">{_words(pgettext("reference range", "Not given"))}</span>'
+    return mark_safe(text + "\n")  # noqa: S308  (every part escaped above)
+
+
+def _sources(item: Any, actor: Any) -> str:
+    badges = "".join(f'<span class="badge badge-source">{escape(label)}</span>' for label in item.sources)
+    if item.row.sensitivity != "normal" and getattr(actor, "acts_for_self", False):
+        only_you = _words(gettext("Only you see this item. People who help you see it only if you choose."))
+        private = _words(pgettext("sensitive item", "Private"))
+        badges += f' <span class="badge badge-quiet" title="{only_you}">{private}</span>'
+    return f'<span class="sources">{badges}</span>\n'
+
+
+@register.simple_tag(takes_context=True)
+def item_sources(context: template.Context, item: Any) -> SafeString:
+    """Every source's name of an item, and "Private" on a sensitive one (shown to the person themselves only)."""
+    return mark_safe(_sources(item, context.get("actor")))  # noqa: S308  (every part escaped above)
+
+
+@register.simple_tag(takes_context=True)
+def item_line(context: template.Context, item: Any) -> SafeString:
+    """An item on a list (the summary, a section, the timeline): its name and page, value, flag, date, sources."""
+    row = item.row
+    page = reverse("records:result" if row.resource_type == "Observation" else "records:item", args=[row.pk])
+    name = escape(row.display) if row.display else _words(gettext("Unnamed item"))
+    if row.value_number is not None:
+        value = f" · {escape(measure(row.value_number))} {escape(row.unit)}"
+    elif row.value_text and row.resource_type == "Observation":
+        value = f" · {escape(Truncator(row.value_text).chars(80))}"
+    else:
+        value = ""
+    day = f'<span class="muted"> · {escape(when(row))}</span>' if row.effective_at else ""
+    line = (
+        f'<a href="{escape(page)}">{name}</a>\n{value}\n{_flag(row)}\n\n{day}\n{_sources(item, context.get("actor"))}\n'
+    )
+    return mark_safe(line)  # noqa: S308  (every part escaped above)
