@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.html import conditional_escape as escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import get_language, gettext, pgettext
 
 from records.plain_language import flag_for
 
@@ -43,11 +44,27 @@ def when(row: Any, style: str = "date") -> str:
     if precision == "year":
         return str(moment.year)
     if precision == "month":
-        return date_format(moment.astimezone(UTC), "YEAR_MONTH_FORMAT")
+        return day_text(moment.astimezone(UTC).date(), "YEAR_MONTH_FORMAT")
     if precision == "day":
-        return date_format(moment.astimezone(UTC), "DATE_FORMAT")  # a calendar day, not an instant
+        return day_text(moment.astimezone(UTC).date(), "DATE_FORMAT")  # a calendar day, not an instant
     local = timezone.localtime(moment)
-    return date_format(local, "DATETIME_FORMAT" if style == "datetime" else "DATE_FORMAT")
+    if style == "datetime":
+        return date_format(local, "DATETIME_FORMAT")
+    return day_text(local.date(), "DATE_FORMAT")
+
+
+def day_text(day: date, format_name: str) -> str:
+    """A calendar day in one of the reader's date formats ("DATE_FORMAT", "SHORT_DATE_FORMAT", "YEAR_MONTH_FORMAT").
+
+    A list repeats the same days (a visit's results, a day on the timeline, a test's values): each day is
+    written once per language and format, and remembered.
+    """
+    return _day_text(day, format_name, get_language())
+
+
+@functools.lru_cache(maxsize=8192)
+def _day_text(day: date, format_name: str, language: str) -> str:
+    return date_format(day, format_name)
 
 
 HIGH_FLAGS = frozenset({"H", "HH", "HU", ">", "above"})
@@ -78,6 +95,28 @@ def direction(row: Any) -> str:
 def _words(text: str) -> SafeString:
     """A translated phrase, trusted as {% translate %} trusts it (the catalog is ours, not the record's)."""
     return mark_safe(text)  # noqa: S308
+
+
+_SPOT = 918273645546372819  # a number no page's address holds: where a row's id goes
+
+
+@register.filter
+def page_url(row: Any) -> str:
+    """The page of a row of the record, as {% url %} reverses it: a result's page, or another item's.
+
+    Reversed once per address pattern (with a stand-in id), then filled in for each row of a list.
+    """
+    name = "records:result" if row.resource_type == "Observation" else "records:item"
+    before, after = _url_around_id(name, get_script_prefix(), get_urlconf())
+    return f"{before}{int(row.pk)}{after}"
+
+
+@functools.lru_cache(maxsize=64)
+def _url_around_id(name: str, prefix: str, urlconf: str | None) -> tuple[str, str]:
+    before, spot, after = reverse(name, args=[_SPOT], urlconf=urlconf).partition(str(_SPOT))
+    if not spot:  # pragma: no cover - every record page's address has the id
+        raise ValueError(name)
+    return before, after
 
 
 def _flag(row: Any, normal_words: bool = False) -> str:
@@ -152,7 +191,7 @@ def item_sources(context: template.Context, item: Any) -> SafeString:
 def item_line(context: template.Context, item: Any) -> SafeString:
     """An item on a list (the summary, a section, the timeline): its name and page, value, flag, date, sources."""
     row = item.row
-    page = reverse("records:result" if row.resource_type == "Observation" else "records:item", args=[row.pk])
+    page = page_url(row)
     name = escape(row.display) if row.display else _words(gettext("Unnamed item"))
     if row.value_number is not None:
         value = f" · {escape(measure(row.value_number))} {escape(row.unit)}"
