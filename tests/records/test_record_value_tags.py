@@ -1,15 +1,22 @@
-"""The record lists' parts written in Python (records/templatetags/record_values.py): escaped, and in Spanish."""
+"""The record lists' parts written in Python (records/templatetags/record_values.py): escaped, and in Spanish.
+
+And the rows they show, loaded without Model.__init__ (FhirResource.from_db).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from django.db.models.signals import post_init, pre_init
 from django.template import Context, Template
 from django.utils import translation
 
+from accounts.actors import actor_for
 from records.models import FhirResource
-from records.sections import RecordItem
+from records.sections import RecordItem, record_rows
+from tests.conftest import World
+from tests.records.record_data import lab, source_for, store
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -79,3 +86,27 @@ def test_the_parts_speak_spanish_with_the_same_words_as_before() -> None:
     assert "Privado" in html
     assert "Sin valor" in bare
     assert "No indicado" in bare
+    line = SimpleNamespace(latest=RecordItem(row=_row(display="", effective_at=None), sources=["Clínica"]), count=3)
+    with translation.override("es"):
+        html = _render("{% result_line line %}", line=line)
+    assert "Prueba sin nombre" in html
+    assert "(3 valores)" in html
+    assert "Sin fecha" in html
+    assert 'href="/records/results/7/"' in html
+
+
+def test_rows_are_loaded_without_init_and_load_what_was_not_read_on_first_use(world: World) -> None:
+    # FhirResource.from_db skips Model.__init__: nothing may listen to its signals.
+    assert not pre_init.has_listeners(FhirResource)
+    assert not post_init.has_listeners(FhirResource)
+    source = source_for(world.patient_record, "Riverside Family Clinic")
+    store(source, lab("a1c", value=7.9))
+    row = record_rows(actor_for(world.user("patient"))).get(resource_id="a1c")
+    assert (row._state.adding, row._state.db) == (False, "default")
+    assert (row.value_number, row.unit, row.source.label) == (7.9, "%", "Riverside Family Clinic")
+    assert "raw" in row.get_deferred_fields()
+    assert row.raw["id"] == "a1c"  # read on first use
+    row.display = "HbA1c"
+    row.save(update_fields=["display"])
+    assert FhirResource.objects.get(pk=row.pk).display == "HbA1c"
+    assert FhirResource.objects.get(pk=row.pk) == row
