@@ -10,11 +10,11 @@ from typing import Any
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format, localize, number_format
 from django.utils.html import conditional_escape as escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
-from django.utils.translation import get_language, gettext, pgettext
+from django.utils.translation import get_language, gettext, ngettext, pgettext
 
 from records.plain_language import flag_for
 
@@ -26,6 +26,18 @@ def measure(value: object, places: int = 3) -> str:
     """7.9 → "7.9", 120.0 → "120", 0.12345 → "0.123" (Spanish: "7,9"); anything that is not a number → ""."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return ""
+    if value == 0:  # 0.0 and -0.0 are one key to a cache ("-0" and "0" to number_format)
+        return _number_text(value, places)
+    return _remembered_number_text(value, places, get_language())
+
+
+@functools.lru_cache(maxsize=8192)
+def _remembered_number_text(value: float, places: int, language: str) -> str:
+    """The same numbers recur on a page (a test's usual range on every line): each is written once per language."""
+    return _number_text(value, places)
+
+
+def _number_text(value: float, places: int) -> str:
     text = f"{value:.{places}f}".rstrip("0").rstrip(".")
     decimals = len(text.split(".", 1)[1]) if "." in text else 0
     return number_format(round(value, decimals), decimal_pos=decimals)
@@ -204,3 +216,27 @@ def item_line(context: template.Context, item: Any) -> SafeString:
         f'<a href="{escape(page)}">{name}</a>\n{value}\n{_flag(row)}\n\n{day}\n{_sources(item, context.get("actor"))}\n'
     )
     return mark_safe(line)  # noqa: S308  (every part escaped above)
+
+
+@register.simple_tag(takes_context=True)
+def result_line(context: template.Context, line: Any) -> SafeString:
+    """A test's row on the results list: its name and page (and how many values it has), its latest value, the
+    usual range, the date and the sources."""
+    item = line.latest
+    row = item.row
+    name = escape(row.display) if row.display else _words(gettext("Unnamed test"))
+    count = ""
+    if line.count > 1:
+        values = ngettext("%(counter)s value", "%(counter)s values", line.count) % {
+            "counter": escape(localize(line.count))
+        }
+        count = f' <span class="muted">({values})</span>'
+    day = escape(when(row)) or _words(gettext("Date not given"))
+    return mark_safe(  # noqa: S308  (every part escaped)
+        f'<tr>\n      <th scope="row"><a href="{escape(page_url(row))}">{name}</a>{count}</th>\n'
+        f"      <td>{result_value(row)}</td>\n"
+        f"      <td>{result_range(row)}</td>\n"
+        f"      <td>{day}</td>\n"
+        f"      <td>{_sources(item, context.get('actor'))}</td>\n"
+        "    </tr>"
+    )
