@@ -240,3 +240,18 @@ def result_line(context: template.Context, line: Any) -> SafeString:
         f"      <td>{_sources(item, context.get('actor'))}</td>\n"
         "    </tr>"
     )
+
+
+@register.simple_tag(takes_context=True)
+def history_line(context: template.Context, item: Any, shown: Any) -> SafeString:
+    """A value's row in the table of a test's values: its date (a link unless it is the value shown), the value,
+    the usual range and the sources."""
+    row = item.row
+    day: str = escape(when(row)) or _words(gettext("Date not given"))
+    if row.pk != shown.pk:
+        day = f'<a href="{escape(page_url(row))}">{day}</a>'
+    return mark_safe(  # noqa: S308  (every part escaped)
+        f'<tr>\n    <th scope="row">{day}</th>\n'
+        f"    <td>{result_value(row)}</td><td>{result_range(row)}</td><td>{_sources(item, context.get('actor'))}</td>\n"
+        "  </tr>"
+    )
