@@ -202,6 +202,10 @@ def item_sources(context: template.Context, item: Any) -> SafeString:
 @register.simple_tag(takes_context=True)
 def item_line(context: template.Context, item: Any) -> SafeString:
     """An item on a list (the summary, a section, the timeline): its name and page, value, flag, date, sources."""
+    return item_line_for(item, context.get("actor"))
+
+
+def item_line_for(item: Any, actor: Any) -> SafeString:
     row = item.row
     page = page_url(row)
     name = escape(row.display) if row.display else _words(gettext("Unnamed item"))
@@ -212,9 +216,7 @@ def item_line(context: template.Context, item: Any) -> SafeString:
     else:
         value = ""
     day = f'<span class="muted"> · {escape(when(row))}</span>' if row.effective_at else ""
-    line = (
-        f'<a href="{escape(page)}">{name}</a>\n{value}\n{_flag(row)}\n\n{day}\n{_sources(item, context.get("actor"))}\n'
-    )
+    line = f'<a href="{escape(page)}">{name}</a>\n{value}\n{_flag(row)}\n\n{day}\n{_sources(item, actor)}\n'
     return mark_safe(line)  # noqa: S308  (every part escaped above)
 
 
@@ -255,3 +257,18 @@ def history_line(context: template.Context, item: Any, shown: Any) -> SafeString
         f"    <td>{result_value(row)}</td><td>{result_range(row)}</td><td>{_sources(item, context.get('actor'))}</td>\n"
         "  </tr>"
     )
+
+
+@register.simple_tag(takes_context=True)
+def timeline_entries(context: template.Context, items: Any) -> SafeString:
+    """The timeline's items, each with its kind, under a heading for each day."""
+    actor = context.get("actor")
+    parts: list[str] = []
+    previous: object = object()
+    for item in items:
+        day = item.day
+        if day != previous:
+            parts.append(f'<li class="timeline-day"><h2>{escape(when(item.row))}</h2></li>')
+            previous = day
+        parts.append(f'\n  <li><span class="kind">{escape(item.kind_label)}</span> {item_line_for(item, actor)}</li>')
+    return mark_safe("".join(parts))  # noqa: S308  (every part escaped)
