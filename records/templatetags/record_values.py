@@ -1,4 +1,7 @@
-"""How numbers from the record read: no trailing zeros a lab never wrote, in the reader's number format."""
+"""How the record reads on its pages: numbers without trailing zeros a lab never wrote, in the reader's number
+format; dates as precisely as the source gave them; and the parts every list repeats on each line (a result's value,
+usual range, flag and sources, an item's line, a row of the results list, of a test's values, of the timeline),
+written here in Python because an {% include %} per cell cost more than the rest of a page."""
 
 from __future__ import annotations
 
