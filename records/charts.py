@@ -14,6 +14,7 @@ one series.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from decimal import Decimal
 from django.utils.formats import get_format, number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,12 @@ def _tick_text(value: float, step: float, largest: float) -> str:
 
 def _value_text(value: float) -> str:
     """A measured value as people read it: up to four significant digits, at most three decimals."""
+    return _remembered_value_text(value, get_language())
+
+
+@functools.lru_cache(maxsize=8192)
+def _remembered_value_text(value: float, language: str) -> str:
+    """A chart repeats its values (and a test's values recur): each is written once per language."""
     size = abs(value)
     if size >= 1e7 or (0 < size < 1e-3):
         return _localized(f"{value:.4g}")

@@ -7,7 +7,11 @@ hash is unchanged, does nothing at all.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any, Self
+
 from django.db import models
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -179,6 +183,24 @@ class FhirResource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type}/{self.resource_id}"
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any], **options: Any) -> Self:
+        """A row read from the database, made the way Model.from_db makes it but without Model.__init__.
+
+        The record's pages read their rows by the hundred, and __init__ (signals, defaults, a check per field)
+        costs more than reading the row. The loaded fields are set as __init__ sets them; those not loaded stay
+        deferred (loaded on first use, as usual). No pre_init or post_init receiver may listen to this model:
+        tests/records/test_record_value_tags.py checks that there is none.
+        """
+        if options:  # what a later Django may ask of loading: its own way
+            return super().from_db(db, field_names, values, **options)
+        instance = cls.__new__(cls)
+        instance.__dict__.update(zip(field_names, values, strict=True))
+        instance._state = ModelState()
+        instance._state.adding = False
+        instance._state.db = db
+        return instance
 
 
 class RunKind(models.TextChoices):

@@ -7,6 +7,7 @@ their name. Everything is read through `visible_to`, projections only.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -100,17 +101,29 @@ def result_lines(actor: Actor, kind: str, *, cap: int = RESULTS_CAP) -> list[Res
         .annotate(values=Count(_value_key(), distinct=True), latest=Max("effective_at"))
         .order_by()
     )
-    # Starts from nothing (a pk is never null) rather than stopping early, so a page makes the same queries
-    # whether the record has results of this kind or not.
+    # The latest rows of each test: per moment some test's latest value has, the rows then of those tests' codes
+    # (a condition per moment rather than one per test: a query built of a condition per test costs more to build
+    # than to run), and here only the rows of the test whose latest moment it is. It starts from nothing (a pk is
+    # never null) rather than stopping early, so a page makes the same queries whether the record has results of
+    # this kind or not.
+    latest = {(_key(test["code_system"], test["code"], test["name"]), test["latest"]) for test in tests}
+    codes_at: dict[datetime, set[str]] = defaultdict(set)
     wanted = Q(pk__isnull=True)
     for test in tests:
-        same = Q(code_system=test["code_system"], code=test["code"]) if test["code"] else Q(code="", name=test["name"])
-        when = Q(effective_at=test["latest"]) if test["latest"] is not None else Q(effective_at__isnull=True)
-        wanted |= same & when
+        if test["latest"] is not None:
+            codes_at[test["latest"]].add(test["code"])
+        else:  # a test none of whose values has a date: its undated values
+            same = (
+                Q(code_system=test["code_system"], code=test["code"]) if test["code"] else Q(code="", name=test["name"])
+            )
+            wanted |= same & Q(effective_at__isnull=True)
+    for moment, codes in sorted(codes_at.items()):
+        wanted |= Q(effective_at=moment, code__in=sorted(codes))
     counts = {_key(test["code_system"], test["code"], test["name"]): test["values"] for test in tests}
     lines: dict[tuple[str, str], ResultLine] = {}
-    latest_rows = of_kind.alias(name=_test_name()).filter(wanted).order_by("-effective_at", "-pk")
-    for item in merge_copies(latest_rows):
+    latest_rows = of_kind.annotate(name=_test_name()).filter(wanted).order_by("-effective_at", "-pk")
+    chosen = (row for row in latest_rows if (_key(row.code_system, row.code, row.name), row.effective_at) in latest)
+    for item in merge_copies(chosen):
         key = result_key(item.row)
         if key not in lines:
             lines[key] = ResultLine(latest=item, count=max(1, counts.get(key, 1)))

@@ -15,7 +15,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
-from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_safe
 
@@ -46,6 +45,7 @@ from records.sections import (
     timeline_rows,
 )
 from records.summary import record_summary
+from records.templatetags.record_values import day_text
 from records.units import display_unit
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
                 band=gettext("Usual range"),
                 patient_entered=gettext("Entered by you") if home.all_mine else gettext("Entered at home"),
             ),
-            date_format=lambda moment: date_format(moment, "SHORT_DATE_FORMAT"),
+            date_format=lambda moment: day_text(moment.date(), "SHORT_DATE_FORMAT"),
         )
         if len(points) > 1
         else ""
