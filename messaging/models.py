@@ -123,6 +123,11 @@ class Thread(models.Model):
     def is_closed(self) -> bool:
         return self.status == ThreadStatus.CLOSED
 
+    @property
+    def audit_subject(self) -> Patient:
+        """Whose record a read of the thread is about (accounts.audience records declared reads under them)."""
+        return self.patient
+
     def is_overdue(self, now: datetime | None = None) -> bool:
         moment = now or timezone.now()
         return (
@@ -318,6 +323,7 @@ class NoticeKind(models.TextChoices):
     NEW_FOR_STAFF = "new_for_staff"  # to the assigned staff member
     ESCALATION = "escalation"  # to the pool's lead
     REFILL_REMINDER = "refill_reminder"
+    STAFF_DIGEST = "staff_digest"  # once a day to each inbox member: counts only
 
 
 class Notice(models.Model):
