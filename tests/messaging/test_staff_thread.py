@@ -30,7 +30,7 @@ def url(world: World, name: str = "messaging:staff_thread", thread: str = "rosa"
     return reverse(name, kwargs={"org_slug": "riverside", "thread_id": world.threads[thread].pk, **more})
 
 
-def jordan(world: World):  # noqa: ANN201
+def jordan(world: World):
     return actor_for(world.user("staff_here")).at_desk(Desk(world.org_here))
 
 
@@ -42,7 +42,8 @@ def test_the_whole_history_with_notes_marked(client: Client, world: World) -> No
     page = response.content.decode()
     assert "Internal: check her last potassium" in page
     assert "Internal note — the patient does not see this" in page
-    assert "Sent by" in page and "on behalf of Rosa Lopez" in page
+    assert "Sent by" in page
+    assert "on behalf of Rosa Lopez" in page
     attachment_url = reverse(
         "messaging:staff_attachment",
         kwargs={"org_slug": "riverside", "thread_id": world.threads["rosa"].pk, "attachment_id": world.attachment.pk},
@@ -87,13 +88,15 @@ def test_the_side_panel_shows_this_organizations_records_only(client: Client, wo
     sign_in(client, world, "staff_here")
     page = client.get(url(world)).content.decode()
     assert "RV-1001" in page
-    assert "8.1" in page and "Hemoglobin A1c" in page
+    assert "8.1" in page
+    assert "Hemoglobin A1c" in page
     assert "Outside glucose" not in page
     assert "HIV test" in page  # a nurse sees the organization's sensitive results
     # The organization's admin (not a clinical role) does not.
     sign_in(client, world, "org_admin")
     page = client.get(url(world)).content.decode()
-    assert "Hemoglobin A1c" in page and "HIV test" not in page
+    assert "Hemoglobin A1c" in page
+    assert "HIV test" not in page
     assert "Sensitive items are shown to clinicians and nurses only." in page
 
 
@@ -179,7 +182,8 @@ def test_note_claim_assign_close_reopen(client: Client, world: World) -> None:
     assert "already closed" in again.content.decode()
     assert client.post(url(world, "messaging:staff_reopen")).status_code == 302
     thread = Thread.objects.get(pk=world.threads["rosa"].pk)
-    assert thread.status == ThreadStatus.WAITING_ON_STAFF and thread.reply_due_at is not None
+    assert thread.status == ThreadStatus.WAITING_ON_STAFF
+    assert thread.reply_due_at is not None
 
 
 def test_the_second_to_claim_is_told_who_has_it(client: Client, world: World) -> None:
@@ -234,7 +238,9 @@ def test_staff_elsewhere_get_404_everywhere_and_change_nothing(client: Client, w
     assert client.get(lakeside).status_code == 404
     for name in ("staff_reply", "staff_note", "staff_claim", "staff_assign", "staff_close", "staff_reopen"):
         assert client.post(url(world, f"messaging:{name}"), {"body": "x"}).status_code == 404
-        other_desk = reverse(f"messaging:{name}", kwargs={"org_slug": "lakeside", "thread_id": world.threads["rosa"].pk})
+        other_desk = reverse(
+            f"messaging:{name}", kwargs={"org_slug": "lakeside", "thread_id": world.threads["rosa"].pk}
+        )
         assert client.post(other_desk, {"body": "x"}).status_code == 404
     assert client.get(url(world)).status_code == 404
     assert (Message.objects.count(), list(Thread.objects.order_by("pk").values())) == before
