@@ -84,7 +84,7 @@ class StaffMessageSerializer(serializers.Serializer):
     attachments = StaffAttachmentSerializer(many=True, source="attachments.all")
 
 
-class RecordItemSerializer(serializers.Serializer):
+class OrganizationRecordSerializer(serializers.Serializer):
     display = serializers.CharField()
     value_number = serializers.FloatField(allow_null=True)
     value_text = serializers.CharField()
@@ -97,8 +97,8 @@ class PatientPanelSerializer(serializers.Serializer):
     name = serializers.CharField(source="patient.display_name")
     birth_date = serializers.DateField(source="patient.birth_date")
     mrn = serializers.CharField()
-    appointments = RecordItemSerializer(many=True, help_text="Upcoming, from this organization's records only.")
-    results = RecordItemSerializer(many=True, help_text="Recent, from this organization's records only.")
+    appointments = OrganizationRecordSerializer(many=True, help_text="Upcoming, from this organization's records only.")
+    results = OrganizationRecordSerializer(many=True, help_text="Recent, from this organization's records only.")
     sensitive_shown = serializers.BooleanField()
 
 
@@ -107,9 +107,9 @@ class StaffThreadDetailSerializer(StaffThreadSerializer):
     messages = serializers.SerializerMethodField()
     patient_panel = serializers.SerializerMethodField()
 
-    @extend_schema_field(RecordItemSerializer(allow_null=True))
+    @extend_schema_field(OrganizationRecordSerializer(allow_null=True))
     def get_result(self, thread: Any) -> dict[str, Any] | None:
-        return RecordItemSerializer(thread.result).data if thread.result is not None else None
+        return OrganizationRecordSerializer(thread.result).data if thread.result is not None else None
 
     @extend_schema_field(StaffMessageSerializer(many=True))
     def get_messages(self, thread: Any) -> list[dict[str, Any]]:
