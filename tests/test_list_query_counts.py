@@ -175,6 +175,54 @@ def alex_privacy(world: World, helpers: int = 1) -> None:
         SensitiveShare.objects.create(patient=world.patient_record, grant=grant, category="mental_health")
 
 
+def more_threads(world: World) -> None:
+    """Riverside's inbox grows: threads of new patients in a second pool, assigned, read, overdue, closed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from messaging.models import Pool, Thread, ThreadRead, ThreadStatus, Topic
+
+    second = Pool.objects.create(organization=world.org_here, name=f"Team {Pool.objects.count()}")
+    now = timezone.now()
+    for n in range(8):
+        patient = PatientFactory()
+        EnrollmentFactory(patient=patient, organization=world.org_here)
+        thread = Thread.objects.create(
+            organization=world.org_here,
+            pool=second if n % 2 else world.pools["here"],
+            patient=patient,
+            topic=Topic.CARE,
+            subject=f"More {n}",
+            status=ThreadStatus.WAITING_ON_STAFF,
+            assigned_to=world.user("staff_here") if n % 3 == 0 else world.user("org_admin") if n % 3 == 1 else None,
+            last_patient_message_at=now,
+            reply_due_at=now + timedelta(hours=n - 4),
+        )
+        if n % 2:
+            ThreadRead.objects.create(thread=thread, user=world.user("staff_here"))
+
+
+def more_messages(world: World) -> None:
+    """Rosa's thread grows: messages with files, notes and updates, from both sides."""
+    from django.core.files.base import ContentFile
+
+    from messaging.models import Attachment, Message, MessageKind
+    from tests.conftest import SMALL_PDF
+
+    thread = world.threads["rosa"]
+    for n in range(4):
+        for kind in (MessageKind.MESSAGE, MessageKind.NOTE, MessageKind.EVENT):
+            message = Message.objects.create(
+                thread=thread, kind=kind, author=world.user("staff_here"), from_staff=True, author_name="Jordan Lee",
+                body=f"{kind} {n}",
+            )  # fmt: skip
+            if kind == MessageKind.MESSAGE:
+                attachment = Attachment(message=message, original_name=f"f{n}.pdf", content_type="application/pdf",
+                                        size=len(SMALL_PDF))  # fmt: skip
+                attachment.file.save(f"f{n}.pdf", ContentFile(SMALL_PDF), save=True)
+
+
 def more_of_both(world: World) -> None:
     more_journal(world)
     more_readings(world)
@@ -197,6 +245,11 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("platform_admin", "proxy:platform_queue", {}, lambda w: more_requests(w, None)),
     ("stranger", "proxy:my_requests", {}, lambda w: AccessRequest.objects.update(requester=w.user("stranger"))),
     ("caregiver_full", "access_history", {}, more_history),
+    # The staff inbox (a `thread_id` names one of world.threads: the URL is made per test).
+    ("staff_here", "messaging:staff_inbox", {"org_slug": "riverside"}, more_threads),
+    ("staff_here", "messaging:staff_thread", {"org_slug": "riverside", "thread_id": "rosa"}, more_messages),
+    ("staff_here", "api-staff-threads", {"org_slug": "riverside"}, more_threads),
+    ("staff_here", "api-staff-thread", {"org_slug": "riverside", "thread_id": "rosa"}, more_messages),
     ("caregiver_full", "records:share_links", {}, more_share_links),
     # The record's API, for Rosa (a `patient_id` names one of world.people: the URL is made per test).
     ("caregiver_full", "api-record-summary", {"patient_id": "rosa"}, more_records),
@@ -235,6 +288,8 @@ def test_list_page_query_count_is_constant(
             home_reading(world, "caregiver_full", kind)
     if url_name == "api-record-share-links":
         more_share_links(world, 1)  # one link first: an empty page of links skips reading them
+    if "thread_id" in kwargs:
+        kwargs = {**kwargs, "thread_id": str(world.threads[kwargs["thread_id"]].pk)}
     if kwargs.get("patient_id") == "alex":
         alex_privacy(world)  # one of each first, for the same reason
         kwargs = {**kwargs, "patient_id": str(world.patient_record.pk)}

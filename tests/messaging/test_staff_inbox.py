@@ -184,3 +184,47 @@ def test_patient_message_counts_as_new_for_staff(world: World) -> None:
     Message.objects.create(thread=thread, author=world.user("patient"), author_name="Alex", body="Any news?")
     Thread.objects.filter(pk=thread.pk).update(last_patient_message_at=later)
     assert next(t for t in selectors.inbox(jordan(world), pool_id=None, view="open") if t.pk == thread.pk).unread
+
+
+# The page's queries are pinned: a page of 50 whatever the inbox's size, whichever the filter.
+PINNED = {"": 11, "?view=overdue": 11, "?q=lopez": 11, "?view=unassigned": 11, "pool": 12}
+
+
+@pytest.mark.parametrize("query", list(PINNED))
+def test_the_inbox_page_makes_a_fixed_number_of_queries(client: Client, world: World, query: str) -> None:
+    from tests.query_counts import count_queries
+
+    Thread.objects.filter(pk=world.threads["rosa"].pk).update(reply_due_at=timezone.now() - timedelta(hours=1))
+    sign_in(client, world, "staff_here")
+    url = inbox_url(world) + (f"?pool={world.pools['here'].pk}" if query == "pool" else query)
+    assert count_queries(client, url) == PINNED[query]
+    patient = PatientFactory(given_name="Lena", family_name="Lopez")
+    EnrollmentFactory(patient=patient, organization=world.org_here)
+    second = Pool.objects.create(organization=world.org_here, name="Second team")
+    Thread.objects.bulk_create(
+        Thread(
+            organization=world.org_here,
+            pool=world.pools["here"] if n % 2 else second,
+            patient=patient,
+            topic=Topic.CARE,
+            subject=f"Extra {n}",
+            assigned_to=world.user("org_admin") if n % 3 else None,
+            reply_due_at=timezone.now() + timedelta(hours=n - 30),
+        )
+        for n in range(70)
+    )
+    assert count_queries(client, url) == PINNED[query]
+    if query in ("", "?q=lopez"):  # more than 50 rows: a second page, read the same way
+        assert count_queries(client, url + ("&" if "?" in url else "?") + "page=2") == PINNED[query]
+
+
+def test_the_staff_home_counts_in_a_fixed_number_of_queries(client: Client, world: World) -> None:
+    from tests.query_counts import count_queries
+
+    sign_in(client, world, "staff_here")
+    before = count_queries(client, reverse("staff_home"))
+    for n in range(3):
+        MembershipFactory(
+            user=world.user("staff_here"), organization=OrganizationFactory(slug=f"more-{n}"), role=Role.NURSE
+        )
+    assert count_queries(client, reverse("staff_home")) == before
