@@ -104,6 +104,7 @@ def load() -> float:
     """A new database: two organizations, their pools, patients, enrollments, threads and read markers."""
     from django.core.management import call_command
     from django.db import connection
+
     from accounts.models import Enrollment, Membership, Organization, Patient, Role, TOTPDevice, User
     from messaging.models import Pool, Thread, ThreadRead, ThreadStatus, Topic
 

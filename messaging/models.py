@@ -114,6 +114,17 @@ class Thread(models.Model):
                 name="thread_due_unescalated",
                 condition=Q(status="waiting_on_staff", escalated_at__isnull=True),
             ),
+            # The staff inbox reads a page of a large inbox in the order of one of these (messaging.selectors.inbox):
+            # open threads soonest due (a desk's or a pool's), one status soonest due, one status newest first.
+            models.Index(
+                fields=["organization", "reply_due_at", "id"], name="thread_org_open_due", condition=~Q(status="closed")
+            ),
+            models.Index(
+                fields=["pool", "reply_due_at", "id"], name="thread_pool_open_due", condition=~Q(status="closed")
+            ),
+            models.Index(fields=["organization", "status", "reply_due_at", "id"], name="thread_org_status_due"),
+            models.Index(fields=["organization", "status", "-last_message_at", "-id"], name="thread_org_status_recent"),
+            models.Index(fields=["pool", "status", "-last_message_at", "-id"], name="thread_pool_status_recent"),
         ]
 
     def __str__(self) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from accounts.actors import Actor
@@ -78,21 +78,26 @@ class InboxFilter:
 SEARCH_LIMIT = 100
 
 
-def _search(staff: Actor, words: str) -> Q:
-    """Every word in the subject or the patient's names, or the whole text as the MRN at this organization.
+SEARCH_PATIENTS = 500  # patients a search may name at once (by name or MRN); subjects are searched beside them
 
-    The MRN goes through the desk's enrollments (a subquery: a patient enrolled at several organizations is
-    still one row per thread, and another organization's MRN never matches).
+
+def _search(staff: Actor, words: str) -> Q:
+    """The patient's name (every word in the given or family name) or MRN at this organization, or the subject.
+
+    The patients are looked up first among the desk's enrollments (one query: another organization's MRN
+    never matches, and a patient enrolled at several organizations is still one row per thread); the threads
+    are then those patients' (their index) or those whose subject holds the words (a trigram index on Postgres).
     """
-    mrn = scoped(staff, Enrollment).filter(mrn__iexact=words).values("patient_id")
-    matches_words = Q()
+    names = Q()
     for word in words.split()[:5]:
-        matches_words &= (
-            Q(subject__icontains=word)
-            | Q(patient__given_name__icontains=word)
-            | Q(patient__family_name__icontains=word)
-        )
-    return Q(patient_id__in=mrn) | matches_words
+        names &= Q(patient__given_name__icontains=word) | Q(patient__family_name__icontains=word)
+    patients = list(
+        scoped(staff, Enrollment)
+        .filter(Q(mrn__iexact=words) | names)
+        .order_by("patient_id")
+        .values_list("patient_id", flat=True)[:SEARCH_PATIENTS]
+    )
+    return Q(patient_id__in=patients) | Q(subject__icontains=words)
 
 
 def inbox(
@@ -131,9 +136,16 @@ def inbox(
     ordered = rows.select_related("patient", "pool", "assigned_to").annotate(
         mrn=mrn, unread=_unread_for(staff.user, staff_side=True)
     )
+    due: F | ExpressionWrapper = F("reply_due_at")
+    recent: F | ExpressionWrapper = F("last_message_at")
+    if words:
+        # A search has few matches: found through the patients' and the subjects' indexes, then sorted. Ordering
+        # on the bare columns would walk the whole inbox in index order looking for them.
+        due = ExpressionWrapper(F("reply_due_at") + Value(timedelta(0)), output_field=DateTimeField())
+        recent = ExpressionWrapper(F("last_message_at") + Value(timedelta(0)), output_field=DateTimeField())
     if view in (InboxFilter.CLOSED, InboxFilter.WAITING_ON_PATIENT):
-        return ordered.order_by("-last_message_at", "-pk")
-    return ordered.order_by(F("reply_due_at").asc(nulls_last=True), "pk")
+        return ordered.order_by(recent.desc(), "-pk")
+    return ordered.order_by(due.asc(nulls_last=True), "pk")
 
 
 @dataclass

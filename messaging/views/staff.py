@@ -16,6 +16,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import get_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -110,6 +111,9 @@ def inbox(request: SignedInRequest, staff: Actor) -> HttpResponse:
             "q": search,
             "query": urlencode({k: v for k, v in {"view": view, "pool": pool_value, "q": search}.items() if v}),
             "is_admin": staff.is_org_admin_of(organization.pk),
+            # Each row links to its thread under the inbox's address (one reverse() for the page, not one a row).
+            "inbox_base": reverse("messaging:staff_inbox", kwargs={"org_slug": organization.slug}),
+            "short_date": get_format("SHORT_DATE_FORMAT"),
         },
     )
 

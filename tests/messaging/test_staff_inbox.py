@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.actors import actor_for
+from accounts.actors import Actor, actor_for
 from accounts.audit_labels import AuditAction
 from accounts.models import AuditEvent, Enrollment, Role
 from accounts.scoping import Desk
@@ -27,7 +27,7 @@ def inbox_url(world: World, **query: str) -> str:
     return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
-def jordan(world: World):
+def jordan(world: World) -> Actor:
     return actor_for(world.user("staff_here")).at_desk(Desk(world.org_here))
 
 
@@ -187,7 +187,7 @@ def test_patient_message_counts_as_new_for_staff(world: World) -> None:
 
 
 # The page's queries are pinned: a page of 50 whatever the inbox's size, whichever the filter.
-PINNED = {"": 11, "?view=overdue": 11, "?q=lopez": 11, "?view=unassigned": 11, "pool": 12}
+PINNED = {"": 11, "?view=overdue": 11, "?q=lopez": 12, "?view=unassigned": 11, "pool": 12}
 
 
 @pytest.mark.parametrize("query", list(PINNED))

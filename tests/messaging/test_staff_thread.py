@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from accounts.actors import actor_for
+from accounts.actors import Actor, actor_for
 from accounts.audit_labels import AuditAction
 from accounts.models import AuditEvent, Enrollment
 from accounts.scoping import Desk
@@ -30,7 +30,7 @@ def url(world: World, name: str = "messaging:staff_thread", thread: str = "rosa"
     return reverse(name, kwargs={"org_slug": "riverside", "thread_id": world.threads[thread].pk, **more})
 
 
-def jordan(world: World):
+def jordan(world: World) -> Actor:
     return actor_for(world.user("staff_here")).at_desk(Desk(world.org_here))
 
 
