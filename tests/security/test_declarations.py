@@ -97,9 +97,10 @@ GUARDED_MODELS = {
 }
 VIEW_MODULES = sorted(
     path
-    for pattern in ("*/views/*.py", "*/views.py", "*/api/views*.py")
+    for pattern in ("*/views/*.py", "*/views.py", "*/api/views*.py", "messaging/api/*.py")
     for path in Path(settings.BASE_DIR).glob(pattern)
-    if path.parts[-3 if path.parent.name in ("views", "api") else -2] in ("accounts", "proxy", "records", "portal")
+    if path.parts[-3 if path.parent.name in ("views", "api") else -2]
+    in ("accounts", "proxy", "records", "portal", "messaging")
 )
 
 
@@ -120,6 +121,7 @@ def test_view_modules_are_found() -> None:
     names = {str(p.relative_to(settings.BASE_DIR)) for p in VIEW_MODULES}
     assert {"proxy/views/review.py", "proxy/api/views.py", "records/views/connections.py", "portal/views.py"} <= names
     assert {"records/api/views_sharing.py", "records/api/views_entries.py", "records/api/views_privacy.py"} <= names
+    assert {"messaging/views/staff.py", "messaging/api/staff.py"} <= names
 
 
 @pytest.mark.parametrize("path", VIEW_MODULES, ids=lambda p: str(p.relative_to(settings.BASE_DIR)))
