@@ -90,13 +90,11 @@ def _search(staff: Actor, words: str) -> Q:
     """
     names = Q()
     for word in words.split()[:5]:
-        names &= Q(patient__given_name__icontains=word) | Q(patient__family_name__icontains=word)
-    patients = list(
-        scoped(staff, Enrollment)
-        .filter(Q(mrn__iexact=words) | names)
-        .order_by("patient_id")
-        .values_list("patient_id", flat=True)[:SEARCH_PATIENTS]
-    )
+        names &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
+    by_name = scoped(staff, Patient).filter(names).values_list("pk", flat=True)
+    # The MRN as typed or in capitals: read from the organization's unique index of MRNs.
+    by_mrn = scoped(staff, Enrollment).filter(mrn__in={words, words.upper()}).values_list("patient_id", flat=True)
+    patients = list(by_name.union(by_mrn)[:SEARCH_PATIENTS])
     return Q(patient_id__in=patients) | Q(subject__icontains=words)
 
 
@@ -133,7 +131,9 @@ def inbox(
         .filter(patient_id=OuterRef("patient_id"), organization_id=OuterRef("organization_id"))
         .values("mrn")[:1]
     )
-    ordered = rows.select_related("patient", "pool", "assigned_to").annotate(
+    # The page's patients are read by their keys (a query of their own): joining the patients' table to find the
+    # page would have the planner hash the whole table on a search.
+    ordered = rows.select_related("pool", "assigned_to").prefetch_related("patient").annotate(
         mrn=mrn, unread=_unread_for(staff.user, staff_side=True)
     )
     due: F | ExpressionWrapper = F("reply_due_at")

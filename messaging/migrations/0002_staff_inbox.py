@@ -12,11 +12,17 @@ def _subject_trigrams(apps, schema_editor):
     schema_editor.execute(
         "CREATE INDEX IF NOT EXISTS thread_subject_trgm ON messaging_thread USING gin (upper(subject::text) gin_trgm_ops)"
     )
+    # The inbox's search by the patient's name (UPPER(given_name) LIKE '%...%'): the patients' names, likewise.
+    schema_editor.execute(
+        "CREATE INDEX IF NOT EXISTS patient_names_trgm ON accounts_patient "
+        "USING gin (upper(given_name::text) gin_trgm_ops, upper(family_name::text) gin_trgm_ops)"
+    )
 
 
 def _drop_subject_trigrams(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("DROP INDEX IF EXISTS thread_subject_trgm")
+        schema_editor.execute("DROP INDEX IF EXISTS patient_names_trgm")
 
 
 class Migration(migrations.Migration):
