@@ -133,8 +133,10 @@ def inbox(
     )
     # The page's patients are read by their keys (a query of their own): joining the patients' table to find the
     # page would have the planner hash the whole table on a search.
-    ordered = rows.select_related("pool", "assigned_to").prefetch_related("patient").annotate(
-        mrn=mrn, unread=_unread_for(staff.user, staff_side=True)
+    ordered = (
+        rows.select_related("pool", "assigned_to")
+        .prefetch_related("patient")
+        .annotate(mrn=mrn, unread=_unread_for(staff.user, staff_side=True))
     )
     due: F | ExpressionWrapper = F("reply_due_at")
     recent: F | ExpressionWrapper = F("last_message_at")
