@@ -244,3 +244,33 @@ def test_staff_elsewhere_get_404_everywhere_and_change_nothing(client: Client, w
         assert client.post(other_desk, {"body": "x"}).status_code == 404
     assert client.get(url(world)).status_code == 404
     assert (Message.objects.count(), list(Thread.objects.order_by("pk").values())) == before
+
+
+def test_a_refused_person_changes_nothing(client: Client, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from accounts.models import Role
+    from tests.factories import MembershipFactory, UserFactory
+
+    billing = UserFactory(email="billing@example.test", full_name="Bill Ing")
+    MembershipFactory(user=billing, organization=world.org_here, role=Role.BILLING)
+    desk = actor_for(billing).at_desk(Desk(world.org_here))
+    thread = world.threads["rosa"]
+    before = (Message.objects.count(), list(Thread.objects.order_by("pk").values()))
+    for attempt in (
+        lambda: actions.reply_as_staff(staff=desk, thread=thread, body="Hello"),
+        lambda: actions.add_note(staff=desk, thread=thread, body="Note"),
+        lambda: actions.claim_thread(staff=desk, thread=thread),
+        lambda: actions.close_thread(staff=desk, thread=thread),
+    ):
+        with pytest.raises(actions.NotAllowedError):
+            attempt()
+    assert (Message.objects.count(), list(Thread.objects.order_by("pk").values())) == before
+
+    # A refusal inside an action (the desk re-checked in its transaction) answers 403 on the page.
+    def refuse(**kwargs: Any) -> None:
+        raise actions.NotAllowedError("Only the care team can do this.")
+
+    monkeypatch.setattr(actions, "claim_thread", refuse)
+    sign_in(client, world, "staff_here")
+    response = client.post(url(world, "messaging:staff_claim"))
+    assert response.status_code == 403
+    assert "Only the care team can do this." in response.content.decode()
