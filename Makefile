@@ -47,7 +47,9 @@ clean:
 # Benchmarks need Postgres (COPY is the yardstick); they use a database of their own, made anew.
 BENCH_DATABASE_URL ?= postgres://root@127.0.0.1:5432/portal_bench
 # bench/record_pages.py keeps its databases between runs (loading 10,000,000 rows takes minutes); see its docstring.
+# bench/staff_inbox.py keeps portal_bench_inbox (100,000 threads) the same way.
 bench: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) bench/ingest.py
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) bench/record_pages.py
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) bench/message_outbox.py
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) bench/staff_inbox.py

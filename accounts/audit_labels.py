@@ -109,6 +109,7 @@ class AuditAction(models.TextChoices):
     MESSAGE_THREAD_REOPENED = "messages.thread_reopened", _("A message conversation was reopened")
     MESSAGE_THREAD_ESCALATED = "messages.thread_escalated", _("A message past its reply date went to the team lead")
     MESSAGE_INBOX_VIEWED = "messages.inbox_viewed", _("The care team's inbox listed a conversation")
+    QUICK_REPLY_CHANGED = "messages.quick_reply_changed", _("Changed the care team's reply templates")
     REFILL_REQUESTED = "refills.requested", _("Asked for a prescription refill")
     REFILL_APPROVED = "refills.approved", _("A refill was approved")
     REFILL_DENIED = "refills.denied", _("A refill was denied")

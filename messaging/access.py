@@ -8,18 +8,30 @@ sees one). Refill requests with the refills scope. Staff: their desk's organizat
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.access import access_subject, parse_int_id
 from accounts.actors import Actor, Scope
-from accounts.models import Organization
+from accounts.models import Membership, Organization, User
 from accounts.scoping import scoped
-from messaging.models import Attachment, Message, MessageKind, Pharmacy, Pool, RefillRequest, Thread, Topic
+from messaging.models import (
+    Attachment,
+    Message,
+    MessageKind,
+    Pharmacy,
+    Pool,
+    QuickReply,
+    RefillRequest,
+    Thread,
+    Topic,
+)
 
 INBOX_ROLES = frozenset({"clinician", "nurse", "front_desk", "org_admin"})
 # Who may decide a refill: those who prescribe or work under standing orders, not the front desk.
 REFILL_DECIDERS = frozenset({"clinician", "nurse"})
+# Who sees the sensitive and confidential items of the organization's own records beside a thread.
+CLINICAL_ROLES = frozenset({"clinician", "nurse"})
 
 
 def threads_visible_to(actor: Actor) -> QuerySet[Thread]:
@@ -158,6 +170,25 @@ def access_staff_refill_by_id(staff: Actor, refill_id: object) -> RefillRequest:
     return found
 
 
-def staff_colleague(staff: Actor, user_id: object) -> Q:
-    """A filter for a member of the desk's organization (someone a thread may be assigned to)."""
-    return Q(pk=parse_int_id(user_id), memberships__organization=staff.organization)
+def colleagues_at_desk(staff: Actor) -> QuerySet[User]:
+    """Who a thread at the desk may go to: active members of the desk's organization in an inbox role."""
+    if staff.desk is None or staff.desk.organization is None:
+        return User.objects.none()
+    members = scoped(staff, Membership).filter(role__in=INBOX_ROLES, user__is_active=True)
+    return User.objects.filter(pk__in=members.values("user_id")).order_by("full_name", "email")
+
+
+def access_colleague_by_id(staff: Actor, user_id: object) -> User:
+    """A colleague at the desk to give a thread to (404 for anyone else, whoever they are)."""
+    found = colleagues_at_desk(staff).filter(pk=parse_int_id(user_id)).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def access_quick_reply_by_id(staff: Actor, quick_reply_id: object) -> QuickReply:
+    """One of the desk's organization's reply templates."""
+    found = scoped(staff, QuickReply).filter(pk=parse_int_id(quick_reply_id)).first()
+    if found is None:
+        raise Http404
+    return found

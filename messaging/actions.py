@@ -32,6 +32,7 @@ from messaging.models import (
     NoticeKind,
     NotificationChoice,
     Pool,
+    QuickReply,
     Thread,
     ThreadRead,
     ThreadStatus,
@@ -535,3 +536,127 @@ def escalate_overdue(*, now: datetime | None = None, limit: int = 500) -> int:
                 )
             escalated += 1
     return escalated
+
+
+# Quick replies (an organization's reply templates, kept by its admins)
+
+
+def _check_quick_reply_admin(staff: Actor) -> None:
+    if staff.desk is None or staff.desk.organization is None or not staff.is_org_admin_of(staff.desk.organization.pk):
+        raise NotAllowedError(_("Only the organization's admins can change its reply templates."))
+
+
+def _clean_quick_reply(title: str, body: str) -> tuple[str, str]:
+    name = " ".join((title or "").split())[:QUICK_REPLY_TITLE_LIMIT]
+    if not name:
+        raise MessagingError(_("Give the template a title."))
+    return name, _clean_body(body)
+
+
+QUICK_REPLY_TITLE_LIMIT = 100
+
+
+def save_quick_reply(
+    *,
+    staff: Actor,
+    title: str,
+    body: str,
+    quick_reply: QuickReply | None = None,
+    request: HttpRequest | None = None,
+) -> QuickReply:
+    """A new template at the desk's organization, or a change to one (from access_quick_reply_by_id)."""
+    _check_quick_reply_admin(staff)
+    organization = staff.organization
+    if quick_reply is not None and quick_reply.organization_id != organization.pk:
+        raise NotAllowedError(_("Only the organization's admins can change its reply templates."))
+    name, text = _clean_quick_reply(title, body)
+    taken = QuickReply.objects.filter(organization=organization, title=name)
+    if quick_reply is not None:
+        taken = taken.exclude(pk=quick_reply.pk)
+    try:
+        with transaction.atomic():
+            if taken.exists():
+                raise MessagingError(_("Another template already has this title."))
+            if quick_reply is None:
+                quick_reply = QuickReply.objects.create(organization=organization, title=name, body=text)
+                change = "created"
+            else:
+                QuickReply.objects.filter(pk=quick_reply.pk).update(title=name, body=text)
+                quick_reply.title, quick_reply.body = name, text
+                change = "changed"
+            record_audit_event(
+                action=AuditAction.QUICK_REPLY_CHANGED,
+                actor=staff,
+                request=request,
+                object_type="quickreply",
+                object_id=quick_reply.pk,
+                detail={"change": change},
+            )
+    except IntegrityError as error:  # the same title saved twice at once
+        raise MessagingError(_("Another template already has this title.")) from error
+    return quick_reply
+
+
+def delete_quick_reply(*, staff: Actor, quick_reply: QuickReply, request: HttpRequest | None = None) -> None:
+    _check_quick_reply_admin(staff)
+    if quick_reply.organization_id != staff.organization.pk:
+        raise NotAllowedError(_("Only the organization's admins can change its reply templates."))
+    with transaction.atomic():
+        record_audit_event(
+            action=AuditAction.QUICK_REPLY_CHANGED,
+            actor=staff,
+            request=request,
+            object_type="quickreply",
+            object_id=quick_reply.pk,
+            detail={"change": "deleted"},
+        )
+        QuickReply.objects.filter(pk=quick_reply.pk).delete()
+
+
+# The daily staff digest
+
+
+def staff_digest_recipients() -> dict[int, User]:
+    """Everyone who works an inbox: members of an active pool, and staff with an inbox role (active accounts)."""
+    from_pools = Pool.objects.filter(is_active=True).values("members")
+    from_roles = Membership.objects.filter(role__in=INBOX_ROLES).values("user_id")
+    people = User.objects.filter(is_active=True).filter(Q(pk__in=from_pools) | Q(pk__in=from_roles))
+    return {user.pk: user for user in people}
+
+
+def queue_staff_digests(*, now: datetime | None = None) -> int:
+    """One digest a day to each inbox member with something waiting; a second run the same day adds none.
+
+    The notice carries no counts: they are read when it is sent (messaging.notices), so the email tells how
+    things stand then, in numbers only (no names, no subjects).
+    """
+    from messaging.selectors import inbox_counts_by_organization
+
+    moment = now or timezone.now()
+    day = moment.date().isoformat()
+    people = staff_digest_recipients()
+    seats = _inbox_seats(set(people))
+    counts = inbox_counts_by_organization({org for orgs in seats.values() for org in orgs}, now=moment)
+    queued = 0
+    with transaction.atomic():
+        for user_id, organization_ids in sorted(seats.items()):
+            if not any(counts[o].waiting or counts[o].refills for o in organization_ids):
+                continue
+            before = Notice.objects.filter(dedupe_key=f"{NoticeKind.STAFF_DIGEST}:{user_id}:{day}").exists()
+            queue_notice(kind=NoticeKind.STAFF_DIGEST, recipient=people[user_id], dedupe=f"{user_id}:{day}")
+            queued += 0 if before else 1
+    return queued
+
+
+def _inbox_seats(user_ids: set[int]) -> dict[int, set[int]]:
+    """For each person, the organizations whose inbox they work (two queries for everyone)."""
+    seats: dict[int, set[int]] = {user_id: set() for user_id in user_ids}
+    for user_id, organization_id in Membership.objects.filter(user_id__in=user_ids, role__in=INBOX_ROLES).values_list(
+        "user_id", "organization_id"
+    ):
+        seats[user_id].add(organization_id)
+    for user_id, organization_id in Pool.members.through.objects.filter(
+        user_id__in=user_ids, pool__is_active=True
+    ).values_list("user_id", "pool__organization_id"):
+        seats[user_id].add(organization_id)
+    return seats

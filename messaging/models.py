@@ -118,6 +118,17 @@ class Thread(models.Model):
                 name="thread_due_unescalated",
                 condition=Q(status="waiting_on_staff", escalated_at__isnull=True),
             ),
+            # The staff inbox reads a page of a large inbox in the order of one of these (messaging.selectors.inbox):
+            # open threads soonest due (a desk's or a pool's), one status soonest due, one status newest first.
+            models.Index(
+                fields=["organization", "reply_due_at", "id"], name="thread_org_open_due", condition=~Q(status="closed")
+            ),
+            models.Index(
+                fields=["pool", "reply_due_at", "id"], name="thread_pool_open_due", condition=~Q(status="closed")
+            ),
+            models.Index(fields=["organization", "status", "reply_due_at", "id"], name="thread_org_status_due"),
+            models.Index(fields=["organization", "status", "-last_message_at", "-id"], name="thread_org_status_recent"),
+            models.Index(fields=["pool", "status", "-last_message_at", "-id"], name="thread_pool_status_recent"),
         ]
 
     def __str__(self) -> str:
@@ -126,6 +137,11 @@ class Thread(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status == ThreadStatus.CLOSED
+
+    @property
+    def audit_subject(self) -> Patient:
+        """Whose record a read of the thread is about (accounts.audience records declared reads under them)."""
+        return self.patient
 
     def is_overdue(self, now: datetime | None = None) -> bool:
         moment = now or timezone.now()
@@ -322,6 +338,7 @@ class NoticeKind(models.TextChoices):
     NEW_FOR_STAFF = "new_for_staff"  # to the assigned staff member
     ESCALATION = "escalation"  # to the pool's lead
     REFILL_REMINDER = "refill_reminder"
+    STAFF_DIGEST = "staff_digest"  # once a day to each inbox member: counts only
 
 
 class Notice(models.Model):

@@ -65,6 +65,8 @@ def notice_text(notice: Notice) -> tuple[str, str]:
             )
             % {"link": _link("messaging:refills")},
         )
+    if notice.kind == NoticeKind.STAFF_DIGEST:
+        return _staff_digest_text(notice)
     if notice.kind == NoticeKind.ESCALATION:
         return (
             _("A conversation is past its reply date"),
@@ -75,6 +77,29 @@ def notice_text(notice: Notice) -> tuple[str, str]:
         _("A conversation was given to you"),
         _("A conversation was given to you in the Family Health Portal. Sign in to see it: %(link)s")
         % {"link": _link("staff_home")},
+    )
+
+
+def _staff_digest_text(notice: Notice) -> tuple[str, str]:
+    """The day's numbers for the inboxes the recipient works, read as the email leaves: counts and a link only."""
+    from messaging.selectors import digest_organization_ids, inbox_counts_by_organization
+
+    counts = inbox_counts_by_organization(digest_organization_ids(notice.recipient)).values()
+    return (
+        _("Your care team's inbox today"),
+        _(
+            "In the inboxes you work in the Family Health Portal:\n\n"
+            "Waiting for a reply: %(waiting)s\n"
+            "Past their reply date: %(overdue)s\n"
+            "Refill requests waiting: %(refills)s\n\n"
+            "Sign in to see them: %(link)s"
+        )
+        % {
+            "waiting": sum(c.waiting for c in counts),
+            "overdue": sum(c.overdue for c in counts),
+            "refills": sum(c.refills for c in counts),
+            "link": _link("staff_home"),
+        },
     )
 
 

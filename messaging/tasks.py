@@ -17,3 +17,9 @@ def deliver_notices() -> int:
 @shared_task(name="messaging.escalate_overdue_threads")
 def escalate_overdue_threads() -> int:
     return actions.escalate_overdue()
+
+
+@shared_task(name="messaging.send_staff_digest")
+def send_staff_digest() -> int:
+    """The daily digest for everyone who works an inbox (once a day each: the outbox's key says so)."""
+    return actions.queue_staff_digests()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging.views import patient
+from messaging.views import patient, staff
 
 app_name = "messaging"
 
@@ -17,4 +17,21 @@ urlpatterns: list = [
 urlpatterns += []
 
 # The staff side, at an organization's desk (staff/<org_slug>/...).
-urlpatterns += []
+STAFF_INBOX = "staff/<slug:org_slug>/inbox/"
+STAFF_THREAD = STAFF_INBOX + "<int:thread_id>/"
+urlpatterns += [
+    path(STAFF_INBOX, staff.inbox, name="staff_inbox"),
+    path(STAFF_THREAD, staff.thread_page, name="staff_thread"),
+    path(STAFF_THREAD + "files/<int:attachment_id>/", staff.attachment, name="staff_attachment"),
+    path(STAFF_THREAD + "reply/", staff.reply, name="staff_reply"),
+    path(STAFF_THREAD + "note/", staff.note, name="staff_note"),
+    path(STAFF_THREAD + "claim/", staff.claim, name="staff_claim"),
+    path(STAFF_THREAD + "assign/", staff.assign, name="staff_assign"),
+    path(STAFF_THREAD + "close/", staff.close, name="staff_close"),
+    path(STAFF_THREAD + "reopen/", staff.reopen, name="staff_reopen"),
+    path(STAFF_INBOX + "quick-replies/", staff.quick_replies, name="quick_replies"),
+    path(STAFF_INBOX + "quick-replies/<int:quick_reply_id>/", staff.quick_reply_edit, name="quick_reply_edit"),
+    path(
+        STAFF_INBOX + "quick-replies/<int:quick_reply_id>/delete/", staff.quick_reply_delete, name="quick_reply_delete"
+    ),
+]

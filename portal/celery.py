@@ -59,6 +59,11 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         sender.signature("messaging.escalate_overdue_threads"),
         name="escalate threads past their reply date to the pool's lead",
     )
+    sender.add_periodic_task(
+        crontab(hour=settings.STAFF_DIGEST_HOUR_UTC, minute=0),
+        sender.signature("messaging.send_staff_digest"),
+        name="email each inbox member the day's counts",
+    )
 
 
 @worker_shutting_down.connect

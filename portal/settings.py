@@ -326,6 +326,8 @@ MESSAGE_ATTACHMENT_MAX_BYTES = env.int("MESSAGE_ATTACHMENT_MAX_BYTES", default=1
 MESSAGE_ATTACHMENTS_MAX = 5
 NOTICE_SWEEP_SECONDS = env.int("NOTICE_SWEEP_SECONDS", default=60)
 ESCALATION_INTERVAL_SECONDS = env.int("ESCALATION_INTERVAL_SECONDS", default=15 * 60)
+# The hour (UTC) the daily staff digest leaves: counts of waiting and overdue threads and refill requests.
+STAFF_DIGEST_HOUR_UTC = env.int("STAFF_DIGEST_HOUR_UTC", default=12)
 # The portal's address for links in emails sent by background tasks (no request to build it from).
 PORTAL_URL = env.str("PORTAL_URL", default="http://localhost:8000").rstrip("/")
 RECORDS_UPLOAD_MAX_BYTES = env.int("RECORDS_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)

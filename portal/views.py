@@ -31,6 +31,7 @@ from accounts.audience import Audience, Kind, account_page, public_page, staff_p
 from accounts.audit_labels import AuditAction
 from accounts.models import AuditEvent, AuditSeal, Organization, Patient
 from accounts.requests import SignedInRequest
+from messaging.selectors import InboxCounts, workplace_inbox_counts
 from portal.celery import app as celery_app
 from proxy.access import Subject
 from proxy.attention import attention_for
@@ -101,6 +102,7 @@ class Workplace:
     organization: Organization
     admin: bool
     roles: list[str] = field(default_factory=list)
+    inbox: InboxCounts | None = None  # where the person works the inbox: what waits there
 
 
 @staff_page(organization=False)
@@ -114,6 +116,8 @@ def staff_home(request: SignedInRequest, staff: Actor) -> HttpResponse:
             Workplace(membership.organization, admin=actor.is_org_admin_of(membership.organization_id)),
         )
         workplace.roles.append(membership.get_role_display())
+    for organization_id, counts in workplace_inbox_counts(actor).items():
+        workplaces[organization_id].inbox = counts
     return render(request, "portal/staff_home.html", {"organizations": list(workplaces.values())})
 
 

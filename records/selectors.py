@@ -17,10 +17,11 @@ from operator import or_
 from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.actors import Actor, Scope
-from accounts.models import Patient
+from accounts.models import Organization, Patient
 from accounts.models.audit import Basis
 from records.kinds import resource_type_label
 from records.models import Connection, FhirResource, ImportRun, ResultRelease, RunStatus, SensitiveShare, Sensitivity
@@ -158,3 +159,42 @@ def connection_health(actor: Actor, connection: Connection) -> ConnectionHealth:
         records=visible_to(actor).filter(source=connection.source).count(),
         not_shared=sorted(not_shared, key=lambda item: item.label),
     )
+
+
+# The staff side: an organization's own records ---------------------------------------------------------
+
+UPCOMING = "upcoming"  # organization_items(order=...): from now on, soonest first
+RECENT = "recent"  # newest first
+
+
+def organization_items(
+    organization: Organization,
+    patient: Patient,
+    *,
+    kinds: tuple[str, ...],
+    limit: int,
+    order: str = RECENT,
+    include_sensitive: bool = False,
+    now: datetime | None = None,
+) -> list[FhirResource]:
+    """For an organization's staff: the patient's items of `kinds` that came from this organization's own records.
+
+    Only resources whose source is a health system linked to `organization` (DESIGN.md: "records from that
+    source are then this organization's for its staff, and nothing from any other source is shown to them");
+    never the patient's uploads, entries or other health systems. The caller has checked that the staff member
+    works at `organization` and that the patient is enrolled there (a thread of that organization's desk).
+    Sensitive and confidential items are the organization's own too, but left out unless the caller asks for
+    them (`include_sensitive`: clinical roles only, messaging decides). At most `limit` rows, one query.
+    """
+    rows = FhirResource.objects.filter(
+        patient_id=patient.pk, kind__in=kinds, source__health_system__organization_id=organization.pk
+    )
+    if not include_sensitive:
+        rows = rows.filter(sensitivity=Sensitivity.NORMAL)
+    if order == UPCOMING:
+        moment = now or timezone.now()
+        rows = rows.filter(effective_at__gte=moment).exclude(status__in=("cancelled", "noshow", "entered-in-error"))
+        rows = rows.order_by("effective_at", "pk")
+    else:
+        rows = rows.filter(effective_at__isnull=False).order_by("-effective_at", "-pk")
+    return list(rows.select_related("source")[: max(0, limit)])

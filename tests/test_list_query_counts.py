@@ -217,6 +217,54 @@ def more_messages(world: World) -> None:
         Message.objects.create(thread=thread, kind=MessageKind.NOTE, from_staff=True, author_name="J", body="Note")
 
 
+def more_inbox_threads(world: World) -> None:
+    """Riverside's inbox grows: threads of new patients in a second pool, assigned, read, overdue, closed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from messaging.models import Pool, Thread, ThreadRead, ThreadStatus, Topic
+
+    second = Pool.objects.create(organization=world.org_here, name=f"Team {Pool.objects.count()}")
+    now = timezone.now()
+    for n in range(8):
+        patient = PatientFactory()
+        EnrollmentFactory(patient=patient, organization=world.org_here)
+        thread = Thread.objects.create(
+            organization=world.org_here,
+            pool=second if n % 2 else world.pools["here"],
+            patient=patient,
+            topic=Topic.CARE,
+            subject=f"More {n}",
+            status=ThreadStatus.WAITING_ON_STAFF,
+            assigned_to=world.user("staff_here") if n % 3 == 0 else world.user("org_admin") if n % 3 == 1 else None,
+            last_patient_message_at=now,
+            reply_due_at=now + timedelta(hours=n - 4),
+        )
+        if n % 2:
+            ThreadRead.objects.create(thread=thread, user=world.user("staff_here"))
+
+
+def more_staff_messages(world: World) -> None:
+    """Rosa's thread grows: messages with files, notes and updates, from both sides."""
+    from django.core.files.base import ContentFile
+
+    from messaging.models import Attachment, Message, MessageKind
+    from tests.conftest import SMALL_PDF
+
+    thread = world.threads["rosa"]
+    for n in range(4):
+        for kind in (MessageKind.MESSAGE, MessageKind.NOTE, MessageKind.EVENT):
+            message = Message.objects.create(
+                thread=thread, kind=kind, author=world.user("staff_here"), from_staff=True, author_name="Jordan Lee",
+                body=f"{kind} {n}",
+            )  # fmt: skip
+            if kind == MessageKind.MESSAGE:
+                attachment = Attachment(message=message, original_name=f"f{n}.pdf", content_type="application/pdf",
+                                        size=len(SMALL_PDF))  # fmt: skip
+                attachment.file.save(f"f{n}.pdf", ContentFile(SMALL_PDF), save=True)
+
+
 def more_of_both(world: World) -> None:
     more_journal(world)
     more_readings(world)
@@ -252,6 +300,11 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("caregiver_full", "api-record-journal", {"patient_id": "rosa"}, more_journal),
     ("caregiver_full", "api-record-measurements", {"patient_id": "rosa"}, more_readings),
     ("patient", "api-record-privacy", {"patient_id": "alex"}, lambda w: alex_privacy(w, helpers=4)),
+    # The staff inbox (a `thread_id` names one of world.threads: the URL is made per test).
+    ("staff_here", "messaging:staff_inbox", {"org_slug": "riverside"}, more_inbox_threads),
+    ("staff_here", "messaging:staff_thread", {"org_slug": "riverside", "thread_id": "rosa"}, more_staff_messages),
+    ("staff_here", "api-staff-threads", {"org_slug": "riverside"}, more_inbox_threads),
+    ("staff_here", "api-staff-thread", {"org_slug": "riverside", "thread_id": "rosa"}, more_staff_messages),
     # Messages, the patient's side (a `thread_id` names one of world.threads).
     ("caregiver_full", "messaging:inbox", {}, more_threads),
     ("caregiver_full", "messaging:thread", {"thread_id": "rosa"}, more_messages),

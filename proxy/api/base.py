@@ -51,6 +51,8 @@ ACTING_FOR_HEADER = OpenApiParameter(
 )
 # The URL kwarg that names the patient a call acts for (declared with proxy.access.access_subject_by_id).
 PATIENT_KWARG = "patient_id"
+# The URL kwarg that names the organization whose desk a staff call works at (staff/<org_slug>/...).
+ORGANIZATION_KWARG = "org_slug"
 ORGANIZATION_PARAMETER = OpenApiParameter(
     name="organization",
     required=False,
@@ -107,7 +109,9 @@ class PortalAPIView(APIView):
             self.checked_actor = actor
         else:
             self._require_second_factor(request)
-            staff = staff_desk(actor, audience, request.query_params.get("organization") or None)
+            # The desk: the organization a path names (`org_slug`), else ?organization=, else the platform's.
+            slug = self.kwargs.pop(ORGANIZATION_KWARG, None) or request.query_params.get("organization") or None
+            staff = staff_desk(actor, audience, slug)
             self.checked_actor = staff
         # DRF hands the handler this same kwargs dict: the objects replace their ids in it.
         self.loaded = load_objects(audience, self.checked_actor, self.kwargs)

@@ -540,6 +540,97 @@ def emails_chosen(world: World, persona: str) -> None:
     assert NotificationChoice.objects.filter(user=world.user(persona), messages=True).count() == 1
 
 
+# The staff inbox (messaging): Riverside's inbox roles here are the nurse and the two admins.
+INBOX_HERE = (HERE, *ADMINS_HERE)
+INBOX_API = api(404, (200, INBOX_HERE), (REFUSED, NOMFA))
+
+
+def rosa_thread_at(slug: str = "riverside") -> Callable[[World], dict[str, Any]]:
+    def kwargs(world: World) -> dict[str, Any]:
+        return {"org_slug": slug, "thread_id": world.threads["rosa"].pk}
+
+    return kwargs
+
+
+def closed_rosa_thread(world: World) -> dict[str, Any]:
+    from messaging.models import Thread, ThreadStatus
+
+    Thread.objects.filter(pk=world.threads["rosa"].pk).update(status=ThreadStatus.CLOSED, reply_due_at=None)
+    return rosa_thread_at()(world)
+
+
+def rosas_thread_file(world: World) -> dict[str, Any]:
+    return {**rosa_thread_at()(world), "attachment_id": world.attachment.pk}
+
+
+def riverside_template(world: World) -> dict[str, Any]:
+    from messaging.models import QuickReply
+
+    template, _created = QuickReply.objects.get_or_create(
+        organization=world.org_here, title="Lab follow-up", defaults={"body": "Your lab is fine."}
+    )
+    return {"org_slug": "riverside", "quick_reply_id": template.pk}
+
+
+def staff_replied(world: World, persona: str) -> None:
+    from messaging.models import Message, MessageKind
+
+    assert Message.objects.filter(thread=world.threads["rosa"], author=world.user(persona), from_staff=True,
+                                  kind=MessageKind.MESSAGE).count() == 1  # fmt: skip
+
+
+def staff_noted(world: World, persona: str) -> None:
+    from messaging.models import Message, MessageKind
+
+    assert Message.objects.filter(thread=world.threads["rosa"], author=world.user(persona), kind=MessageKind.NOTE,
+                                  body="Call her daughter").count() == 1  # fmt: skip
+
+
+def read_by_staff(world: World, persona: str) -> None:
+    """A staff read marks the thread read for that person (the unread markers), and changes nothing else."""
+    from messaging.models import ThreadRead
+
+    assert ThreadRead.objects.filter(thread=world.threads["rosa"], user=world.user(persona)).count() == 1
+
+
+def rosa_thread_with(persona_or_none: str | None) -> Effect:
+    def check(world: World, persona: str) -> None:
+        from messaging.models import Thread
+
+        holder = Thread.objects.get(pk=world.threads["rosa"].pk).assigned_to
+        expected = world.user(persona_or_none) if persona_or_none else world.user(persona)
+        assert holder == expected
+
+    return check
+
+
+def rosa_thread_is(status: str) -> Effect:
+    def check(world: World, persona: str) -> None:
+        from messaging.models import Thread
+
+        assert Thread.objects.get(pk=world.threads["rosa"].pk).status == status
+
+    return check
+
+
+def template_is(title: str | None) -> Effect:
+    def check(world: World, persona: str) -> None:
+        from messaging.models import QuickReply
+
+        titles = list(QuickReply.objects.filter(organization=world.org_here).values_list("title", flat=True))
+        assert titles == ([title] if title else [])
+
+    return check
+
+
+def assign_to_jordan(world: World) -> dict[str, Any]:
+    return {"assignee": str(world.user(HERE).pk)}
+
+
+def api_assign_to_jordan(world: World) -> dict[str, Any]:
+    return {"assignee": world.user(HERE).pk}
+
+
 VISITORS_ONLY = expand(302, (200, (ANON, TOKEN_REV)))  # the sign-in pages send the signed-in home
 
 MATRIX: dict[str, Row] = {
@@ -845,6 +936,45 @@ MATRIX: dict[str, Row] = {
              ok=ADMINS_HERE, effect=policy_changed),
     ), probe=OADM),
     "org_members": Row({"org_slug": "riverside"}, (get(staff(ADMINS_HERE)),), probe=OADM),
+    # The staff inbox: Riverside's inbox roles; staff elsewhere (and everyone else) get 404, changing nothing.
+    "messaging:staff_inbox": Row({"org_slug": "riverside"}, (get(staff(INBOX_HERE)),), probe=HERE),
+    "messaging:staff_thread": Row(rosa_thread_at(), (
+        Case("GET", staff(INBOX_HERE), ok=INBOX_HERE, effect=read_by_staff),
+    ), probe=HERE),
+    "messaging:staff_attachment": Row(rosas_thread_file, (get(staff(INBOX_HERE)),), probe=HERE),
+    "messaging:staff_reply": Row(rosa_thread_at(), (
+        Case("POST", staff(INBOX_HERE, 302), body={"body": "Please keep your feet up."}, ok=INBOX_HERE,
+             effect=staff_replied),
+    ), probe=HERE),
+    "messaging:staff_note": Row(rosa_thread_at(), (
+        Case("POST", staff(INBOX_HERE, 302), body={"body": "Call her daughter"}, ok=INBOX_HERE, effect=staff_noted),
+    ), probe=HERE),
+    "messaging:staff_claim": Row(rosa_thread_at(), (
+        Case("POST", staff(INBOX_HERE, 302), ok=INBOX_HERE, effect=rosa_thread_with(None)),
+    ), probe=HERE),
+    "messaging:staff_assign": Row(rosa_thread_at(), (
+        Case("POST", staff(INBOX_HERE, 302), body=assign_to_jordan, ok=INBOX_HERE, effect=rosa_thread_with(HERE)),
+    ), probe=HERE),
+    "messaging:staff_close": Row(rosa_thread_at(), (
+        Case("POST", staff(INBOX_HERE, 302), ok=INBOX_HERE, effect=rosa_thread_is("closed")),
+    ), probe=HERE),
+    "messaging:staff_reopen": Row(closed_rosa_thread, (
+        Case("POST", staff(INBOX_HERE, 302), ok=INBOX_HERE, effect=rosa_thread_is("waiting_on_staff")),
+    ), probe=HERE),
+    # Reply templates: the organization's admins only.
+    "messaging:quick_replies": Row({"org_slug": "riverside"}, (
+        get(staff(ADMINS_HERE)),
+        Case("POST", staff(ADMINS_HERE, 302), body={"title": "Refills", "body": "Ask your pharmacy first."},
+             ok=ADMINS_HERE, effect=template_is("Refills")),
+    ), probe=OADM),
+    "messaging:quick_reply_edit": Row(riverside_template, (
+        get(staff(ADMINS_HERE)),
+        Case("POST", staff(ADMINS_HERE, 302), body={"title": "Labs", "body": "All fine."}, ok=ADMINS_HERE,
+             effect=template_is("Labs")),
+    ), probe=OADM),
+    "messaging:quick_reply_delete": Row(riverside_template, (
+        Case("POST", staff(ADMINS_HERE, 302), ok=ADMINS_HERE, effect=template_is(None)),
+    ), probe=OADM),
     # The API
     "api-me": Row({}, (get(api(200)),), probe=PAT),
     "api-subjects": Row({}, (get(api(200)),), probe=PAT),
@@ -890,6 +1020,32 @@ MATRIX: dict[str, Row] = {
               kind="json", ok=(OADM,), effect=request_decided(GrantStatus.DENIED)),),
         probe=OADM, extra={"query": "?organization=riverside"},
     ),
+    # The staff inbox's API: the desk named by the path; two-step verification first (403 without it).
+    "api-staff-threads": Row({"org_slug": "riverside"}, (get(INBOX_API),), probe=HERE),
+    "api-staff-thread": Row(rosa_thread_at(), (
+        Case("GET", INBOX_API, ok=INBOX_HERE, effect=read_by_staff),
+    ), probe=HERE),
+    "api-staff-reply": Row(rosa_thread_at(), (
+        Case("POST", api(404, (201, INBOX_HERE), (REFUSED, NOMFA)), body={"body": "Feet up, please."}, kind="json",
+             ok=INBOX_HERE, effect=staff_replied),
+    ), probe=HERE),
+    "api-staff-note": Row(rosa_thread_at(), (
+        Case("POST", api(404, (201, INBOX_HERE), (REFUSED, NOMFA)), body={"body": "Call her daughter"}, kind="json",
+             ok=INBOX_HERE, effect=staff_noted),
+    ), probe=HERE),
+    "api-staff-claim": Row(rosa_thread_at(), (
+        Case("POST", INBOX_API, kind="json", ok=INBOX_HERE, effect=rosa_thread_with(None)),
+    ), probe=HERE),
+    "api-staff-assign": Row(rosa_thread_at(), (
+        Case("POST", INBOX_API, body=api_assign_to_jordan, kind="json", ok=INBOX_HERE,
+             effect=rosa_thread_with(HERE)),
+    ), probe=HERE),
+    "api-staff-close": Row(rosa_thread_at(), (
+        Case("POST", INBOX_API, kind="json", ok=INBOX_HERE, effect=rosa_thread_is("closed")),
+    ), probe=HERE),
+    "api-staff-reopen": Row(closed_rosa_thread, (
+        Case("POST", INBOX_API, kind="json", ok=INBOX_HERE, effect=rosa_thread_is("waiting_on_staff")),
+    ), probe=HERE),
     # The record's API: the path names Rosa; only those acting for her with the records scope get past 404
     # (a revoked grant too: a path naming someone the caller may not act for is a 404, whatever the reason).
     "api-record-summary": Row(rosa_path, (get(RECORD_API),), probe=CG_FULL),

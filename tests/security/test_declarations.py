@@ -125,6 +125,7 @@ def test_view_modules_are_found() -> None:
     assert {"proxy/views/review.py", "proxy/api/views.py", "records/views/connections.py", "portal/views.py"} <= names
     assert {"records/api/views_sharing.py", "records/api/views_entries.py", "records/api/views_privacy.py"} <= names
     assert {"messaging/views/patient.py", "messaging/api/patient.py"} <= names
+    assert {"messaging/views/staff.py", "messaging/api/staff.py"} <= names
 
 
 @pytest.mark.parametrize("path", VIEW_MODULES, ids=lambda p: str(p.relative_to(settings.BASE_DIR)))
