@@ -1,0 +1,93 @@
+"""Both sides of a conversation in a real browser: a patient writes with a file, the nurse takes it and
+replies, the patient is emailed (no health details) and reads the reply; every page axe-core clean."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from messaging.notices import deliver_pending
+from tests.conftest import SMALL_PDF, World
+from tests.e2e.conftest import axe_check
+from tests.e2e.test_account_journeys import (
+    HOME_URL,
+    enter_second_factor,
+    fresh_totp_code,
+    sign_in_through_form,
+)
+from tests.factories import TEST_PASSWORD, TOTP_KEY_HEX
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture then skips (or fails, with REQUIRE_BROWSER=1) and says why
+    expect = None
+
+pytestmark = pytest.mark.e2e
+
+SUBJECT = "Blood sugar after the new dose"
+
+
+def sign_in_as_staff(page: Any, email: str, next_path: str) -> None:
+    page.goto(next_path)
+    sign_in_through_form(page, email, TEST_PASSWORD)
+    enter_second_factor(page, fresh_totp_code(bytes.fromhex(TOTP_KEY_HEX)))
+
+
+def test_patient_writes_nurse_replies_patient_reads(
+    new_page: Any, world: World, mailoutbox: list[Any], tmp_path: Any
+) -> None:
+    meter = tmp_path / "meter-readings.pdf"
+    meter.write_bytes(SMALL_PDF)
+
+    patient = new_page()
+    patient.goto("/accounts/login/")
+    sign_in_through_form(patient, "patient@example.test", TEST_PASSWORD)
+    expect(patient).to_have_url(HOME_URL)
+    patient.get_by_role("link", name="Messages").first.click()
+    patient.get_by_role("link", name="Write a new message").click()
+    axe_check(patient)
+    patient.get_by_label("Diabetes care team").check()
+    patient.get_by_label("What it is about").select_option("care")
+    patient.get_by_label("Subject").fill(SUBJECT)
+    patient.get_by_label("Message").fill("My readings are attached. Should I change anything?")
+    patient.get_by_label("Files (optional)").set_input_files(str(meter))
+    patient.get_by_role("button", name="Send").click()
+    expect(patient.get_by_text("Your message was sent to Diabetes care team.")).to_be_visible()
+    expect(patient.get_by_role("link", name="meter-readings.pdf")).to_be_visible()
+    axe_check(patient)
+
+    nurse = new_page()
+    sign_in_as_staff(nurse, "nurse.here@example.test", "/staff/riverside/inbox/")
+    expect(nurse.get_by_role("heading", level=1)).to_contain_text("Inbox")
+    axe_check(nurse)
+    nurse.get_by_role("link", name=SUBJECT).click()
+    expect(nurse.get_by_text("My readings are attached.")).to_be_visible()
+    expect(nurse.get_by_role("link", name="meter-readings.pdf")).to_be_visible()
+    axe_check(nurse)
+    nurse.get_by_role("button", name="Take this conversation").click()
+    expect(nurse.get_by_text("Jordan Lee took this conversation.")).to_be_visible()
+    nurse.get_by_label("Your reply").fill("Thank you. Keep the dose as it is and measure again on Friday.")
+    nurse.get_by_role("button", name="Send the reply").click()
+    expect(nurse.get_by_text("Keep the dose as it is")).to_be_visible()
+    axe_check(nurse)
+
+    mailoutbox.clear()
+    assert deliver_pending() == 1
+    (email,) = mailoutbox
+    assert email.to == ["patient@example.test"]
+    assert "dose" not in email.body.lower()
+    assert SUBJECT not in email.body
+    link = re.search(r"https?://\S+(/messages/)", email.body)
+    assert link is not None
+
+    patient.goto(link.group(1))
+    row = patient.get_by_role("listitem").filter(has_text=SUBJECT)
+    expect(row).to_contain_text("New reply")
+    axe_check(patient)
+    row.get_by_role("link", name=SUBJECT).click()
+    expect(patient.get_by_text("Keep the dose as it is and measure again on Friday.")).to_be_visible()
+    axe_check(patient)
+    patient.goto(link.group(1))
+    expect(patient.get_by_role("listitem").filter(has_text=SUBJECT)).not_to_contain_text("New reply")
