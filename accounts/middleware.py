@@ -45,7 +45,9 @@ class IdleTimeoutMiddleware:
                 setattr(request, "portal_idle_logout", True)  # noqa: B010  (read by the audit receiver)
                 logout(request)
                 request.session[IDLE_SIGNED_OUT_KEY] = True
-            else:
+            elif last is None or now - float(last) >= settings.SESSION_ACTIVITY_RESOLUTION:
+                # Written at most every SESSION_ACTIVITY_RESOLUTION seconds: a page does not pay a session write
+                # (an UPDATE and its commit) on every request, and the idle limit is reached at most that early.
                 request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
 

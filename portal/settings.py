@@ -253,6 +253,7 @@ OTP_TOTP_THROTTLE_FACTOR = 1
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15 * 60)
 SESSION_IDLE_WARNING = env.int("SESSION_IDLE_WARNING", default=60)
+SESSION_ACTIVITY_RESOLUTION = env.int("SESSION_ACTIVITY_RESOLUTION", default=30)
 SESSION_COOKIE_AGE = 12 * 60 * 60  # an absolute ceiling; idle expiry is the real limit
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -60,3 +60,24 @@ def test_stay_signed_in_works_without_javascript(client: Client, world: World) -
         assert response.status_code == 302
         traveller.shift(timedelta(minutes=14))
         assert client.get(reverse("home")).status_code == 200
+
+
+def test_activity_is_written_at_most_every_resolution(client: Client, world: World, settings: object) -> None:
+    """Pages a few seconds apart do not each write the session; the limit then comes at most that much early."""
+    from django.contrib.sessions.models import Session
+
+    from accounts.middleware import LAST_ACTIVITY_KEY
+
+    def stored() -> float:
+        return float(Session.objects.get().get_decoded()[LAST_ACTIVITY_KEY])
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        sign_in(client, world, "patient")
+        client.get(reverse("home"))
+        first = stored()
+        traveller.shift(timedelta(seconds=settings.SESSION_ACTIVITY_RESOLUTION - 1))
+        client.get(reverse("home"))
+        assert stored() == first
+        traveller.shift(timedelta(seconds=2))
+        client.get(reverse("home"))
+        assert stored() == first + settings.SESSION_ACTIVITY_RESOLUTION + 1
