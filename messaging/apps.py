@@ -7,4 +7,5 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messages and refills")
 
     def ready(self) -> None:
+        import messaging.attention_refills  # noqa: F401  (the family view's refills card)
         from messaging import scoping  # noqa: F401  (the staff side's read rules)

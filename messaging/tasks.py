@@ -17,3 +17,11 @@ def deliver_notices() -> int:
 @shared_task(name="messaging.escalate_overdue_threads")
 def escalate_overdue_threads() -> int:
     return actions.escalate_overdue()
+
+
+@shared_task(name="messaging.send_refill_reminders")
+def send_refill_reminders() -> int:
+    """Once a day: reminders before a medicine runs out (each supply once per person)."""
+    from messaging.reminders import send_refill_reminders as send
+
+    return send()

@@ -59,6 +59,11 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         sender.signature("messaging.escalate_overdue_threads"),
         name="escalate threads past their reply date to the pool's lead",
     )
+    sender.add_periodic_task(
+        crontab(hour=settings.REFILL_REMINDERS_HOUR_UTC, minute=15),
+        sender.signature("messaging.send_refill_reminders"),
+        name="remind people before a medicine runs out",
+    )
 
 
 @worker_shutting_down.connect

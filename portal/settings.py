@@ -326,6 +326,9 @@ MESSAGE_ATTACHMENT_MAX_BYTES = env.int("MESSAGE_ATTACHMENT_MAX_BYTES", default=1
 MESSAGE_ATTACHMENTS_MAX = 5
 NOTICE_SWEEP_SECONDS = env.int("NOTICE_SWEEP_SECONDS", default=60)
 ESCALATION_INTERVAL_SECONDS = env.int("ESCALATION_INTERVAL_SECONDS", default=15 * 60)
+# Refill reminders: sent this many days before a medicine runs out, by a daily task at this hour (UTC).
+REFILL_REMINDER_DAYS = env.int("REFILL_REMINDER_DAYS", default=7)
+REFILL_REMINDERS_HOUR_UTC = env.int("REFILL_REMINDERS_HOUR_UTC", default=14)
 # The portal's address for links in emails sent by background tasks (no request to build it from).
 PORTAL_URL = env.str("PORTAL_URL", default="http://localhost:8000").rstrip("/")
 RECORDS_UPLOAD_MAX_BYTES = env.int("RECORDS_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
