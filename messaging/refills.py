@@ -303,7 +303,7 @@ def refill_queue(staff: Actor) -> tuple[list[RefillRequest], list[RefillRequest]
     )
     rows = (
         scoped(staff, RefillRequest)
-        .select_related("patient", "pharmacy", "requested_by", "decided_by", "medication")
+        .select_related("patient", "organization", "pharmacy", "requested_by", "decided_by", "medication")
         .annotate(mrn=mrn)
     )
     waiting: list[RefillRequest] = list(rows.filter(status=RefillStatus.SENT).order_by("requested_at", "pk"))
