@@ -460,6 +460,8 @@ SPECTACULAR_SETTINGS = {
         "MeasurementUnitEnum": "records.api.serializers_writes.MEASUREMENT_UNIT_CHOICES",
         "GlucoseContextEnum": "records.api.serializers_writes.GLUCOSE_CONTEXT_CHOICES",
         "PrivateKindEnum": "records.api.serializers_writes.SENSITIVE_CATEGORY_CHOICES",
+        "RefillStatusEnum": "messaging.api.refills.REFILL_STATUS_CHOICES",
+        "RefillDecisionEnum": "messaging.api.refills.REFILL_DECISION_CHOICES",
     },
 }
 

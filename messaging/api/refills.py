@@ -30,6 +30,9 @@ from proxy.api.base import PATIENT_KWARG, PortalAPIView
 if TYPE_CHECKING:
     from accounts.models import Patient
 
+# Named enums in the OpenAPI schema (settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+REFILL_STATUS_CHOICES = list(RefillStatus.values)
+REFILL_DECISION_CHOICES = list(refill_actions.Decision.ALL)
 TAGS = ["refills"]
 STAFF_TAGS = ["staff refills"]
 CSRF_NOTE = " Writes from a browser session need the CSRF token (X-CSRFToken header); bearer-token calls do not."
@@ -75,7 +78,7 @@ class RefillRequestSerializer(serializers.Serializer):
     medication_key = serializers.CharField()
     organization = serializers.CharField(source="organization.name")
     pharmacy = serializers.CharField(source="pharmacy.name")
-    status = serializers.ChoiceField(choices=RefillStatus.choices)
+    status = serializers.ChoiceField(choices=REFILL_STATUS_CHOICES)
     status_text = serializers.SerializerMethodField(help_text="The status in plain words, as the patient reads it.")
     quantity = serializers.IntegerField(allow_null=True)
     refills = serializers.IntegerField(allow_null=True)
@@ -125,7 +128,7 @@ class RefillQueueSerializer(serializers.Serializer):
 
 
 class DecisionSerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=list(refill_actions.Decision.ALL))
+    decision = serializers.ChoiceField(choices=REFILL_DECISION_CHOICES)
     quantity = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     refills = serializers.IntegerField(required=False, allow_null=True, min_value=0)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=refill_actions.REASON_LIMIT)
