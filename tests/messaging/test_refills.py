@@ -478,3 +478,17 @@ def test_the_api_lists_asks_and_decides(client: Client, world: World, rosa_meds:
         content_type="application/json",
     )
     assert refused.status_code == 403
+
+
+def test_the_answer_email_links_to_the_refills_page_and_names_no_medicine(world: World) -> None:
+    from django.core import mail
+
+    from messaging.notices import deliver_pending
+
+    NotificationChoice.objects.create(user=world.user("caregiver_full"), patient=world.people["rosa"], messages=True)
+    refill_actions.decide_refill(staff=staff_actor(world), refill=world.refill, decision="deny", reason="Too soon")
+    assert deliver_pending() == 1
+    (email,) = mail.outbox
+    assert email.to == ["caregiver.full@example.test"]
+    assert reverse("messaging:refills") in email.body
+    assert "Metformin" not in email.body and "Too soon" not in email.body
