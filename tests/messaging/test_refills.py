@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import pytest
 from django.http import Http404
@@ -491,4 +492,29 @@ def test_the_answer_email_links_to_the_refills_page_and_names_no_medicine(world:
     (email,) = mail.outbox
     assert email.to == ["caregiver.full@example.test"]
     assert reverse("messaging:refills") in email.body
-    assert "Metformin" not in email.body and "Too soon" not in email.body
+    assert "Metformin" not in email.body
+    assert "Too soon" not in email.body
+
+
+def test_the_refills_selector_reads_only_medicines_with_the_refills_scope_and_the_record_hiding(world: World) -> None:
+    from records.models import SensitiveShare
+    from records.selectors import medication_supply_for_refills
+    from tests.messaging.refill_data import dispense
+
+    rosa = world.people["rosa"]
+    source = clinic_source(rosa, world.org_here)
+    _normal, private, _fill = store(
+        source,
+        order("rx-normal"),
+        order("rx-private", ("1000126", "Private medicine"), security="PSY"),
+        dispense("fill", handed_over=date(2026, 3, 1)),
+    )
+    store(source, {"resourceType": "Condition", "id": "c1", "code": {"text": "Hypertension"}})
+    full = replace(rosa_actor(world), hide_sensitive=False)
+    assert {r.resource_id for r in medication_supply_for_refills(full)} == {"rx-normal", "rx-private", "fill"}
+    hidden = replace(full, hide_sensitive=True)
+    assert {r.resource_id for r in medication_supply_for_refills(hidden)} == {"rx-normal", "fill"}
+    SensitiveShare.objects.create(patient=rosa, grant_id=full.grant_id, resource=private)
+    assert {r.resource_id for r in medication_supply_for_refills(hidden)} == {"rx-normal", "rx-private", "fill"}
+    assert not medication_supply_for_refills(replace(full, scopes=frozenset({Scope.RECORDS}))).exists()
+    assert not medication_supply_for_refills(actor_for(world.user("stranger"))).exists()
