@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.actors import Actor, Scope
@@ -161,6 +162,11 @@ class Medicine:
     @property
     def refillable(self) -> bool:
         return self.organization is not None
+
+    @property
+    def ran_out(self) -> bool:
+        """The supply's date is past (it ran out, or a fill the record does not know of came since)."""
+        return self.runs_out_on is not None and self.runs_out_on < timezone.localdate()
 
     @property
     def ask_instead(self) -> str:
