@@ -224,6 +224,13 @@ def set_favorite_pharmacy(
             FavoritePharmacy.objects.get_or_create(patient=patient, pharmacy=pharmacy)
         else:
             FavoritePharmacy.objects.filter(patient=patient, pharmacy=pharmacy).delete()
+        record_audit_event(
+            action=AuditAction.FAVORITE_PHARMACY_CHANGED,
+            actor=actor,
+            request=request,
+            object_type="pharmacy",
+            object_id=pharmacy.pk,
+        )
 
 
 def set_reminders(*, actor: Actor, key: str, on: bool, request: HttpRequest | None = None) -> Medicine:

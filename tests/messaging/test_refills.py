@@ -231,6 +231,7 @@ def test_favourites_come_first_and_can_be_removed(client: Client, world: World) 
     assert client.post(reverse("messaging:favorite_pharmacies"), {"pharmacy": other.pk}).status_code == 302
     assert [p.name for p in pharmacies_for(rosa.pk, world.org_here)] == ["Zed Pharmacy", "Main Street Pharmacy"]
     client.post(reverse("messaging:favorite_pharmacies"), {"pharmacy": other.pk, "favorite": "off"})
+    assert AuditEvent.objects.filter(action="refills.favorite_pharmacy_changed").count() == 2
     assert not FavoritePharmacy.objects.filter(patient=rosa).exists()
     # Another organization's pharmacy where Rosa is not a patient: 404.
     lake = Pharmacy.objects.create(organization=world.org_other, name="Lake Pharmacy")
