@@ -8,7 +8,9 @@ sees one). Refill requests with the refills scope. Staff: their desk's organizat
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.access import access_subject, parse_int_id
@@ -26,6 +28,9 @@ from messaging.models import (
     Thread,
     Topic,
 )
+
+if TYPE_CHECKING:
+    from records.models import FhirResource
 
 INBOX_ROLES = frozenset({"clinician", "nurse", "front_desk", "org_admin"})
 # Who may decide a refill: those who prescribe or work under standing orders, not the front desk.
@@ -192,3 +197,26 @@ def access_quick_reply_by_id(staff: Actor, quick_reply_id: object) -> QuickReply
     if found is None:
         raise Http404
     return found
+
+
+def staff_colleague(staff: Actor, user_id: object) -> Q:
+    """A filter for a member of the desk's organization (someone a thread may be assigned to)."""
+    return Q(pk=parse_int_id(user_id), memberships__organization=staff.organization)
+
+
+# Refills: the medicine asked for, by the id of one of its current orders in the record.
+
+
+def access_medication_by_id(actor: Actor, medication_id: object) -> FhirResource:
+    """A current medication order of the person the actor acts for, as the refills page lists it (refills scope).
+
+    Refillable or not: the page for a read-only one says where to ask instead. With the refills scope alone,
+    only the refillable ones are listed (messaging.refills); sensitive orders stay hidden as on the record.
+    """
+    from messaging.refills import medicine_by_order
+
+    access_subject(actor, Scope.REFILLS)
+    medicine = medicine_by_order(actor, parse_int_id(medication_id))
+    if medicine is None:
+        raise Http404
+    return medicine.order

@@ -7,4 +7,4 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messages and refills")
 
     def ready(self) -> None:
-        from messaging import attention, scoping  # noqa: F401  (the family view's messages card; staff read rules)
+        from messaging import attention, attention_refills, scoping  # noqa: F401  (family view cards; staff read rules)

@@ -50,7 +50,14 @@ def _link(name: str) -> str:
 
 def notice_text(notice: Notice) -> tuple[str, str]:
     """Subject and body: no names, no health details, no subject line of the thread; a link to sign in."""
-    if notice.kind in (NoticeKind.NEW_MESSAGE, NoticeKind.REFILL_UPDATE):
+    if notice.kind == NoticeKind.REFILL_UPDATE:
+        # To the refills page: someone who helps with refills alone may not open the messages.
+        return (
+            _("A refill request was answered"),
+            _("A refill request in the Family Health Portal was answered.\n\nSign in to see the answer: %(link)s")
+            % {"link": _link("messaging:refills")},
+        )
+    if notice.kind == NoticeKind.NEW_MESSAGE:
         return (
             _("You have a new message"),
             _("You have a new message in the Family Health Portal.\n\nSign in to read it: %(link)s")

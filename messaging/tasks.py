@@ -23,3 +23,11 @@ def escalate_overdue_threads() -> int:
 def send_staff_digest() -> int:
     """The daily digest for everyone who works an inbox (once a day each: the outbox's key says so)."""
     return actions.queue_staff_digests()
+
+
+@shared_task(name="messaging.send_refill_reminders")
+def send_refill_reminders() -> int:
+    """Once a day: reminders before a medicine runs out (each supply once per person)."""
+    from messaging.reminders import send_refill_reminders as send
+
+    return send()

@@ -64,6 +64,11 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         sender.signature("messaging.send_staff_digest"),
         name="email each inbox member the day's counts",
     )
+    sender.add_periodic_task(
+        crontab(hour=settings.REFILL_REMINDERS_HOUR_UTC, minute=15),
+        sender.signature("messaging.send_refill_reminders"),
+        name="remind people before a medicine runs out",
+    )
 
 
 @worker_shutting_down.connect

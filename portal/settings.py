@@ -329,6 +329,9 @@ NOTICE_SWEEP_SECONDS = env.int("NOTICE_SWEEP_SECONDS", default=60)
 ESCALATION_INTERVAL_SECONDS = env.int("ESCALATION_INTERVAL_SECONDS", default=15 * 60)
 # The hour (UTC) the daily staff digest leaves: counts of waiting and overdue threads and refill requests.
 STAFF_DIGEST_HOUR_UTC = env.int("STAFF_DIGEST_HOUR_UTC", default=12)
+# Refill reminders: sent this many days before a medicine runs out, by a daily task at this hour (UTC).
+REFILL_REMINDER_DAYS = env.int("REFILL_REMINDER_DAYS", default=7)
+REFILL_REMINDERS_HOUR_UTC = env.int("REFILL_REMINDERS_HOUR_UTC", default=14)
 # The portal's address for links in emails sent by background tasks (no request to build it from).
 PORTAL_URL = env.str("PORTAL_URL", default="http://localhost:8000").rstrip("/")
 RECORDS_UPLOAD_MAX_BYTES = env.int("RECORDS_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
@@ -464,6 +467,8 @@ SPECTACULAR_SETTINGS = {
         "NewMessageTopicEnum": "messaging.api.serializers.NEW_TOPIC_CHOICES",
         "ThreadStatusEnum": "messaging.api.serializers.THREAD_STATUS_CHOICES",
         "MessageKindEnum": "messaging.api.serializers.MESSAGE_KIND_CHOICES",
+        "RefillStatusEnum": "messaging.api.refills.REFILL_STATUS_CHOICES",
+        "RefillDecisionEnum": "messaging.api.refills.REFILL_DECISION_CHOICES",
     },
 }
 

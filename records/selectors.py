@@ -78,6 +78,39 @@ def visible_to(actor: Actor) -> QuerySet[FhirResource]:
     )
 
 
+# What a refill needs: the medicine's orders and the pharmacy's dispenses (messaging.refills reads them).
+MEDICATION_SUPPLY_TYPES = ("MedicationRequest", "MedicationDispense")
+
+
+def medication_supply_for_refills(actor: Actor) -> QuerySet[FhirResource]:
+    """The subject's medication orders and dispenses, for asking a refill and for refill reminders.
+
+    Needs the refills scope, not the records scope: someone who asks for refills must see the names of the
+    medicines they may ask for, and nothing else of the record. The same hiding as `visible_to` applies:
+    sensitive and confidential items stay hidden where the access layer hides them (an adolescent's, above
+    all), except those the patient chose to show this helper.
+    """
+    if actor.subject is None or Scope.REFILLS not in actor.scopes:
+        return FhirResource.objects.none()
+    return FhirResource.objects.filter(
+        _rule(actor.subject, hide_sensitive=actor.hide_sensitive, grant_id=actor.grant_id),
+        resource_type__in=MEDICATION_SUPPLY_TYPES,
+    )
+
+
+def patients_with_medication_orders() -> QuerySet[FhirResource, UUID]:
+    """The ids (`patient_id` values) of everyone with a medication order: where the refill reminders look.
+
+    Ids only: what each person may read of them is decided by `medication_supply_for_refills` for each reader.
+    """
+    return (
+        FhirResource.objects.filter(resource_type="MedicationRequest")
+        .values_list("patient_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+
+
 def held_results(actor: Actor) -> QuerySet[FhirResource]:
     """For the patient alone: the sensitive results waiting until they choose to see them."""
     patient = actor.subject

@@ -29,7 +29,16 @@ from django.utils import timezone
 
 from accounts.actors import Scope
 from accounts.models import ApiToken, Organization, Patient
-from messaging.models import Message, NotificationChoice, Thread, ThreadRead
+from messaging.models import (
+    FavoritePharmacy,
+    Message,
+    NotificationChoice,
+    RefillReminderChoice,
+    RefillRequest,
+    RefillStatus,
+    Thread,
+    ThreadRead,
+)
 from proxy.access import resolve_actor
 from proxy.middleware import ACTING_FOR_KEY
 from proxy.models import AccessRequest, GrantStatus, ProxyGrant
@@ -55,6 +64,8 @@ from records.models import (
 )
 from tests.conftest import PERSONAS, SMALL_PDF, World, create_token_for, sign_in
 from tests.factories import UserFactory
+from tests.messaging.refill_data import clinic_source, order
+from tests.messaging.refill_data import store as store_medication
 from tests.records.record_data import condition, lab
 from tests.url_inventory import named_url_patterns
 
@@ -449,6 +460,57 @@ def _desk(slug: str | None) -> dict[str, Any]:
     return {"org_slug": slug} if slug else {}
 
 
+# Refills: Rosa's lisinopril, prescribed at Riverside (refillable there); world.refill waits for her metformin.
+
+
+def rosa_refillable(world: World) -> int:
+    """Rosa's lisinopril from Riverside's own system (made before the call: the matrix's snapshot comes after)."""
+    (made,) = store_medication(clinic_source(_rosa(world), world.org_here), order("rx-matrix"))
+    return made.pk
+
+
+def with_rosa_refillable(world: World) -> dict[str, Any]:
+    """No URL kwargs: the body names the medicine (made here, before the snapshot)."""
+    rosa_refillable(world)
+    return {}
+
+
+def rosa_path_with_refillable(world: World) -> dict[str, Any]:
+    rosa_refillable(world)
+    return rosa_path(world)
+
+
+def rosa_refillable_id(world: World) -> int:
+    return FhirResource.objects.get(resource_id="rx-matrix").pk
+
+
+def refill_asked(world: World, persona: str) -> None:
+    refill = RefillRequest.objects.get(medication_key="rxnorm:314076", status=RefillStatus.SENT)
+    assert refill.patient == _rosa(world)
+    assert refill.requested_by == world.user(persona)
+
+
+def favorite_kept(world: World, persona: str) -> None:
+    subject = _rosa(world) if persona == CG_FULL else world.patient_record
+    assert FavoritePharmacy.objects.filter(patient=subject, pharmacy=world.pharmacy).count() == 1
+
+
+def reminders_off(world: World, persona: str) -> None:
+    choice = RefillReminderChoice.objects.get(patient=_rosa(world), medication_key="rxnorm:314076")
+    assert choice.reminders_on is False
+
+
+def refill_approved(world: World, persona: str) -> None:
+    assert world.refill is not None
+    world.refill.refresh_from_db()
+    assert (world.refill.status, world.refill.quantity, world.refill.refills) == (RefillStatus.APPROVED, 30, 2)
+
+
+REFILLS_PAGES = signed_in(404, (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))  # the refills scope, for anyone
+REFILL_API = api(404, (200, CG_FULL), (404, TOKEN_REV))  # a path naming Rosa: the refills scope for her
+DESK_REFILLS = (HERE, *ADMINS_HERE)  # who works Riverside's inbox (its admins too); only the nurse decides
+
+
 # The table ---------------------------------------------------------------------------------------------
 
 SUBJECT_RECORDS = signed_in(404, (200, (*WITH_OWN_RECORD, *ACTIVE_PROXIES)))
@@ -836,6 +898,37 @@ MATRIX: dict[str, Row] = {
         probe=ANON,
     ),
     "records:shl_file": Row(rosas_file, (get(expand(200, (TO_VERIFY, UNVER))),), probe=ANON),
+    # Refills (refills scope): Rosa's refillable lisinopril (a Riverside order), favourites, reminders.
+    "messaging:refills": Row({}, (get(REFILLS_PAGES),), probe=PAT),
+    "messaging:refill_new": Row(
+        lambda w: {"medication_id": rosa_refillable(w)},
+        (
+            get(signed_in(404, (200, CG_FULL))),
+            Case("POST", signed_in(404, (302, CG_FULL)), body=lambda w: {"pharmacy": w.pharmacy.pk},
+                 ok=(CG_FULL,), effect=refill_asked),
+        ),
+        probe=CG_FULL,
+    ),
+    # Riverside's pharmacy: for those acting for someone enrolled at Riverside (Alex, Rosa).
+    "messaging:favorite_pharmacies": Row({}, (
+        Case("POST", signed_in(404, (302, (PAT, CG_FULL))), body=lambda w: {"pharmacy": w.pharmacy.pk},
+             ok=(PAT, CG_FULL), effect=favorite_kept),
+    ), probe=PAT),
+    "messaging:refill_reminders": Row(
+        with_rosa_refillable,
+        (Case("POST", signed_in(404, (302, CG_FULL)),
+              body=lambda w: {"medication": rosa_refillable_id(w), "reminders": "off"},
+              ok=(CG_FULL,), effect=reminders_off),),
+        probe=CG_FULL,
+    ),
+    # The staff's refill queue: Riverside's inbox roles see it; only the nurse decides (admins: 403).
+    "messaging:staff_refills": Row({"org_slug": "riverside"}, (get(staff(DESK_REFILLS)),), probe=HERE),
+    "messaging:staff_refill_decide": Row(
+        lambda w: {"org_slug": "riverside", "refill_id": w.refill.pk},
+        (Case("POST", staff((HERE,), 302, (REFUSED, ADMINS_HERE)),
+              body={"decision": "approve", "quantity": "30", "refills": "2"}, ok=(HERE,), effect=refill_approved),),
+        probe=HERE,
+    ),
     # Proxy access: the subject's side (manage-proxies scope)
     "proxy:sharing": Row({}, (get(signed_in(404, (200, MANAGERS))),), probe=PAT),
     # A manager gives only what they hold: the manage-only grantee may not give records (403, nothing sent).
@@ -1171,6 +1264,25 @@ MATRIX: dict[str, Row] = {
     "api-messages-attachment": Row(
         rosa_path_and(thread_id=lambda w: w.threads["rosa"].pk, attachment_id=lambda w: w.attachment.pk),
         (get(MESSAGES_API),), probe=CG_FULL,
+    ),
+    # Refills by API: the path names Rosa (refills scope); the staff's desk is the path's organization.
+    "api-refills": Row(
+        rosa_path_with_refillable,
+        (
+            get(REFILL_API),
+            Case("POST", api(404, (201, CG_FULL), (404, TOKEN_REV)), kind="json",
+                 body=lambda w: {"medication": rosa_refillable_id(w), "pharmacy": w.pharmacy.pk},
+                 ok=(CG_FULL,), effect=refill_asked),
+        ),
+        probe=CG_FULL,
+    ),
+    "api-staff-refills": Row({"org_slug": "riverside"}, (get(api(404, (200, DESK_REFILLS), (REFUSED, NOMFA))),),
+                             probe=HERE),
+    "api-staff-refill-decide": Row(
+        lambda w: {"org_slug": "riverside", "refill_id": w.refill.pk},
+        (Case("POST", api(404, (200, HERE), (REFUSED, (NOMFA, *ADMINS_HERE))), kind="json",
+              body={"decision": "approve", "quantity": 30, "refills": 2}, ok=(HERE,), effect=refill_approved),),
+        probe=HERE,
     ),
     "api-schema": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
     "api-docs": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
