@@ -33,6 +33,7 @@ def test_jordans_pool_has_waiting_and_overdue_threads_and_rosas_refill(demo: Pat
     refill = RefillRequest.objects.get(patient=demo_patient("rosa"))
     assert refill.status == RefillStatus.SENT
     assert refill.medication_name
+    assert refill.medication_key.startswith("rxnorm:")  # the key the refills page matches prescriptions by
     assert refill.requested_by.email == "caregiver@demo.test"
     assert refill.thread.pool == pool
 

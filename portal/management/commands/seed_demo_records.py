@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.demo import demo_patient
 from messaging.demo import seed_refill_demo
+from messaging.refills import medication_key, medicine_of
 from records.actions import import_fhir_file
 
 HOSPITAL = "St. Mary's Regional Hospital"
@@ -64,9 +65,7 @@ class Command(BaseCommand):
         ]
         if not orders:
             return
-        concept = orders[0].get("medicationCodeableConcept", {})
-        coding: dict[str, str] = next((c for c in concept.get("coding", []) if c.get("code")), {})
-        name = concept.get("text") or coding.get("display") or "Medicine"
-        key = f"{coding['system']}|{coding['code']}" if coding.get("system") else name.strip().lower()
-        seed_refill_demo(rosa=demo_patient("rosa"), medication_name=name, medication_key=key)
+        system, code, name = medicine_of(orders[0])
+        key = medication_key(system, code, name)
+        seed_refill_demo(rosa=demo_patient("rosa"), medication_name=name or "Medicine", medication_key=key)
         self.stdout.write("rosa: a refill request waits at Riverside")
