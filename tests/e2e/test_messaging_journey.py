@@ -91,3 +91,30 @@ def test_patient_writes_nurse_replies_patient_reads(
     axe_check(patient)
     patient.goto(link.group(1))
     expect(patient.get_by_role("listitem").filter(has_text=SUBJECT)).not_to_contain_text("New reply")
+
+
+def test_nurse_approves_a_refill_and_the_caregiver_sees_it(new_page: Any, world: World) -> None:
+    """Rosa's refill request (asked by her daughter) waits at Riverside; the nurse approves it from the queue."""
+    nurse = new_page()
+    sign_in_as_staff(nurse, "nurse.here@example.test", "/staff/riverside/refills/")
+    expect(nurse.get_by_role("heading", level=1)).to_contain_text("Refill requests at Riverside Family Clinic")
+    axe_check(nurse)
+    request = nurse.locator("li.card").filter(has_text="Metformin 500 mg tablet")
+    request.get_by_label("Approve").check()
+    request.get_by_label("Quantity").fill("30")
+    request.get_by_label("Refills").fill("2")
+    request.get_by_role("button", name="Decide").click()
+    expect(nurse.get_by_role("status")).to_be_visible()
+    axe_check(nurse)
+
+    caregiver = new_page()
+    caregiver.goto("/accounts/login/")
+    sign_in_through_form(caregiver, "caregiver.full@example.test", TEST_PASSWORD)
+    caregiver.get_by_label("Acting for").select_option(label="Rosa Lopez")
+    caregiver.get_by_role("button", name="Switch").click()
+    caregiver.goto("/refills/")
+    expect(caregiver.get_by_role("heading", level=1)).to_contain_text("Refills for Rosa Lopez")
+    requests = caregiver.get_by_role("listitem").filter(has_text="Metformin 500 mg tablet")
+    expect(requests.first).to_contain_text("Approved")
+    expect(requests.first).to_contain_text("30")
+    axe_check(caregiver)
