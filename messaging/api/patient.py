@@ -156,7 +156,7 @@ class ThreadsView(PortalAPIView):
             system = result.source.health_system
             if system is None or system.organization_id != pool.organization_id:
                 raise ValidationError(
-                    {"care_team": [_("Ask about a result a care team of the organization it came from.")]}
+                    {"care_team": [_("Ask a care team of the organization the result came from about it.")]}
                 )
         try:
             sent = actions.start_thread(
