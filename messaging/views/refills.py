@@ -52,7 +52,8 @@ class RefillForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["pharmacy"]
         assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [(p.pk, f"{p.name} ({_('favourite')})" if p.favorite else p.name) for p in pharmacies]
+        favourite = _("favourite")
+        field.choices = [(p.pk, f"{p.name} ({favourite})" if p.favorite else p.name) for p in pharmacies]
         if pharmacies:
             field.initial = pharmacies[0].pk
         if not may_be_private:

@@ -137,13 +137,13 @@ def _url_around_id(name: str, prefix: str, urlconf: str | None) -> tuple[str, st
 def _flag(row: Any, normal_words: bool = False) -> str:
     way = direction(row)
     if way == "high":
-        return f' <strong class="flag">{_words(gettext("higher than the usual range"))}</strong>'
+        return ' <strong class="flag">' + _words(gettext("higher than the usual range")) + "</strong>"
     if way == "low":
-        return f' <strong class="flag">{_words(gettext("lower than the usual range"))}</strong>'
+        return ' <strong class="flag">' + _words(gettext("lower than the usual range")) + "</strong>"
     if way:
-        return f' <strong class="flag">{_words(gettext("outside the usual range"))}</strong>'
+        return ' <strong class="flag">' + _words(gettext("outside the usual range")) + "</strong>"
     if getattr(row, "abnormal", None) is False and normal_words:
-        return f' <span class="muted">{_words(gettext("within the usual range"))}</span>'
+        return ' <span class="muted">' + _words(gettext("within the usual range")) + "</span>"
     return ""
 
 
@@ -161,11 +161,11 @@ def result_value(row: Any) -> SafeString:
     elif row.value_text:
         value = escape(Truncator(row.value_text).chars(120)) + (f" {escape(row.unit)}" if row.unit else "")
     else:
-        value = f'<span class="muted">{_words(gettext("No value given"))}</span>'
+        value = '<span class="muted">' + _words(gettext("No value given")) + "</span>"
     if row.status in ("corrected", "amended"):
-        status = f' <span class="badge">{_words(pgettext("result status", "Corrected"))}</span>'
+        status = ' <span class="badge">' + _words(pgettext("result status", "Corrected")) + "</span>"
     elif row.status == "preliminary":
-        status = f' <span class="badge">{_words(pgettext("result status", "Preliminary"))}</span>'
+        status = ' <span class="badge">' + _words(pgettext("result status", "Preliminary")) + "</span>"
     else:
         status = ""
     return mark_safe(f"{value}{_flag(row, normal_words=True)}\n{status}\n")  # noqa: S308  (every part escaped)
@@ -183,7 +183,7 @@ def result_range(row: Any) -> SafeString:
     elif row.ref_text:
         text = escape(row.ref_text)
     else:
-        text = f'<span class="muted">{_words(pgettext("reference range", "Not given"))}</span>'
+        text = '<span class="muted">' + _words(pgettext("reference range", "Not given")) + "</span>"
     return mark_safe(text + "\n")  # noqa: S308  (every part escaped above)
 
 
