@@ -9,6 +9,7 @@ longer be made (someone else took the thread, it is closed already) is 409, sayi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -185,12 +186,10 @@ class _ThreadChange(StaffAPIView):
 
     audience = inbox_desk(objects=THREAD)
 
-    def change(self, thread: Thread, request: Request) -> None:
-        raise NotImplementedError
-
-    def post(self, request: Request, thread: Thread) -> Response:
+    def changed(self, thread: Thread, change: Callable[[], object]) -> Response:
+        """Runs `change` (one of messaging.actions) and answers the thread; a refusal or a conflict changes nothing."""
         try:
-            self.change(thread, request)
+            change()
         except actions.ProxyError as error:
             raise _as_error(error, conflict=True) from error
         return Response(self.thread_data(thread))
@@ -205,10 +204,9 @@ class StaffClaimView(_ThreadChange):
         responses=CHANGE_RESPONSES,
     )  # fmt: skip
     def post(self, request: Request, thread: Thread) -> Response:
-        return super().post(request, thread)
-
-    def change(self, thread: Thread, request: Request) -> None:
-        actions.claim_thread(staff=self.checked_actor, thread=thread, request=request._request)
+        return self.changed(
+            thread, lambda: actions.claim_thread(staff=self.checked_actor, thread=thread, request=request._request)
+        )
 
 
 class StaffAssignView(_ThreadChange):
@@ -217,23 +215,24 @@ class StaffAssignView(_ThreadChange):
         responses=CHANGE_RESPONSES,
     )  # fmt: skip
     def post(self, request: Request, thread: Thread) -> Response:
-        return super().post(request, thread)
-
-    def change(self, thread: Thread, request: Request) -> None:
         body = StaffAssignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         chosen = body.validated_data["assignee"]
         assignee = access_colleague_by_id(self.checked_actor, chosen) if chosen is not None else None
-        actions.assign_thread(staff=self.checked_actor, thread=thread, assignee=assignee, request=request._request)
+        return self.changed(
+            thread,
+            lambda: actions.assign_thread(
+                staff=self.checked_actor, thread=thread, assignee=assignee, request=request._request
+            ),
+        )
 
 
 class StaffCloseView(_ThreadChange):
     @extend_schema(tags=TAGS, summary="Close the thread", request=None, responses=CHANGE_RESPONSES)
     def post(self, request: Request, thread: Thread) -> Response:
-        return super().post(request, thread)
-
-    def change(self, thread: Thread, request: Request) -> None:
-        actions.close_thread(staff=self.checked_actor, thread=thread, request=request._request)
+        return self.changed(
+            thread, lambda: actions.close_thread(staff=self.checked_actor, thread=thread, request=request._request)
+        )
 
 
 class StaffReopenView(_ThreadChange):
@@ -242,7 +241,6 @@ class StaffReopenView(_ThreadChange):
         responses=CHANGE_RESPONSES,
     )  # fmt: skip
     def post(self, request: Request, thread: Thread) -> Response:
-        return super().post(request, thread)
-
-    def change(self, thread: Thread, request: Request) -> None:
-        actions.reopen_thread(staff=self.checked_actor, thread=thread, request=request._request)
+        return self.changed(
+            thread, lambda: actions.reopen_thread(staff=self.checked_actor, thread=thread, request=request._request)
+        )
