@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.access import access_subject, parse_int_id
@@ -19,7 +19,6 @@ from accounts.models import Membership, Organization, User
 from accounts.scoping import scoped
 from messaging.models import (
     Attachment,
-    Message,
     MessageKind,
     Pharmacy,
     Pool,
@@ -64,11 +63,6 @@ def access_thread_by_id(actor: Actor, thread_id: object) -> Thread:
     return thread
 
 
-def visible_messages(thread: Thread) -> QuerySet[Message]:
-    """What the patient's side reads of a thread: messages and updates, never the staff's internal notes."""
-    return thread.messages.exclude(kind=MessageKind.NOTE)
-
-
 def access_attachment_by_id(actor: Actor, attachment_id: object, *, thread: Thread) -> Attachment:
     found = (
         Attachment.objects.filter(pk=parse_int_id(attachment_id), message__thread=thread)
@@ -110,13 +104,6 @@ def refills_visible_to(actor: Actor) -> QuerySet[RefillRequest]:
     if not actor.acts_for_self:
         rows = rows.filter(thread__private=False)
     return rows
-
-
-def access_refill_by_id(actor: Actor, refill_id: object) -> RefillRequest:
-    found = refills_visible_to(actor).select_related("thread", "pharmacy").filter(pk=parse_int_id(refill_id)).first()
-    if found is None:
-        raise Http404
-    return found
 
 
 def access_pharmacy_by_id(actor: Actor, pharmacy_id: object) -> Pharmacy:
@@ -197,11 +184,6 @@ def access_quick_reply_by_id(staff: Actor, quick_reply_id: object) -> QuickReply
     if found is None:
         raise Http404
     return found
-
-
-def staff_colleague(staff: Actor, user_id: object) -> Q:
-    """A filter for a member of the desk's organization (someone a thread may be assigned to)."""
-    return Q(pk=parse_int_id(user_id), memberships__organization=staff.organization)
 
 
 # Refills: the medicine asked for, by the id of one of its current orders in the record.

@@ -22,7 +22,7 @@ from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor, Scope
 from accounts.audit_labels import AuditAction
 from accounts.models import Enrollment, Membership, Patient, User
-from messaging.access import INBOX_ROLES
+from messaging.access import INBOX_ROLES, colleagues_at_desk
 from messaging.files import CheckedFile
 from messaging.models import (
     Attachment,
@@ -247,6 +247,13 @@ def reply_as_patient(
     return Sent(thread=thread, message=message, created=True)
 
 
+def _audit_staff_change(action: AuditAction, *, staff: Actor, thread: Thread, request: HttpRequest | None) -> None:
+    """A care team's change to a thread, in the patient's access history."""
+    record_audit_event(
+        action=action, actor=staff, subject=thread.patient, request=request, object_type="thread", object_id=thread.pk
+    )
+
+
 def _check_desk(staff: Actor, thread: Thread, roles: frozenset[str] = INBOX_ROLES) -> User:
     """The staff member works at the thread's organization, in a role that answers messages."""
     if staff.user is None or staff.desk is None or staff.desk.organization is None:
@@ -284,14 +291,7 @@ def reply_as_staff(
             closed_at=now if close else None,
         )
         _mark_read(locked, user, now)
-        record_audit_event(
-            action=AuditAction.MESSAGE_REPLIED,
-            actor=staff,
-            subject=locked.patient,
-            request=request,
-            object_type="thread",
-            object_id=locked.pk,
-        )
+        _audit_staff_change(AuditAction.MESSAGE_REPLIED, staff=staff, thread=locked, request=request)
         queue_patient_side_notices(locked, message=message, kind=NoticeKind.NEW_MESSAGE)
     thread.refresh_from_db()
     return message
@@ -305,14 +305,7 @@ def add_note(*, staff: Actor, thread: Thread, body: str, request: HttpRequest | 
         message = Message.objects.create(
             thread=thread, kind=MessageKind.NOTE, author=user, from_staff=True, author_name=_user_name(user), body=text
         )
-        record_audit_event(
-            action=AuditAction.MESSAGE_NOTE_ADDED,
-            actor=staff,
-            subject=thread.patient,
-            request=request,
-            object_type="thread",
-            object_id=thread.pk,
-        )
+        _audit_staff_change(AuditAction.MESSAGE_NOTE_ADDED, staff=staff, thread=thread, request=request)
     return message
 
 
@@ -333,29 +326,14 @@ def claim_thread(*, staff: Actor, thread: Thread, request: HttpRequest | None = 
                 _("%(name)s has already taken this conversation.") % {"name": holder or _("Someone else")}
             )
         _event(thread, user, _("%(name)s took this conversation.") % {"name": _user_name(user)})
-        record_audit_event(
-            action=AuditAction.MESSAGE_THREAD_ASSIGNED,
-            actor=staff,
-            subject=thread.patient,
-            request=request,
-            object_type="thread",
-            object_id=thread.pk,
-        )
+        _audit_staff_change(AuditAction.MESSAGE_THREAD_ASSIGNED, staff=staff, thread=thread, request=request)
     thread.refresh_from_db()
 
 
-def colleagues(staff: Actor) -> list[User]:
-    """Who a thread at the staff member's desk may be assigned to: the organization's answering staff."""
-    if staff.desk is None or staff.desk.organization is None:
-        return []
-    members = Membership.objects.filter(organization=staff.desk.organization, role__in=INBOX_ROLES)
-    return list(User.objects.filter(pk__in=members.values("user_id"), is_active=True).order_by("full_name", "email"))
-
-
 def assign_thread(*, staff: Actor, thread: Thread, assignee: User | None, request: HttpRequest | None = None) -> None:
-    """Give a thread to a colleague (one of `colleagues(staff)`), or back to the pool (None)."""
+    """Give a thread to a colleague (one of access.colleagues_at_desk(staff)), or back to the pool (None)."""
     user = _check_desk(staff, thread)
-    if assignee is not None and assignee.pk not in {person.pk for person in colleagues(staff)}:
+    if assignee is not None and not colleagues_at_desk(staff).filter(pk=assignee.pk).exists():
         raise NotAllowedError(_("A conversation can go only to someone on this organization's care team."))
     with transaction.atomic():
         Thread.objects.filter(pk=thread.pk).update(assigned_to=assignee)
@@ -377,14 +355,7 @@ def assign_thread(*, staff: Actor, thread: Thread, assignee: User | None, reques
                     thread=thread,
                     dedupe=f"assigned:{thread.pk}:{assignee.pk}:{timezone.now().timestamp()}",
                 )
-        record_audit_event(
-            action=AuditAction.MESSAGE_THREAD_ASSIGNED,
-            actor=staff,
-            subject=thread.patient,
-            request=request,
-            object_type="thread",
-            object_id=thread.pk,
-        )
+        _audit_staff_change(AuditAction.MESSAGE_THREAD_ASSIGNED, staff=staff, thread=thread, request=request)
     thread.refresh_from_db()
 
 
@@ -398,14 +369,7 @@ def close_thread(*, staff: Actor, thread: Thread, request: HttpRequest | None = 
         ):
             raise MessagingError(_("This conversation is already closed."))
         _event(thread, user, _("%(name)s closed this conversation.") % {"name": _user_name(user)})
-        record_audit_event(
-            action=AuditAction.MESSAGE_THREAD_CLOSED,
-            actor=staff,
-            subject=thread.patient,
-            request=request,
-            object_type="thread",
-            object_id=thread.pk,
-        )
+        _audit_staff_change(AuditAction.MESSAGE_THREAD_CLOSED, staff=staff, thread=thread, request=request)
     thread.refresh_from_db()
 
 
@@ -422,14 +386,7 @@ def reopen_thread(*, staff: Actor, thread: Thread, request: HttpRequest | None =
         ):
             raise MessagingError(_("This conversation is not closed."))
         _event(thread, user, _("%(name)s reopened this conversation.") % {"name": _user_name(user)})
-        record_audit_event(
-            action=AuditAction.MESSAGE_THREAD_REOPENED,
-            actor=staff,
-            subject=thread.patient,
-            request=request,
-            object_type="thread",
-            object_id=thread.pk,
-        )
+        _audit_staff_change(AuditAction.MESSAGE_THREAD_REOPENED, staff=staff, thread=thread, request=request)
     thread.refresh_from_db()
 
 

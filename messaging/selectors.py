@@ -58,13 +58,6 @@ def patient_threads(actor: Actor) -> QuerySet[Thread]:
     )
 
 
-def unread_count(actor: Actor) -> int:
-    """The badge: threads of the person the actor acts for with a reply the actor has not read."""
-    if actor.user is None:
-        return 0
-    return threads_visible_to(actor).filter(_unread_for(actor.user, staff_side=False)).count()
-
-
 def thread_messages(thread: Thread, *, staff_side: bool) -> QuerySet[Message]:
     """A thread's history, oldest first, with its files; internal notes only for the staff side."""
     rows = thread.messages.prefetch_related("attachments").order_by("created_at", "pk")
@@ -210,17 +203,6 @@ class InboxCounts:
     waiting: int  # waiting on the care team
     overdue: int
     refills: int  # refill requests not yet decided
-
-
-def inbox_counts(staff: Actor, *, now: datetime | None = None) -> InboxCounts:
-    """The numbers for the desk's organization, in two queries."""
-    moment = now or timezone.now()
-    threads = scoped(staff, Thread).aggregate(
-        waiting=Count("pk", filter=Q(status=ThreadStatus.WAITING_ON_STAFF)),
-        overdue=Count("pk", filter=Q(status=ThreadStatus.WAITING_ON_STAFF, reply_due_at__lt=moment)),
-    )
-    refills = scoped(staff, RefillRequest).filter(status=RefillStatus.SENT).count()
-    return InboxCounts(waiting=threads["waiting"], overdue=threads["overdue"], refills=refills)
 
 
 # The patient's side: where to write, what was read, the family view's badge, a caregiver's email choice.
