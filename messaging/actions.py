@@ -413,10 +413,11 @@ def queue_notice(
     deliver_after_commit()
 
 
-def patient_side_recipients(thread: Thread, *, wanting: str = "messages") -> list[User]:
+def patient_side_recipients(thread: Thread) -> list[User]:
     """Who hears of news in a thread: the patient (if they sign in) and caregivers who hold the scope and chose to.
 
-    A private thread is the patient's alone. `wanting`: "messages" or "refill_reminders".
+    A private thread is the patient's alone. A refill request's news goes to caregivers with the refills scope
+    who chose refill emails or message emails; a conversation's to those with messaging who chose message emails.
     """
     people: list[User] = []
     patient = thread.patient
@@ -424,17 +425,20 @@ def patient_side_recipients(thread: Thread, *, wanting: str = "messages") -> lis
         people.append(patient.user)
     if thread.private:
         return people
-    scope = Scope.REFILLS if thread.topic == Topic.REFILL else Scope.MESSAGING
-    return people + caregivers_who_chose(patient, scope=scope, wanting=wanting)
+    if thread.topic == Topic.REFILL:
+        return people + caregivers_who_chose(patient, scope=Scope.REFILLS, wanting=("refill_reminders", "messages"))
+    return people + caregivers_who_chose(patient, scope=Scope.MESSAGING, wanting=("messages",))
 
 
-def caregivers_who_chose(patient: Patient, *, scope: str, wanting: str) -> list[User]:
-    """Active grantees of `patient` with `scope` who asked for these emails (proxy.policy's limits still apply)."""
+def caregivers_who_chose(patient: Patient, *, scope: str, wanting: tuple[str, ...]) -> list[User]:
+    """Active grantees of `patient` with `scope` who asked for any of these emails (NotificationChoice fields;
+    proxy.policy's limits still apply)."""
     from proxy.selectors import active_grantees
 
-    chosen = set(
-        NotificationChoice.objects.filter(patient=patient, **{wanting: True}).values_list("user_id", flat=True)
-    )
+    asked = Q()
+    for choice in wanting:
+        asked |= Q(**{choice: True})
+    chosen = set(NotificationChoice.objects.filter(asked, patient=patient).values_list("user_id", flat=True))
     return [user for user in active_grantees(patient, scope=scope) if user.pk in chosen]
 
 

@@ -25,7 +25,7 @@ from accounts.actors import Actor, Scope
 from accounts.audit_labels import AuditAction
 from accounts.models import Enrollment, User
 from messaging.access import REFILL_DECIDERS
-from messaging.actions import MessagingError, caregivers_who_chose, queue_notice
+from messaging.actions import MessagingError, patient_side_recipients, queue_notice
 from messaging.models import (
     FavoritePharmacy,
     Message,
@@ -332,24 +332,6 @@ def _checked_decision(decision: str, quantity: int | None, refills: int | None, 
     return {"quantity": None, "refills": None, "reason": text}
 
 
-def refill_notice_recipients(thread: Thread) -> list[User]:
-    """The patient (if they sign in) and, unless the request is private, caregivers with the refills scope who
-    chose emails about this person (refill emails or message emails)."""
-    people: list[User] = []
-    patient = thread.patient
-    if patient.user_id is not None and patient.user is not None and patient.user.is_active:
-        people.append(patient.user)
-    if thread.private:
-        return people
-    seen = {person.pk for person in people}
-    for wanting in ("refill_reminders", "messages"):
-        for user in caregivers_who_chose(patient, scope=Scope.REFILLS, wanting=wanting):
-            if user.pk not in seen:
-                seen.add(user.pk)
-                people.append(user)
-    return people
-
-
 def decide_refill(
     *,
     staff: Actor,
@@ -404,7 +386,7 @@ def decide_refill(
             object_type="refillrequest",
             object_id=refill.pk,
         )
-        for recipient in refill_notice_recipients(thread):
+        for recipient in patient_side_recipients(thread):
             queue_notice(
                 kind=NoticeKind.REFILL_UPDATE,
                 recipient=recipient,

@@ -34,7 +34,7 @@ def _readers(patient: Patient) -> list[tuple[User, Actor]]:
     user = patient.user
     if user is not None and user.is_active:
         readers.append((user, actor_for(user)))
-    for caregiver in caregivers_who_chose(patient, scope=Scope.REFILLS, wanting="refill_reminders"):
+    for caregiver in caregivers_who_chose(patient, scope=Scope.REFILLS, wanting=("refill_reminders",)):
         if user is not None and caregiver.pk == user.pk:
             continue
         try:
