@@ -13,6 +13,7 @@ from tests.conftest import SMALL_PDF, World
 from tests.e2e.conftest import axe_check
 from tests.e2e.test_account_journeys import (
     HOME_URL,
+    assert_no_horizontal_scrolling,
     enter_second_factor,
     fresh_totp_code,
     sign_in_through_form,
@@ -118,3 +119,31 @@ def test_nurse_approves_a_refill_and_the_caregiver_sees_it(new_page: Any, world:
     expect(requests.first).to_contain_text("Approved")
     expect(requests.first).to_contain_text("30")
     axe_check(caregiver)
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_refills_and_the_staff_pages_fit_a_phone(new_page: Any, world: World) -> None:
+    """The pages not covered by the phone test of the patient's messages: refills, the inbox, a thread, the queue."""
+    caregiver = new_page(viewport=PHONE)
+    caregiver.goto("/accounts/login/")
+    sign_in_through_form(caregiver, "caregiver.full@example.test", TEST_PASSWORD)
+    caregiver.get_by_label("Acting for").select_option(label="Rosa Lopez")
+    caregiver.get_by_role("button", name="Switch").click()
+    for path in ("/refills/", "/messages/", f"/messages/{world.threads['rosa'].pk}/"):
+        caregiver.goto(path)
+        assert_no_horizontal_scrolling(caregiver, PHONE["width"])
+        axe_check(caregiver)
+
+    nurse = new_page(viewport=PHONE)
+    sign_in_as_staff(nurse, "nurse.here@example.test", "/staff/riverside/inbox/")
+    for path in (
+        "/staff/riverside/inbox/",
+        f"/staff/riverside/inbox/{world.threads['rosa'].pk}/",
+        "/staff/riverside/refills/",
+        "/staff/",
+    ):
+        nurse.goto(path)
+        assert_no_horizontal_scrolling(nurse, PHONE["width"])
+        axe_check(nurse)
