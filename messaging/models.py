@@ -113,6 +113,11 @@ class Thread(models.Model):
             models.Index(fields=["pool", "-last_message_at"], name="thread_pool_recent"),
             models.Index(fields=["assigned_to", "status"], name="thread_assignee_status"),
             models.Index(fields=["patient", "-last_message_at"], name="thread_patient_recent"),
+            # A staff search of the open threads: those of the patients a name matches, at the desk's organization
+            # only (with the patient alone, the planner also walked the organization's open threads to keep them).
+            models.Index(
+                fields=["patient", "organization"], name="thread_patient_org_open", condition=~Q(status="closed")
+            ),
             models.Index(
                 fields=["reply_due_at"],
                 name="thread_due_unescalated",

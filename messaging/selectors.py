@@ -91,7 +91,14 @@ def _search(staff: Actor, words: str) -> Q:
     names = Q()
     for word in words.split()[:5]:
         names &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
-    by_name = scoped(staff, Patient).filter(names).values_list("pk", flat=True)
+    # Each patient the name matches is checked against the desk's enrollments by its own key (a subquery the
+    # planner cannot turn into a join): as a join, it read every enrollment of the organization to keep a few.
+    enrolled_here = scoped(staff, Enrollment).filter(patient_id=OuterRef("pk")).values("pk")[:1]
+    by_name = (
+        Patient.objects.alias(enrolled_here=Subquery(enrolled_here))
+        .filter(names, enrolled_here__isnull=False)
+        .values_list("pk", flat=True)
+    )
     # The MRN as typed or in capitals: read from the organization's unique index of MRNs.
     by_mrn = scoped(staff, Enrollment).filter(mrn__in={words, words.upper()}).values_list("patient_id", flat=True)
     patients = list(by_name.union(by_mrn)[:SEARCH_PATIENTS])

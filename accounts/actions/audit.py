@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.audit_checkpoints import (
@@ -129,12 +129,58 @@ def record_audit_events(
         "ip": client_ip(request) if request is not None else None,
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX] if request is not None else "",
     }
+    if connection.vendor == "postgresql":
+        _insert_from_arrays(template, rows)
+        return
     AuditEvent.objects.bulk_create(
         [
             AuditEvent(subject_patient=subject, object_type=object_type, object_id=str(object_id), **template)
             for subject, object_type, object_id in rows
         ]
     )
+
+
+def _insert_from_arrays(template: dict[str, Any], rows: list[tuple[Patient | None, str, object]]) -> None:
+    """The rows of a list page as three arrays unnested by Postgres: the same rows bulk_create writes, without
+    building a model object and eleven parameters for each (a staff inbox page audits 50 threads per view)."""
+    meta = AuditEvent._meta
+    column_of = {field.name: field.column or field.name for field in meta.concrete_fields}
+    columns = [connection.ops.quote_name(column_of[name]) for name in AUDIT_ROW_FIELDS]
+    user = template["actor_user"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+            "SELECT %s, %s, %s, shown.subject, %s, %s, shown.object_type, shown.object_id, %s, %s, '{}'::jsonb "
+            "FROM unnest(%s::uuid[], %s::varchar[], %s::varchar[]) AS shown(subject, object_type, object_id)",
+            [
+                timezone.now(),
+                user.pk if user is not None else None,
+                template["actor_name"],
+                template["basis"],
+                template["action"],
+                template["ip"],
+                template["user_agent"],
+                [subject.pk if subject is not None else None for subject, _, _ in rows],
+                [object_type for _, object_type, _ in rows],
+                [str(object_id) for _, _, object_id in rows],
+            ],
+        )
+
+
+# The columns _insert_from_arrays writes, in its SELECT's order.
+AUDIT_ROW_FIELDS = (
+    "occurred_at",
+    "actor_user",
+    "actor_name",
+    "subject_patient",
+    "basis",
+    "action",
+    "object_type",
+    "object_id",
+    "ip",
+    "user_agent",
+    "detail",
+)
 
 
 def seal_pending_events(*, batch_size: int = 2000) -> int:

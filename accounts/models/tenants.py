@@ -60,6 +60,9 @@ class Enrollment(models.Model):
             models.UniqueConstraint(fields=["organization", "mrn"], name="enrollment_unique_mrn"),
             models.UniqueConstraint(fields=["organization", "patient"], name="enrollment_unique_patient"),
         ]
+        # A staff search checks the patients a name matches against the desk's enrollments one by one (the
+        # planner hashes the whole organization's enrollments with the unique index above, not this one).
+        indexes = [models.Index(fields=["patient", "organization"], name="enrollment_patient_org_idx")]
 
     def __str__(self) -> str:
         return f"{self.patient} at {self.organization} ({self.mrn})"
