@@ -176,6 +176,9 @@ def _union(*code_sets: CodeSets) -> dict[str, frozenset[str]]:
     return merged
 
 
+NO_CODES: frozenset[str] = frozenset()
+
+
 def _matches(codes: CodeSets, event: CareEvent) -> bool:
     return _normal_code(event.code_system, event.code) in codes.get(event.code_system, frozenset())
 
@@ -709,11 +712,14 @@ def care_gaps(
     birth = _as_date(birth_date)
     gender = sex.strip().lower()
     words = language_of(language)
-    past = [e for e in map(_with_day, events) if e.when <= today]
+    past = [e for e in map(_normalized, events) if e.when <= today]
 
     items: list[CareItem] = []
     for rule in RULES:
-        done = sorted((e for e in past if _matches(rule.codes, e)), key=lambda e: (-e.when.toordinal(), e.source))
+        done = sorted(
+            (e for e in past if e.code in rule.codes.get(e.code_system, NO_CODES)),
+            key=lambda e: (-e.when.toordinal(), e.source),
+        )
         if not rule.applies(birth, today, gender, bool(done)):
             continue
         status, due_on = rule.assess(birth, today, done)
@@ -739,7 +745,10 @@ def _as_date(value: date) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def _with_day(event: CareEvent) -> CareEvent:
-    if not isinstance(event.when, datetime):
+def _normalized(event: CareEvent) -> CareEvent:
+    """The event with its code as the rules spell it and its day as a date (once, not once per rule)."""
+    code = _normal_code(event.code_system, event.code)
+    when = event.when.date() if isinstance(event.when, datetime) else event.when
+    if code == event.code and when is event.when:
         return event
-    return CareEvent(event.kind, event.code_system, event.code, event.when.date(), event.source)
+    return CareEvent(event.kind, event.code_system, code, when, event.source)

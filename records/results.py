@@ -8,11 +8,12 @@ their name. Everything is read through `visible_to`, projections only.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Case, CharField, Count, Max, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, Lower, Trim, TruncMinute
 
 from accounts.actors import Actor
@@ -80,12 +81,14 @@ def _value_key() -> Concat:
     )
 
 
-def result_lines(actor: Actor, kind: str, *, cap: int = RESULTS_CAP) -> list[ResultLine]:
+def result_lines(actor: Actor, kind: str, *, cap: int = RESULTS_CAP, limit: int | None = None) -> list[ResultLine]:
     """One line per test of `kind` ("lab" or "vital"), newest first by its latest result.
 
     Two queries whatever the size of the record: the database groups the newest `cap` results by test (how
     many values each has, copies counted once, and when the latest is), then the latest rows of each test are
-    read with their copies' sources. Nothing but the lines' own rows becomes an object.
+    read with their copies' sources. Nothing but the lines' own rows becomes an object. With a `limit` (the
+    summary's few latest measurements) only that many tests, the newest, and their values are not counted
+    (each line's count is 1).
     """
     of_kind = record_rows(actor).filter(resource_type="Observation", kind=kind)
     # The newest `cap` items of the kind, as a moment: the database walks its (patient, kind, time) index to
@@ -95,12 +98,13 @@ def result_lines(actor: Actor, kind: str, *, cap: int = RESULTS_CAP) -> list[Res
         visible_to(actor).filter(kind=kind, effective_at__isnull=False).order_by("-effective_at").values("effective_at")
     )[cap - 1 : cap]
     window = Q(effective_at__gte=Coalesce(Subquery(oldest_read), Value(EARLIEST))) | Q(effective_at__isnull=True)
-    tests = list(
-        of_kind.filter(window)
-        .values("code_system", "code", name=_test_name())
-        .annotate(values=Count(_value_key(), distinct=True), latest=Max("effective_at"))
-        .order_by()
-    )
+    grouped = of_kind.filter(window).values("code_system", "code", name=_test_name())
+    tests: list[Mapping[str, Any]]
+    if limit is None:
+        tests = list(grouped.annotate(values=Count(_value_key(), distinct=True), latest=Max("effective_at")).order_by())
+    else:
+        newest = grouped.annotate(latest=Max("effective_at")).order_by(F("latest").desc(nulls_last=True), "code")
+        tests = list(newest[:limit])
     # The latest rows of each test: per moment some test's latest value has, the rows then of those tests' codes
     # (a condition per moment rather than one per test: a query built of a condition per test costs more to build
     # than to run), and here only the rows of the test whose latest moment it is. It starts from nothing (a pk is
@@ -119,7 +123,7 @@ def result_lines(actor: Actor, kind: str, *, cap: int = RESULTS_CAP) -> list[Res
             wanted |= same & Q(effective_at__isnull=True)
     for moment, codes in sorted(codes_at.items()):
         wanted |= Q(effective_at=moment, code__in=sorted(codes))
-    counts = {_key(test["code_system"], test["code"], test["name"]): test["values"] for test in tests}
+    counts = {_key(test["code_system"], test["code"], test["name"]): test.get("values", 1) for test in tests}
     lines: dict[tuple[str, str], ResultLine] = {}
     latest_rows = of_kind.annotate(name=_test_name()).filter(wanted).order_by("-effective_at", "-pk")
     chosen = (row for row in latest_rows if (_key(row.code_system, row.code, row.name), row.effective_at) in latest)

@@ -81,7 +81,7 @@ def record_summary(actor: Actor) -> RecordSummary:
     summary.problems = _current(actor, "problem")
     summary.medications = _current(actor, "medication")
     summary.allergies = _current(actor, "allergy")
-    summary.vitals = result_lines(actor, "vital", cap=300)[:VITALS_LIMIT]
+    summary.vitals = result_lines(actor, "vital", cap=300, limit=VITALS_LIMIT)
     upcoming = record_rows(actor).filter(kind="appointment", effective_at__gte=timezone.now())
     upcoming = upcoming.exclude(status__in=("cancelled", "noshow", "entered-in-error"))
     summary.upcoming = merge_copies(upcoming.order_by("effective_at", "pk")[:UPCOMING_LIMIT])
