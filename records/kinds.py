@@ -11,6 +11,7 @@ RESOURCE_TYPE_LABELS: dict[str, Promise] = {
     "DiagnosticReport": _("Test and imaging reports"),
     "MedicationRequest": _("Prescriptions"),
     "MedicationStatement": _("Medicines taken"),
+    "MedicationDispense": _("Medicines from the pharmacy"),
     "Medication": _("Medicine details"),
     "AllergyIntolerance": _("Allergies"),
     "Condition": _("Health problems"),

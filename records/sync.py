@@ -69,6 +69,7 @@ PATIENT_PATHS: dict[str, tuple[str, ...]] = {
     "DiagnosticReport": ("subject",),
     "MedicationRequest": ("subject",),
     "MedicationStatement": ("subject",),
+    "MedicationDispense": ("subject",),  # what the pharmacy handed over: when a medicine runs out (refills)
     "AllergyIntolerance": ("patient",),
     "Condition": ("subject",),
     "Immunization": ("patient",),

@@ -71,6 +71,7 @@ def test_a_list_pages_rows_are_written_whole_and_seal_into_the_chain() -> None:
             "messages.inbox_viewed",
         )
         assert (event.ip, event.user_agent, event.detail) == ("203.0.113.9", "Browser/1.0", {})
-        assert event.occurred_at is not None and event.basis == Basis.STAFF
+        assert event.occurred_at is not None
+        assert event.basis == Basis.STAFF
     assert seal_pending_events() == 3
     assert verify_audit_chain().intact

@@ -11,7 +11,14 @@ from typing import Any
 from fhir_sandbox.server import RunningSandbox, start
 
 PATIENT = "pat-1"
-EXPECTED = {"Patient": 1, "Observation": 130, "Condition": 10, "MedicationRequest": 5, "Encounter": 3}
+EXPECTED = {
+    "Patient": 1,
+    "Observation": 130,
+    "Condition": 10,
+    "MedicationRequest": 5,
+    "MedicationDispense": 5,
+    "Encounter": 3,
+}
 TOTAL = sum(EXPECTED.values())
 
 
@@ -62,6 +69,19 @@ def write_data(folder: Path) -> None:
                     "intent": "order",
                     "subject": subject(patient),
                     "medicationCodeableConcept": {"text": f"Medicine {n}"},
+                }
+            )
+        for n in range(int(5 * scale)):
+            resources.append(
+                {
+                    "resourceType": "MedicationDispense",
+                    "id": f"{patient}-dispense-{n}",
+                    "status": "completed",
+                    "subject": subject(patient),
+                    "medicationCodeableConcept": {"text": f"Medicine {n}"},
+                    "authorizingPrescription": [{"reference": f"MedicationRequest/{patient}-med-{n}"}],
+                    "daysSupply": {"value": 30, "unit": "Day", "system": "http://unitsofmeasure.org", "code": "d"},
+                    "whenHandedOver": "2026-11-01T15:00:00Z",
                 }
             )
         for n in range(int(3 * scale)):
