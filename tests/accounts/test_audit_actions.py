@@ -45,12 +45,14 @@ def test_a_list_pages_rows_are_written_whole_and_seal_into_the_chain() -> None:
 
     from accounts.actions.audit import record_audit_events, seal_pending_events
     from accounts.actors import Actor
+    from accounts.models import Patient
     from accounts.models.audit import Basis
     from accounts.selectors import verify_audit_chain
     from tests.factories import PatientFactory, UserFactory
 
     reader = UserFactory(full_name="Jordan Reyes")
-    rosa, alex = PatientFactory(), PatientFactory()
+    rosa: Patient = PatientFactory()
+    alex: Patient = PatientFactory()
     request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Browser/1.0")
     record_audit_events(
         action=AuditAction.MESSAGE_INBOX_VIEWED,
