@@ -118,6 +118,12 @@ class AuditAction(models.TextChoices):
     REFILL_REMINDERS_CHANGED = "refills.reminders_changed", _("Changed refill reminders")
     FAVORITE_PHARMACY_CHANGED = "refills.favorite_pharmacy_changed", _("Changed the favourite pharmacies")
     MESSAGING_NOTIFICATIONS_CHANGED = "messages.notifications_changed", _("Changed which emails to receive")
+    # Appointments
+    APPOINTMENT_BOOKED = "appointments.booked", _("Booked an appointment")
+    APPOINTMENT_REQUESTED = "appointments.requested", _("Asked for an appointment")
+    APPOINTMENT_MOVED = "appointments.moved", _("Moved an appointment")
+    APPOINTMENT_CANCELLED = "appointments.cancelled", _("Cancelled an appointment")
+    APPOINTMENTS_VIEWED = "appointments.viewed", _("Viewed the appointments")
     # Proxy access
     PROXY_INVITED = "proxy.invited", _("Invited someone to help")
     PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")

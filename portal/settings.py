@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "proxy",
     "records",
     "messaging",
+    "scheduling",
     "portal",
 ]
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("proxy.urls")),
     path("", include("records.urls")),
     path("", include("messaging.urls")),
+    path("", include("scheduling.urls")),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("api/v1/", include("proxy.api.urls")),

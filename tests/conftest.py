@@ -14,7 +14,7 @@ calling the API with a bearer token).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
@@ -42,6 +42,7 @@ from messaging.models import (
 from proxy.middleware import ACTING_FOR_KEY
 from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant, ProxyInvitation
 from records.models import Connection, HealthSystem, RecordSource, SourceKind
+from scheduling.models import Appointment, Location, Mode, Provider, VisitType, WeeklyAvailability
 from tests.factories import (
     EnrollmentFactory,
     MembershipFactory,
@@ -113,6 +114,10 @@ class World:
     note: Message | None = None  # an internal note on Rosa's thread
     pharmacy: Pharmacy | None = None  # Riverside's pharmacy
     refill: RefillRequest | None = None  # Rosa's refill request at Riverside, waiting
+    # Appointments: Riverside's checkup with one provider free every day, and a visit of Rosa's (add_scheduling_world)
+    visit_type: VisitType | None = None
+    provider: Provider | None = None
+    rosa_appointment: Appointment | None = None
 
     def user(self, persona: str) -> User:
         return self.users[persona]
@@ -177,7 +182,35 @@ def world(db: Any) -> World:
     )
     add_proxy_world(world)
     add_messaging_world(world)
+    add_scheduling_world(world)
     return world
+
+
+def add_scheduling_world(world: World) -> None:
+    """Riverside offers a 20-minute checkup with one provider, free every day from 08:00 to 18:00; Rosa has a
+    visit in five days."""
+    location = Location.objects.create(organization=world.org_here, name="Riverside Main Street")
+    provider = Provider.objects.create(organization=world.org_here, display_name="Dr. Casey Nguyen")
+    visit_type = VisitType.objects.create(
+        organization=world.org_here, name="Checkup", duration_minutes=20, modes=[Mode.IN_PERSON, Mode.VIDEO]
+    )
+    visit_type.providers.add(provider)
+    for weekday in range(1, 8):
+        WeeklyAvailability.objects.create(
+            provider=provider, weekday=weekday, starts=time(8), ends=time(18), location=location, modes=[Mode.IN_PERSON]
+        )
+    starts = timezone.now().replace(second=0, microsecond=0) + timedelta(days=5)
+    world.rosa_appointment = Appointment.objects.create(
+        organization=world.org_here,
+        provider=provider,
+        patient=world.people["rosa"],
+        visit_type=visit_type,
+        location=location,
+        mode=Mode.IN_PERSON,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=20),
+    )
+    world.visit_type, world.provider = visit_type, provider
 
 
 def years_before(day: date, years: int) -> date:

@@ -265,6 +265,31 @@ def more_staff_messages(world: World) -> None:
                 attachment.file.save(f"f{n}.pdf", ContentFile(SMALL_PDF), save=True)
 
 
+def more_visits(world: World) -> None:
+    """Rosa's visits grow: upcoming, past and cancelled ones, with other providers and kinds of visit."""
+    from datetime import timedelta
+
+    from scheduling.models import Appointment, AppointmentStatus, Location, Provider, VisitType
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    for n in range(6):
+        provider = Provider.objects.create(organization=world.org_here, display_name=f"Provider {n}")
+        visit_type = VisitType.objects.create(organization=world.org_here, name=f"Visit {n}", modes=["in_person"])
+        location = Location.objects.create(organization=world.org_here, name=f"Site {n}")
+        starts = now + timedelta(days=n - 3, hours=n)
+        Appointment.objects.create(
+            organization=world.org_here,
+            provider=provider,
+            patient=world.people["rosa"],
+            visit_type=visit_type,
+            location=location,
+            mode="in_person",
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=20),
+            status=AppointmentStatus.CANCELLED if n == 4 else AppointmentStatus.BOOKED,
+        )
+
+
 def more_of_both(world: World) -> None:
     more_journal(world)
     more_readings(world)
@@ -310,6 +335,8 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("caregiver_full", "messaging:thread", {"thread_id": "rosa"}, more_messages),
     ("caregiver_full", "api-messages", {"patient_id": "rosa"}, more_threads),
     ("caregiver_full", "api-messages-thread", {"patient_id": "rosa", "thread_id": "rosa"}, more_messages),
+    # Appointments, the patient's side.
+    ("caregiver_full", "scheduling:appointments", {}, more_visits),
 ]
 
 

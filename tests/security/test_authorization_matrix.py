@@ -507,6 +507,39 @@ def refill_approved(world: World, persona: str) -> None:
 
 
 REFILLS_PAGES = signed_in(404, (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))  # the refills scope, for anyone
+SCHEDULING_PAGES = signed_in(404, (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))  # the scheduling scope, for anyone
+
+
+def free_checkup(world: World) -> dict[str, Any]:
+    """A free time at Riverside two days ahead, as the find page links it, with a reason."""
+    from scheduling.selectors import open_slots
+
+    assert world.visit_type is not None
+    now = timezone.now()
+    (slot,) = open_slots(world.visit_type, start=now + timedelta(days=2), end=now + timedelta(days=3), now=now, limit=1)
+    return {
+        "visit_type": world.visit_type.pk,
+        "provider": slot.provider_id,
+        "starts": slot.starts_at.isoformat(),
+        "mode": "in_person",
+        "location": slot.location_id,
+        "reason": "Matrix",
+    }
+
+
+def visit_booked(world: World, persona: str) -> None:
+    from scheduling.models import Appointment
+
+    subject = world.patient_record if persona == PAT else _rosa(world)
+    assert Appointment.objects.filter(patient=subject, reason="Matrix", status="booked").count() == 1
+
+
+def rosas_visit_cancelled(world: World, persona: str) -> None:
+    assert world.rosa_appointment is not None
+    world.rosa_appointment.refresh_from_db()
+    assert world.rosa_appointment.status == "cancelled"
+
+
 REFILL_API = api(404, (200, CG_FULL), (404, TOKEN_REV))  # a path naming Rosa: the refills scope for her
 DESK_REFILLS = (HERE, *ADMINS_HERE)  # who works Riverside's inbox (its admins too); only the nurse decides
 
@@ -919,6 +952,18 @@ MATRIX: dict[str, Row] = {
         (Case("POST", signed_in(404, (302, CG_FULL)),
               body=lambda w: {"medication": rosa_refillable_id(w), "reminders": "off"},
               ok=(CG_FULL,), effect=reminders_off),),
+        probe=CG_FULL,
+    ),
+    # Appointments: the scheduling scope for the person acted for; booking at Riverside for those enrolled there.
+    "scheduling:appointments": Row({}, (get(SCHEDULING_PAGES),), probe=PAT),
+    "scheduling:find": Row({}, (get(SCHEDULING_PAGES),), probe=PAT),
+    "scheduling:book": Row({}, (
+        get(signed_in(404)),  # no time named: nothing to book
+        Case("POST", signed_in(404, (302, (PAT, CG_FULL))), body=free_checkup, ok=(PAT, CG_FULL), effect=visit_booked),
+    ), probe=PAT),
+    "scheduling:cancel": Row(
+        lambda w: {"appointment_id": w.rosa_appointment.pk},
+        (Case("POST", signed_in(404, (302, CG_FULL)), ok=(CG_FULL,), effect=rosas_visit_cancelled),),
         probe=CG_FULL,
     ),
     # The staff's refill queue: Riverside's inbox roles see it; only the nurse decides (admins: 403).

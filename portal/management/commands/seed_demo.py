@@ -10,6 +10,7 @@ from django.db import transaction
 from accounts.demo import DEMO_LOGINS, DEMO_TOTP_KEY_BASE32, seed_demo_people
 from messaging.demo import seed_messaging_demo
 from proxy.demo import seed_proxy_demo
+from scheduling.demo import seed_scheduling_demo
 
 
 class Command(BaseCommand):
@@ -30,6 +31,7 @@ class Command(BaseCommand):
             people = seed_demo_people()
             seed_proxy_demo(patients=people.patients, users=people.users)
             seed_messaging_demo(patients=people.patients, users=people.users)
+            seed_scheduling_demo(patients=people.patients, users=people.users)
         call_command("load_health_systems", stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready: {len(people.users)} logins, {len(people.patients)} patients.")

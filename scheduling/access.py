@@ -1,0 +1,61 @@
+"""Access helpers of the scheduling pages: objects of the subject's own clinics, or 404 (never "not yours").
+
+A visit type, provider or location is reachable when the person the actor acts for (with the scheduling
+scope) is enrolled at its organization; an appointment when it is that person's.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+
+from accounts.access import access_subject, parse_int_id, parse_uuid
+from accounts.actors import Actor, Scope
+from scheduling.models import Appointment, Location, Provider, VisitType
+
+
+def access_visit_type_by_id(actor: Actor, visit_type_id: object) -> VisitType:
+    """A visit type patients may book online, at an organization where the subject is enrolled."""
+    patient = access_subject(actor, Scope.SCHEDULING)
+    found = (
+        VisitType.objects.filter(
+            pk=parse_int_id(visit_type_id),
+            is_active=True,
+            bookable_online=True,
+            organization__enrollments__patient=patient,
+        )
+        .select_related("organization")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def access_provider_by_id(actor: Actor, provider_id: object, *, visit_type: VisitType) -> Provider:
+    """An active provider who offers the visit type (already checked for the subject)."""
+    found = visit_type.providers.filter(pk=parse_int_id(provider_id), is_active=True).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def access_location_by_id(actor: Actor, location_id: object, *, visit_type: VisitType) -> Location:
+    found = Location.objects.filter(
+        pk=parse_int_id(location_id), organization_id=visit_type.organization_id, is_active=True
+    ).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def access_appointment_by_id(actor: Actor, appointment_id: object) -> Appointment:
+    """One of the subject's appointments."""
+    patient = access_subject(actor, Scope.SCHEDULING)
+    found = (
+        Appointment.objects.filter(pk=parse_uuid(appointment_id), patient=patient)
+        .select_related("organization", "provider", "visit_type", "location")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found

@@ -1,0 +1,264 @@
+"""Booking, moving and cancelling appointments (actions: objects already checked, one transaction, audited).
+
+The database has the last word on a provider's time: two bookings racing for one slot both pass the check
+that it is free, and the constraint lets one of them in (appointment_no_overlap on Postgres; the unique start
+everywhere). The other is told the time was just taken, with nearby free times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.actions.audit import record_audit_event
+from accounts.actors import Actor
+from accounts.audit_labels import AuditAction
+from accounts.models import Enrollment, Patient
+from scheduling.models import Appointment, AppointmentStatus, Location, Provider, VisitType
+from scheduling.selectors import (
+    held_between,
+    is_established,
+    may_book_visit_type,
+    nearby_slots,
+    open_slots,
+    policy_of,
+)
+from scheduling.slots import Slot
+
+
+class BookingError(ValueError):
+    """A booking, move or cancellation that cannot be done; the message says why, in the reader's words."""
+
+
+@dataclass
+class SlotTakenError(BookingError):
+    """The time is no longer free (taken a moment ago, or never offered); `alternatives` are free times near it."""
+
+    message: str
+    alternatives: list[Slot] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TooLateError(BookingError):
+    """Past the organization's online cancellation cutoff: the message says the rule and whom to call."""
+
+
+@dataclass(frozen=True)
+class Booking:
+    """What a person asks for."""
+
+    visit_type: VisitType
+    provider: Provider
+    starts_at: datetime
+    mode: str
+    location: Location | None = None
+    reason: str = ""
+    questions: str = ""
+
+
+def _checked_slot(
+    booking: Booking, patient: Patient, *, now: datetime, by_staff: bool, moving: Appointment | None
+) -> Slot:
+    visit_type = booking.visit_type
+    organization = visit_type.organization
+    if booking.provider.organization_id != organization.pk:
+        raise BookingError(_("This provider does not offer that visit."))
+    if not Enrollment.objects.filter(patient=patient, organization=organization).exists():
+        raise BookingError(_("Visits can only be booked where the person is a patient."))
+    if not (visit_type.is_active and (visit_type.bookable_online or by_staff)):
+        raise BookingError(_("This kind of visit cannot be booked online. Please call the clinic."))
+    if not may_book_visit_type(visit_type, established=is_established(patient, organization, now=now)):
+        raise BookingError(_("This kind of visit is for new patients only, or for patients already seen here."))
+    if booking.mode not in visit_type.modes:
+        raise BookingError(_("This kind of visit is not offered that way."))
+    if booking.starts_at <= now:
+        raise BookingError(_("That time has already passed. Please choose another."))
+    found = open_slots(
+        visit_type,
+        start=booking.starts_at,
+        end=booking.starts_at + timedelta(minutes=1),
+        now=now,
+        provider=booking.provider,
+        location_id=booking.location.pk if booking.location is not None else None,
+        mode=booking.mode,
+        waive_notice=by_staff,
+        ignoring=moving,
+    )
+    slot = next((slot for slot in found if slot.starts_at == booking.starts_at), None)
+    if slot is None:
+        length = timedelta(minutes=visit_type.duration_minutes)
+        taken = held_between(booking.provider, booking.starts_at, booking.starts_at + length, ignoring=moving)
+        raise SlotTakenError(
+            _("That time was just taken. Here are the nearest free times.")
+            if taken
+            else _("That time is not available. Here are the nearest free times."),
+            nearby_slots(visit_type, booking.starts_at, now=now),
+        )
+    return slot
+
+
+def _first_status(visit_type: VisitType, *, by_staff: bool) -> str:
+    """Requested (staff confirm it) for a visit type that needs approval, unless staff book it themselves."""
+    return AppointmentStatus.REQUESTED if visit_type.needs_approval and not by_staff else AppointmentStatus.BOOKED
+
+
+def book_appointment(
+    *,
+    actor: Actor,
+    patient: Patient,
+    booking: Booking,
+    by_staff: bool = False,
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Books the visit for `patient` (checked by the caller: the actor's subject, or a patient at the staff
+    member's desk). A visit type that needs approval is requested, not booked, unless staff book it."""
+    moment = now or timezone.now()
+    slot = _checked_slot(booking, patient, now=moment, by_staff=by_staff, moving=None)
+    status = _first_status(booking.visit_type, by_staff=by_staff)
+    try:
+        with transaction.atomic():
+            appointment = Appointment.objects.create(
+                organization=booking.visit_type.organization,
+                provider=booking.provider,
+                patient=patient,
+                visit_type=booking.visit_type,
+                location=booking.location,
+                mode=booking.mode,
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                status=status,
+                reason=booking.reason.strip()[:500],
+                questions=booking.questions.strip()[:4000],
+                booked_by=actor.user,
+                booked_by_name=(actor.user.full_name or actor.user.email) if actor.user else "",
+                booked_by_staff=by_staff,
+            )
+            record_audit_event(
+                action=(
+                    AuditAction.APPOINTMENT_REQUESTED
+                    if status == AppointmentStatus.REQUESTED
+                    else AuditAction.APPOINTMENT_BOOKED
+                ),
+                actor=actor,
+                request=request,
+                subject=patient,
+                object_type="appointment",
+                object_id=appointment.pk,
+            )
+    except IntegrityError as error:
+        raise SlotTakenError(
+            _("That time was just taken. Here are the nearest free times."),
+            nearby_slots(booking.visit_type, booking.starts_at, now=moment),
+        ) from error
+    return appointment
+
+
+def _may_change_online(appointment: Appointment, *, now: datetime) -> None:
+    policy = policy_of(appointment.organization)
+    if appointment.starts_at - now < timedelta(minutes=policy.cancel_cutoff_minutes):
+        hours = max(1, policy.cancel_cutoff_minutes // 60)
+        if policy.phone:
+            message = _(
+                "Visits can be changed online until %(hours)s hours before they start. Please call %(phone)s."
+            ) % {"hours": hours, "phone": policy.phone}
+        else:
+            message = _(
+                "Visits can be changed online until %(hours)s hours before they start. Please call the clinic."
+            ) % {"hours": hours}
+        raise TooLateError(message)
+
+
+def cancel_appointment(
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    by_staff: bool = False,
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Cancels a visit that still holds its time; online (not staff) only before the organization's cutoff."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if not current.holds_time or current.starts_at <= moment:
+            raise BookingError(_("This visit can no longer be cancelled."))
+        if not by_staff:
+            _may_change_online(current, now=moment)
+        current.status = AppointmentStatus.CANCELLED
+        current.cancelled_at = moment
+        current.save(update_fields=["status", "cancelled_at"])
+        record_audit_event(
+            action=AuditAction.APPOINTMENT_CANCELLED,
+            actor=actor,
+            request=request,
+            subject=current.patient,
+            object_type="appointment",
+            object_id=current.pk,
+        )
+    appointment.status, appointment.cancelled_at = current.status, current.cancelled_at
+
+
+def move_appointment(
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    to: Booking,
+    by_staff: bool = False,
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Moves a visit to another free time: the new one is booked and the old one cancelled together, or neither
+    (when the new time is taken, the visit keeps its old time)."""
+    moment = now or timezone.now()
+    if to.visit_type.organization_id != appointment.organization_id:
+        raise BookingError(_("A visit can only move to another time at the same clinic."))
+    try:
+        with transaction.atomic():
+            current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+            if not current.holds_time or current.starts_at <= moment:
+                raise BookingError(_("This visit can no longer be moved."))
+            if not by_staff:
+                _may_change_online(current, now=moment)
+            slot = _checked_slot(to, current.patient, now=moment, by_staff=by_staff, moving=current)
+            current.status = AppointmentStatus.CANCELLED
+            current.cancelled_at = moment
+            current.save(update_fields=["status", "cancelled_at"])
+            moved = Appointment.objects.create(
+                organization=current.organization,
+                provider=to.provider,
+                patient=current.patient,
+                visit_type=to.visit_type,
+                location=to.location,
+                mode=to.mode,
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                status=_first_status(to.visit_type, by_staff=by_staff),
+                reason=to.reason.strip()[:500] or current.reason,
+                questions=to.questions.strip()[:4000] or current.questions,
+                booked_by=actor.user,
+                booked_by_name=(actor.user.full_name or actor.user.email) if actor.user else "",
+                booked_by_staff=by_staff,
+            )
+            record_audit_event(
+                action=AuditAction.APPOINTMENT_MOVED,
+                actor=actor,
+                request=request,
+                subject=current.patient,
+                object_type="appointment",
+                object_id=moved.pk,
+                detail={"from": str(current.pk)},
+            )
+    except IntegrityError as error:
+        raise SlotTakenError(
+            _("That time was just taken. Here are the nearest free times."),
+            nearby_slots(to.visit_type, to.starts_at, now=moment),
+        ) from error
+    return moved

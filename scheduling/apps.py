@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SchedulingConfig(AppConfig):
+    name = "scheduling"
+    verbose_name = _("Appointments")
+
+    def ready(self) -> None:
+        from scheduling import scoping  # noqa: F401  (staff read rules)

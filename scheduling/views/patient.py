@@ -1,0 +1,265 @@
+"""The patient's and caregiver's side: their appointments, finding a free time, booking it, cancelling.
+
+Every page needs the scheduling scope (accounts.audience.subject_page). Visit types, providers and locations
+named in the query string or a form go through scheduling.access; a slot is named by its provider and its
+start (an ISO instant) and booked only if it is still free (scheduling.actions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format, time_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from accounts.actors import Scope
+from accounts.audience import subject_page
+from accounts.audit_labels import AuditAction
+from scheduling import selectors
+from scheduling.access import (
+    access_appointment_by_id,
+    access_location_by_id,
+    access_provider_by_id,
+    access_visit_type_by_id,
+)
+from scheduling.actions import Booking, BookingError, SlotTakenError, book_appointment, cancel_appointment
+from scheduling.models import Appointment, Location, Mode, Provider, VisitType
+from scheduling.slots import Slot
+
+if TYPE_CHECKING:
+    from accounts.models import Patient
+    from accounts.requests import SignedInRequest
+
+FIRST_AVAILABLE = 12  # free times shown at once
+
+
+def zone_of(visit_type: VisitType, location: Location | None) -> ZoneInfo:
+    return ZoneInfo(location.zone_name if location is not None else visit_type.organization.time_zone)
+
+
+def when_text(moment: datetime, zone: ZoneInfo) -> str:
+    """A visit's time as the clinic's clock shows it, with the zone's abbreviation ("Thu 3 Dec, 09:20 CST")."""
+    local = moment.astimezone(zone)
+    return f"{date_format(local, 'D j M')}, {time_format(local, 'H:i')} {local.tzname()}"
+
+
+@dataclass(frozen=True)
+class SlotChoice:
+    """A free time as the find page shows it: the words, and the address of its booking page."""
+
+    text: str
+    provider: str
+    mode_words: str
+    url: str
+
+
+def _choices(
+    visit_type: VisitType, slots: list[Slot], providers: dict[int, Provider], **extra: str
+) -> list[SlotChoice]:
+    locations = selectors.locations_by_id({slot.location_id for slot in slots if slot.location_id is not None})
+    labels = dict(Mode.choices)
+    base = reverse("scheduling:book")
+    choices = []
+    for slot in slots:
+        location = locations.get(slot.location_id) if slot.location_id is not None else None
+        query = {
+            "visit_type": str(visit_type.pk),
+            "provider": str(slot.provider_id),
+            "starts": slot.starts_at.astimezone(UTC).isoformat(),
+            **({"location": str(location.pk)} if location is not None else {}),
+            **extra,
+        }
+        modes = [str(labels[m]) for m in visit_type.modes if m in slot.modes and m in labels]
+        choices.append(
+            SlotChoice(
+                text=when_text(slot.starts_at, zone_of(visit_type, location)),
+                provider=providers[slot.provider_id].display_name if slot.provider_id in providers else "",
+                mode_words=", ".join(modes),
+                url=f"{base}?{urlencode(query)}",
+            )
+        )
+    return choices
+
+
+@subject_page(Scope.SCHEDULING, audit=AuditAction.APPOINTMENTS_VIEWED)
+@require_safe
+def appointments(request: SignedInRequest, subject: Patient) -> HttpResponse:
+    now = timezone.now()
+    rows = list(selectors.appointments_of(subject)[:200])
+    upcoming = [a for a in rows if a.starts_at >= now and a.holds_time][::-1]
+    past = [a for a in rows if not (a.starts_at >= now and a.holds_time)]
+    return render(
+        request,
+        "scheduling/appointments.html",
+        {
+            "patient": subject,
+            "upcoming": [(a, when_text(a.starts_at, zone_of(a.visit_type, a.location))) for a in upcoming],
+            "past": [(a, when_text(a.starts_at, zone_of(a.visit_type, a.location))) for a in past],
+            "visit_types": selectors.bookable_visit_types(subject),
+        },
+    )
+
+
+@subject_page(Scope.SCHEDULING)
+@require_safe
+def find(request: SignedInRequest, subject: Patient) -> HttpResponse:
+    """Choose a kind of visit (and a provider, or anyone; and how), then the soonest free times."""
+    actor = request.actor
+    visit_types = selectors.bookable_visit_types(subject)
+    raw_type = (request.GET.get("visit_type") or "").strip()
+    visit_type = access_visit_type_by_id(actor, raw_type) if raw_type else None
+    raw_provider = (request.GET.get("provider") or "").strip()
+    provider = (
+        access_provider_by_id(actor, raw_provider, visit_type=visit_type) if visit_type and raw_provider else None
+    )
+    mode = request.GET.get("mode") or None
+    if visit_type is not None and mode not in (None, *visit_type.modes):
+        mode = None
+    choices: list[SlotChoice] = []
+    if visit_type is not None:
+        slots = selectors.first_available(
+            visit_type, now=timezone.now(), count=FIRST_AVAILABLE, provider=provider, mode=mode
+        )
+        providers = {p.pk: p for p in visit_type.providers.all()}
+        choices = _choices(visit_type, slots, providers, **({"mode": mode} if mode else {}))
+    return render(
+        request,
+        "scheduling/find.html",
+        {
+            "patient": subject,
+            "visit_types": visit_types,
+            "visit_type": visit_type,
+            "provider": provider,
+            "mode": mode or "",
+            "modes": [(value, label) for value, label in Mode.choices if visit_type and value in visit_type.modes],
+            "choices": choices,
+        },
+    )
+
+
+class BookForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for the visit"),
+        required=False,
+        max_length=500,
+        help_text=gettext_lazy("In a few words; the care team reads it before the visit."),
+    )
+    questions = forms.CharField(
+        label=gettext_lazy("Questions for the provider"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+def _wanted(request: SignedInRequest, source: Any) -> tuple[Booking, ZoneInfo]:
+    """The slot the page names (query string or form), its objects checked; junk is a 404."""
+    actor = request.actor
+    visit_type = access_visit_type_by_id(actor, source.get("visit_type"))
+    provider = access_provider_by_id(actor, source.get("provider"), visit_type=visit_type)
+    raw_location = (source.get("location") or "").strip()
+    location = access_location_by_id(actor, raw_location, visit_type=visit_type) if raw_location else None
+    try:
+        starts = datetime.fromisoformat(str(source.get("starts") or ""))
+    except ValueError:
+        raise Http404 from None
+    if starts.tzinfo is None:
+        raise Http404
+    mode = str(source.get("mode") or "")
+    if mode not in visit_type.modes:
+        mode = Mode.IN_PERSON if location is not None and Mode.IN_PERSON in visit_type.modes else visit_type.modes[0]
+    if mode != Mode.IN_PERSON:
+        location = None
+    return Booking(visit_type=visit_type, provider=provider, starts_at=starts, mode=mode, location=location), zone_of(
+        visit_type, location
+    )
+
+
+@subject_page(Scope.SCHEDULING)
+@require_http_methods(["GET", "HEAD", "POST"])
+def book(request: SignedInRequest, subject: Patient) -> HttpResponse:
+    """The chosen time, the reason and questions, and the button that books it (or says why it cannot)."""
+    source = request.POST if request.method == "POST" else request.GET
+    wanted, zone = _wanted(request, source)
+    form = BookForm(request.POST if request.method == "POST" else None)
+    status = 200
+    alternatives: list[SlotChoice] = []
+    if request.method == "POST" and form.is_valid():
+        booking = Booking(
+            visit_type=wanted.visit_type,
+            provider=wanted.provider,
+            starts_at=wanted.starts_at,
+            mode=wanted.mode,
+            location=wanted.location,
+            reason=form.cleaned_data["reason"],
+            questions=form.cleaned_data["questions"],
+        )
+        try:
+            appointment = book_appointment(actor=request.actor, patient=subject, booking=booking, request=request)
+        except SlotTakenError as error:
+            form.add_error(None, str(error))
+            providers = {p.pk: p for p in wanted.visit_type.providers.all()}
+            alternatives = _choices(wanted.visit_type, error.alternatives, providers, mode=wanted.mode)
+            status = 409
+        except BookingError as error:
+            form.add_error(None, str(error))
+            status = 400
+        else:
+            messages.success(request, _booked_words(appointment, zone))
+            return redirect("scheduling:appointments")
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "scheduling/book.html",
+        {
+            "patient": subject,
+            "wanted": wanted,
+            "when": when_text(wanted.starts_at, zone),
+            "mode_label": dict(Mode.choices).get(wanted.mode, wanted.mode),
+            "form": form,
+            "alternatives": alternatives,
+            "slot_fields": {
+                "visit_type": wanted.visit_type.pk,
+                "provider": wanted.provider.pk,
+                "starts": wanted.starts_at.astimezone(UTC).isoformat(),
+                "mode": wanted.mode,
+                "location": wanted.location.pk if wanted.location is not None else "",
+            },
+        },
+        status=status,
+    )
+
+
+def _booked_words(appointment: Appointment, zone: ZoneInfo) -> str:
+    when = when_text(appointment.starts_at, zone)
+    if appointment.status == "requested":
+        return _("Asked for %(when)s with %(provider)s. The clinic will confirm it.") % {
+            "when": when,
+            "provider": appointment.provider.display_name,
+        }
+    return _("Booked: %(when)s with %(provider)s.") % {"when": when, "provider": appointment.provider.display_name}
+
+
+@subject_page(Scope.SCHEDULING, objects={"appointment_id": access_appointment_by_id})
+@require_POST
+def cancel(request: SignedInRequest, subject: Patient, appointment: Appointment) -> HttpResponse:
+    try:
+        cancel_appointment(actor=request.actor, appointment=appointment, request=request)
+    except BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The visit was cancelled."))
+    return redirect("scheduling:appointments")

@@ -1,0 +1,120 @@
+"""The patient's side in the browser's terms: find the soonest times, book one, see it, cancel it."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from scheduling.actions import book_appointment
+from scheduling.models import Appointment, AppointmentStatus
+from tests.scheduling.clinic import NOW, Clinic, chicago, make_clinic
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinic() -> Clinic:
+    return make_clinic()
+
+
+@pytest.fixture
+def signed_in(client: Client, clinic: Clinic) -> Client:
+    assert clinic.actor.user is not None
+    client.force_login(clinic.actor.user)
+    return client
+
+
+def test_the_soonest_times_lead_to_a_booking_that_shows_on_the_list(signed_in: Client, clinic: Clinic) -> None:
+    with time_machine.travel(NOW, tick=False):
+        page = signed_in.get(reverse("scheduling:find"), {"visit_type": clinic.checkup.pk})
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert "Mon 2 Mar, 10:00 CST" in text  # after the two hours' notice, the clinic's clock
+        first = page.context["choices"][0]
+        query = {key: values[0] for key, values in parse_qs(urlparse(first.url).query).items()}
+        confirm = signed_in.get(reverse("scheduling:book"), query)
+        assert confirm.status_code == 200
+        assert "Dr. Casey Nguyen" in confirm.content.decode()
+        done = signed_in.post(reverse("scheduling:book"), {**query, "reason": "Cough", "questions": "Is it asthma?"})
+        assert done.status_code == 302
+        appointment = Appointment.objects.get()
+        assert (appointment.starts_at, appointment.reason, appointment.questions) == (
+            chicago("2026-03-02T10:00"),
+            "Cough",
+            "Is it asthma?",
+        )
+        listing = signed_in.get(reverse("scheduling:appointments")).content.decode()
+        assert "Booked: Mon 2 Mar, 10:00 CST with Dr. Casey Nguyen." in listing
+        assert "Coming up" in listing
+
+
+def test_a_time_taken_meanwhile_keeps_what_was_written_and_offers_others(signed_in: Client, clinic: Clinic) -> None:
+    other, other_actor = clinic.another_patient()
+    with time_machine.travel(NOW, tick=False):
+        book_appointment(actor=other_actor, patient=other, booking=clinic.booking("2026-03-03T09:00"), now=NOW)
+        body = {
+            "visit_type": clinic.checkup.pk,
+            "provider": clinic.doctor.pk,
+            "starts": chicago("2026-03-03T09:00").astimezone(UTC).isoformat(),
+            "mode": "in_person",
+            "location": clinic.location.pk,
+            "reason": "Knee pain since Sunday",
+        }
+        page = signed_in.post(reverse("scheduling:book"), body)
+    assert page.status_code == 409
+    text = page.content.decode()
+    assert "That time was just taken" in text
+    assert "Knee pain since Sunday" in text
+    assert len(page.context["alternatives"]) == 3
+    assert Appointment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"starts": "tomorrow"},
+        {"starts": "2026-03-03T09:00:00"},  # no zone: which 09:00?
+        {"visit_type": "999999"},
+        {"provider": "abc"},
+    ],
+)
+def test_junk_slots_are_not_found_and_change_nothing(signed_in: Client, clinic: Clinic, change: dict[str, str]) -> None:
+    body = {
+        "visit_type": clinic.checkup.pk,
+        "provider": clinic.doctor.pk,
+        "starts": chicago("2026-03-03T09:00").astimezone(UTC).isoformat(),
+        "mode": "in_person",
+        **change,
+    }
+    with time_machine.travel(NOW, tick=False):
+        assert signed_in.post(reverse("scheduling:book"), body).status_code == 404
+    assert not Appointment.objects.exists()
+
+
+def test_cancelling_in_time_and_too_late(signed_in: Client, clinic: Clinic) -> None:
+    with time_machine.travel(NOW, tick=False):
+        later = book_appointment(actor=clinic.actor, patient=clinic.patient, booking=clinic.booking("2026-03-05T09:00"))
+        soon = book_appointment(
+            actor=clinic.actor, patient=clinic.patient, booking=clinic.booking("2026-03-02T11:00"), by_staff=True
+        )
+        assert signed_in.post(reverse("scheduling:cancel", args=[later.pk])).status_code == 302
+        page = signed_in.post(reverse("scheduling:cancel", args=[soon.pk]), follow=True).content.decode()
+    assert "Please call 555-0100" in page
+    statuses = dict(Appointment.objects.values_list("pk", "status"))
+    assert statuses == {later.pk: AppointmentStatus.CANCELLED, soon.pk: AppointmentStatus.BOOKED}
+    assert AuditEvent.objects.filter(action="appointments.cancelled").count() == 1
+
+
+def test_someone_elses_visit_is_not_found(signed_in: Client, clinic: Clinic) -> None:
+    other, other_actor = clinic.another_patient()
+    with time_machine.travel(NOW, tick=False):
+        theirs = book_appointment(actor=other_actor, patient=other, booking=clinic.booking("2026-03-05T09:00"))
+        assert signed_in.post(reverse("scheduling:cancel", args=[theirs.pk])).status_code == 404
+    assert Appointment.objects.get(pk=theirs.pk).status == AppointmentStatus.BOOKED
+    assert timedelta(0) < theirs.ends_at - theirs.starts_at
