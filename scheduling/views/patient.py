@@ -34,7 +34,14 @@ from scheduling.access import (
     access_provider_by_id,
     access_visit_type_by_id,
 )
-from scheduling.actions import Booking, BookingError, SlotTakenError, book_appointment, cancel_appointment
+from scheduling.actions import (
+    Booking,
+    BookingError,
+    SlotTakenError,
+    book_appointment,
+    cancel_appointment,
+    move_appointment,
+)
 from scheduling.models import Appointment, Location, Mode, Provider, VisitType
 from scheduling.slots import Slot
 
@@ -127,13 +134,18 @@ def find(request: SignedInRequest, subject: Patient) -> HttpResponse:
     mode = request.GET.get("mode") or None
     if visit_type is not None and mode not in (None, *visit_type.modes):
         mode = None
+    raw_move = (request.GET.get("move") or "").strip()
+    moving = access_appointment_by_id(actor, raw_move) if raw_move else None
+    if moving is not None and visit_type is None:
+        visit_type = access_visit_type_by_id(actor, moving.visit_type_id)
     choices: list[SlotChoice] = []
     if visit_type is not None:
         slots = selectors.first_available(
             visit_type, now=timezone.now(), count=FIRST_AVAILABLE, provider=provider, mode=mode
         )
         providers = {p.pk: p for p in visit_type.providers.all()}
-        choices = _choices(visit_type, slots, providers, **({"mode": mode} if mode else {}))
+        extra = {**({"mode": mode} if mode else {}), **({"move": str(moving.pk)} if moving else {})}
+        choices = _choices(visit_type, slots, providers, **extra)
     return render(
         request,
         "scheduling/find.html",
@@ -145,6 +157,8 @@ def find(request: SignedInRequest, subject: Patient) -> HttpResponse:
             "mode": mode or "",
             "modes": [(value, label) for value, label in Mode.choices if visit_type and value in visit_type.modes],
             "choices": choices,
+            "moving": moving,
+            "moving_when": when_text(moving.starts_at, zone_of(moving.visit_type, moving.location)) if moving else "",
         },
     )
 
@@ -193,7 +207,10 @@ def book(request: SignedInRequest, subject: Patient) -> HttpResponse:
     """The chosen time, the reason and questions, and the button that books it (or says why it cannot)."""
     source = request.POST if request.method == "POST" else request.GET
     wanted, zone = _wanted(request, source)
-    form = BookForm(request.POST if request.method == "POST" else None)
+    raw_move = (source.get("move") or "").strip()
+    moving = access_appointment_by_id(request.actor, raw_move) if raw_move else None
+    initial = {"reason": moving.reason, "questions": moving.questions} if moving is not None else None
+    form = BookForm(request.POST if request.method == "POST" else None, initial=initial)
     status = 200
     alternatives: list[SlotChoice] = []
     if request.method == "POST" and form.is_valid():
@@ -207,11 +224,15 @@ def book(request: SignedInRequest, subject: Patient) -> HttpResponse:
             questions=form.cleaned_data["questions"],
         )
         try:
-            appointment = book_appointment(actor=request.actor, patient=subject, booking=booking, request=request)
+            if moving is not None:
+                appointment = move_appointment(actor=request.actor, appointment=moving, to=booking, request=request)
+            else:
+                appointment = book_appointment(actor=request.actor, patient=subject, booking=booking, request=request)
         except SlotTakenError as error:
             form.add_error(None, str(error))
             providers = {p.pk: p for p in wanted.visit_type.providers.all()}
-            alternatives = _choices(wanted.visit_type, error.alternatives, providers, mode=wanted.mode)
+            extra = {"mode": wanted.mode, **({"move": str(moving.pk)} if moving else {})}
+            alternatives = _choices(wanted.visit_type, error.alternatives, providers, **extra)
             status = 409
         except BookingError as error:
             form.add_error(None, str(error))
@@ -231,7 +252,10 @@ def book(request: SignedInRequest, subject: Patient) -> HttpResponse:
             "mode_label": dict(Mode.choices).get(wanted.mode, wanted.mode),
             "form": form,
             "alternatives": alternatives,
+            "moving": moving,
+            "moving_when": when_text(moving.starts_at, zone_of(moving.visit_type, moving.location)) if moving else "",
             "slot_fields": {
+                **({"move": moving.pk} if moving is not None else {}),
                 "visit_type": wanted.visit_type.pk,
                 "provider": wanted.provider.pk,
                 "starts": wanted.starts_at.astimezone(UTC).isoformat(),

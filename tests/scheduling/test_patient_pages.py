@@ -118,3 +118,27 @@ def test_someone_elses_visit_is_not_found(signed_in: Client, clinic: Clinic) -> 
         assert signed_in.post(reverse("scheduling:cancel", args=[theirs.pk])).status_code == 404
     assert Appointment.objects.get(pk=theirs.pk).status == AppointmentStatus.BOOKED
     assert timedelta(0) < theirs.ends_at - theirs.starts_at
+
+
+def test_moving_a_visit_from_the_list(signed_in: Client, clinic: Clinic) -> None:
+    with time_machine.travel(NOW, tick=False):
+        first = book_appointment(
+            actor=clinic.actor,
+            patient=clinic.patient,
+            booking=clinic.booking("2026-03-05T09:00", provider=clinic.nurse),
+        )
+        listing = signed_in.get(reverse("scheduling:appointments")).content.decode()
+        assert f"?move={first.pk}" in listing
+        page = signed_in.get(reverse("scheduling:find"), {"move": str(first.pk)})
+        assert "Choose a new time for the visit of Thu 5 Mar, 09:00 CST" in page.content.decode()
+        choice = page.context["choices"][0]
+        query = {key: values[0] for key, values in parse_qs(urlparse(choice.url).query).items()}
+        assert query["move"] == str(first.pk)
+        confirm = signed_in.get(reverse("scheduling:book"), query)
+        assert "From Thu 5 Mar, 09:00 CST to:" in confirm.content.decode()
+        assert confirm.context["form"].initial["reason"] == "Cough for two weeks"
+        done = signed_in.post(reverse("scheduling:book"), {**query, "reason": "Cough for two weeks"})
+    assert done.status_code == 302
+    first.refresh_from_db()
+    moved = Appointment.objects.exclude(pk=first.pk).get()
+    assert (first.status, moved.status, moved.starts_at) == ("cancelled", "booked", chicago("2026-03-02T10:00"))
