@@ -1,0 +1,66 @@
+"""Appointments on a 390 px phone: a patient finds the soonest free times, books one with a reason, moves it,
+then cancels it; every page axe-core clean, without sideways scrolling, and no script from hostile words runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from scheduling.models import Appointment, AppointmentStatus, AvailabilityException
+from tests.conftest import World
+from tests.e2e.test_account_journeys import HOME_URL, sign_in_through_form
+from tests.e2e.test_patient_messages import HOSTILE, PHONE, check_page
+from tests.factories import TEST_PASSWORD
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture then skips (or fails, with REQUIRE_BROWSER=1) and says why
+    expect = None
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_patient_books_moves_and_cancels_a_visit(new_page: Any, world: World) -> None:
+    # The provider is away for two days: the soonest free times are past the online cancellation cutoff.
+    now = timezone.now()
+    AvailabilityException.objects.create(provider=world.provider, starts_at=now, ends_at=now + timedelta(days=2))
+    page = new_page(viewport=PHONE)
+    page.goto("/accounts/login/")
+    sign_in_through_form(page, "patient@example.test", TEST_PASSWORD)
+    expect(page).to_have_url(HOME_URL)
+
+    page.get_by_role("link", name="Appointments").first.click()
+    check_page(page)
+    page.get_by_role("link", name="Book a visit").click()
+    page.get_by_label("Kind of visit").select_option(label="Checkup (20 min) · Riverside Family Clinic")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Show free times").click()
+    check_page(page)
+    page.locator(".slot-list a").first.click()
+    check_page(page)
+    page.get_by_label("Reason for the visit").fill("Headache " + HOSTILE)
+    page.get_by_role("button", name="Book").click()
+    expect(page.get_by_text("Booked:")).to_be_visible()
+    expect(page.get_by_text("Dr. Casey Nguyen").first).to_be_visible()
+    check_page(page)
+    booked = Appointment.objects.get(patient=world.patient_record)
+    assert booked.reason == "Headache " + HOSTILE
+
+    page.get_by_role("link", name="Move to another time").click()
+    check_page(page)
+    page.locator(".slot-list a").nth(1).click()
+    expect(page.get_by_label("Reason for the visit")).to_have_value("Headache " + HOSTILE)
+    page.get_by_role("button", name="Move it to this time").click()
+    expect(page.get_by_text("Booked:")).to_be_visible()
+    check_page(page)
+    moved = Appointment.objects.get(patient=world.patient_record, status=AppointmentStatus.BOOKED)
+    assert moved.pk != booked.pk
+
+    page.get_by_role("button", name="Cancel this visit").click()
+    expect(page.get_by_text("The visit was cancelled.")).to_be_visible()
+    expect(page.get_by_text("No visits coming up.")).to_be_visible()
+    check_page(page)
+    assert not Appointment.objects.filter(patient=world.patient_record, status=AppointmentStatus.BOOKED).exists()
