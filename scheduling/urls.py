@@ -9,4 +9,5 @@ urlpatterns = [
     path("appointments/find/", patient.find, name="find"),
     path("appointments/book/", patient.book, name="book"),
     path("appointments/<uuid:appointment_id>/cancel/", patient.cancel, name="cancel"),
+    path("appointments/<uuid:appointment_id>/calendar.ics", patient.appointment_file, name="appointment_file"),
 ]

@@ -42,6 +42,7 @@ from scheduling.actions import (
     cancel_appointment,
     move_appointment,
 )
+from scheduling.calendar import calendar_of
 from scheduling.models import Appointment, Location, Mode, Provider, VisitType
 from scheduling.slots import Slot
 
@@ -287,3 +288,15 @@ def cancel(request: SignedInRequest, subject: Patient, appointment: Appointment)
     else:
         messages.success(request, _("The visit was cancelled."))
     return redirect("scheduling:appointments")
+
+
+@subject_page(
+    Scope.SCHEDULING, audit=AuditAction.APPOINTMENTS_VIEWED, objects={"appointment_id": access_appointment_by_id}
+)
+@require_safe
+def appointment_file(request: SignedInRequest, subject: Patient, appointment: Appointment) -> HttpResponse:
+    """The visit as a calendar file (.ics), to add to any calendar."""
+    response = HttpResponse(calendar_of([appointment]), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -142,3 +142,23 @@ def test_moving_a_visit_from_the_list(signed_in: Client, clinic: Clinic) -> None
     first.refresh_from_db()
     moved = Appointment.objects.exclude(pk=first.pk).get()
     assert (first.status, moved.status, moved.starts_at) == ("cancelled", "booked", chicago("2026-03-02T10:00"))
+
+
+def test_a_visit_as_a_calendar_file_names_no_health_details(signed_in: Client, clinic: Clinic) -> None:
+    from icalendar import Calendar
+
+    with time_machine.travel(NOW, tick=False):
+        visit = book_appointment(actor=clinic.actor, patient=clinic.patient, booking=clinic.booking("2026-03-05T09:00"))
+        response = signed_in.get(reverse("scheduling:appointment_file", args=[visit.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    assert "attachment" in response["Content-Disposition"]
+    (event,) = Calendar.from_ical(response.content).walk("VEVENT")
+    assert event.decoded("dtstart") == chicago("2026-03-05T09:00")
+    assert event.decoded("dtend") == chicago("2026-03-05T09:20")
+    assert str(event["summary"]) == "Appointment at Riverside Family Clinic"
+    assert str(event["location"]) == "Riverside Main Street"
+    assert str(event["status"]) == "CONFIRMED"
+    text = response.content.decode()
+    assert "Cough" not in text
+    assert "Checkup" not in text

@@ -961,6 +961,9 @@ MATRIX: dict[str, Row] = {
         get(signed_in(404)),  # no time named: nothing to book
         Case("POST", signed_in(404, (302, (PAT, CG_FULL))), body=free_checkup, ok=(PAT, CG_FULL), effect=visit_booked),
     ), probe=PAT),
+    "scheduling:appointment_file": Row(
+        lambda w: {"appointment_id": w.rosa_appointment.pk}, (get(signed_in(404, (200, CG_FULL))),), probe=CG_FULL
+    ),
     "scheduling:cancel": Row(
         lambda w: {"appointment_id": w.rosa_appointment.pk},
         (Case("POST", signed_in(404, (302, CG_FULL)), ok=(CG_FULL,), effect=rosas_visit_cancelled),),
