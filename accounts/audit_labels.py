@@ -124,6 +124,8 @@ class AuditAction(models.TextChoices):
     APPOINTMENT_MOVED = "appointments.moved", _("Moved an appointment")
     APPOINTMENT_CANCELLED = "appointments.cancelled", _("Cancelled an appointment")
     APPOINTMENTS_VIEWED = "appointments.viewed", _("Viewed the appointments")
+    APPOINTMENT_STATUS_CHANGED = "appointments.status_changed", _("The clinic marked a visit (arrived, seen, missed)")
+    SCHEDULE_VIEWED = "appointments.schedule_viewed", _("The clinic's schedule listed a visit")
     # Proxy access
     PROXY_INVITED = "proxy.invited", _("Invited someone to help")
     PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")

@@ -8,11 +8,14 @@ the organization's closed days.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
-from accounts.models import Organization, Patient
+from accounts.actors import Actor
+from accounts.models import Enrollment, Organization, Patient
+from accounts.scoping import scoped
 from scheduling.models import (
     HOLDING_STATUSES,
     Appointment,
@@ -235,3 +238,27 @@ def providers_by_id(ids: set[int]) -> dict[int, Provider]:
 
 def locations_by_id(ids: set[int]) -> dict[int, Location]:
     return {location.pk: location for location in Location.objects.filter(pk__in=ids)}
+
+
+# The staff side (rows of the desk's organization only) ------------------------------------------------------
+
+
+def day_schedule(staff: Actor, day: date) -> list[Appointment]:
+    """Every visit at the desk's organization on a day of its clock, by provider then time, with the patient's
+    MRN there (`mrn`)."""
+    organization = staff.organization
+    zone = ZoneInfo(organization.time_zone)
+    starts = datetime.combine(day, time.min).replace(tzinfo=zone)
+    ends = datetime.combine(day + timedelta(days=1), time.min).replace(tzinfo=zone)
+    mrn = Subquery(scoped(staff, Enrollment).filter(patient_id=OuterRef("patient_id")).values("mrn")[:1])
+    return list(
+        scoped(staff, Appointment)
+        .filter(starts_at__gte=starts, starts_at__lt=ends)
+        .select_related("patient", "provider", "visit_type", "location")
+        .annotate(mrn=mrn)
+        .order_by("provider__display_name", "provider_id", "starts_at")
+    )
+
+
+def desk_providers(staff: Actor) -> list[Provider]:
+    return list(scoped(staff, Provider).filter(is_active=True).order_by("display_name"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduling.views import patient
+from scheduling.views import patient, staff
 
 app_name = "scheduling"
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("appointments/book/", patient.book, name="book"),
     path("appointments/<uuid:appointment_id>/cancel/", patient.cancel, name="cancel"),
     path("appointments/<uuid:appointment_id>/calendar.ics", patient.appointment_file, name="appointment_file"),
+    path("staff/<slug:org_slug>/schedule/", staff.schedule, name="staff_schedule"),
+    path("staff/<slug:org_slug>/schedule/<uuid:appointment_id>/mark/", staff.mark, name="staff_mark"),
 ]

@@ -290,6 +290,29 @@ def more_visits(world: World) -> None:
         )
 
 
+def more_day_visits(world: World, count: int = 6) -> None:
+    """Today's visits at Riverside grow: other patients, providers and kinds of visit."""
+    from datetime import timedelta
+
+    from scheduling.models import Appointment, Provider, VisitType
+
+    start = timezone.now().replace(minute=0, second=0, microsecond=0)
+    for n in range(count):
+        patient = PatientFactory()
+        EnrollmentFactory(patient=patient, organization=world.org_here)
+        provider = Provider.objects.create(organization=world.org_here, display_name=f"Provider {start:%H%M%S} {n}")
+        visit_type = VisitType.objects.create(organization=world.org_here, name=f"Visit {n}", modes=["phone"])
+        Appointment.objects.create(
+            organization=world.org_here,
+            provider=provider,
+            patient=patient,
+            visit_type=visit_type,
+            mode="phone",
+            starts_at=start + timedelta(minutes=n),
+            ends_at=start + timedelta(minutes=n + 20),
+        )
+
+
 def more_of_both(world: World) -> None:
     more_journal(world)
     more_readings(world)
@@ -335,8 +358,9 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("caregiver_full", "messaging:thread", {"thread_id": "rosa"}, more_messages),
     ("caregiver_full", "api-messages", {"patient_id": "rosa"}, more_threads),
     ("caregiver_full", "api-messages-thread", {"patient_id": "rosa", "thread_id": "rosa"}, more_messages),
-    # Appointments, the patient's side.
+    # Appointments, the patient's side and the staff's day.
     ("caregiver_full", "scheduling:appointments", {}, more_visits),
+    ("staff_here", "scheduling:staff_schedule", {"org_slug": "riverside"}, more_day_visits),
 ]
 
 
@@ -360,6 +384,8 @@ def test_list_page_query_count_is_constant(
         journal_entry(world, "caregiver_full", EntryKind.SYMPTOM, "First symptom")
         for kind in MeasurementKind.values:
             home_reading(world, "caregiver_full", kind)
+    if url_name == "scheduling:staff_schedule":
+        more_day_visits(world, 1)  # one visit first: an empty day writes no audit rows
     if url_name == "api-record-share-links":
         more_share_links(world, 1)  # one link first: an empty page of links skips reading them
     if kwargs.get("patient_id") == "alex":

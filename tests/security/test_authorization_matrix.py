@@ -969,6 +969,14 @@ MATRIX: dict[str, Row] = {
         (Case("POST", signed_in(404, (302, CG_FULL)), ok=(CG_FULL,), effect=rosas_visit_cancelled),),
         probe=CG_FULL,
     ),
+    # Riverside's schedule: its staff who see patients' visits (the nurse, the admins); a visit marked by them.
+    "scheduling:staff_schedule": Row({"org_slug": "riverside"}, (get(staff((HERE, *ADMINS_HERE))),), probe=HERE),
+    "scheduling:staff_mark": Row(
+        lambda w: {"org_slug": "riverside", "appointment_id": w.rosa_appointment.pk},
+        (Case("POST", staff((HERE, *ADMINS_HERE), 302), body={"mark": "cancel"}, ok=(HERE, *ADMINS_HERE),
+              effect=rosas_visit_cancelled),),
+        probe=HERE,
+    ),
     # The staff's refill queue: Riverside's inbox roles see it; only the nurse decides (admins: 403).
     "messaging:staff_refills": Row({"org_slug": "riverside"}, (get(staff(DESK_REFILLS)),), probe=HERE),
     "messaging:staff_refill_decide": Row(
