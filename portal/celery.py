@@ -69,6 +69,11 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         sender.signature("messaging.send_refill_reminders"),
         name="remind people before a medicine runs out",
     )
+    sender.add_periodic_task(
+        float(settings.APPOINTMENT_REMINDER_SWEEP_SECONDS),
+        sender.signature("scheduling.send_appointment_reminders"),
+        name="remind people of their visits at the organization's offsets",
+    )
 
 
 @worker_shutting_down.connect

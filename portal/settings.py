@@ -418,6 +418,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Email: never carries health information (see accounts.adapters).
 globals().update(environ.Env.email_url_config(required("EMAIL_URL", dev_default="consolemail://")))
+# Text messages (appointment reminders): the console here; a provider's backend class in production.
+SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleBackend")
+# How often the beat looks for appointment reminders that fell due (the 2-hour one is sent within this time).
+APPOINTMENT_REMINDER_SWEEP_SECONDS = env.int("APPOINTMENT_REMINDER_SWEEP_SECONDS", default=300)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Family Health Portal <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -140,6 +140,7 @@ def book_appointment(
                 booked_by=actor.user,
                 booked_by_name=(actor.user.full_name or actor.user.email) if actor.user else "",
                 booked_by_staff=by_staff,
+                created_at=moment,
             )
             record_audit_event(
                 action=(
@@ -246,6 +247,7 @@ def move_appointment(
                 booked_by=actor.user,
                 booked_by_name=(actor.user.full_name or actor.user.email) if actor.user else "",
                 booked_by_staff=by_staff,
+                created_at=moment,
             )
             record_audit_event(
                 action=AuditAction.APPOINTMENT_MOVED,

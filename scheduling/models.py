@@ -208,3 +208,36 @@ class Appointment(models.Model):
     @property
     def holds_time(self) -> bool:
         return self.status in HOLDING_STATUSES
+
+
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    TEXT = "text", _("Text message")
+
+
+class AppointmentReminder(models.Model):
+    """One reminder of one visit to one person by one channel, at one of the organization's offsets: written
+    when it falls due, sent once (the unique key), skipped when the visit no longer holds."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    offset_minutes = models.PositiveIntegerField()
+    channel = models.CharField(max_length=8, choices=ReminderChannel.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    skipped_at = models.DateTimeField(null=True, blank=True)  # the visit was cancelled or moved meanwhile
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "recipient", "offset_minutes", "channel"], name="reminder_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="reminder_unsent",
+                condition=Q(sent_at__isnull=True, skipped_at__isnull=True),
+            )
+        ]

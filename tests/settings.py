@@ -14,6 +14,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "k" 
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1rZXktb25lLWZvci10aGUtdGVzdC1zdWl0ZSE=")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
+os.environ.setdefault("SMS_BACKEND", "accounts.sms.MemoryBackend")
 os.environ.setdefault("AUDIT_CHECKPOINT_KEY", "test-audit-checkpoint-key-not-for-production")
 # Never the developer's var/ (tests that checkpoint the audit chain point this at their own tmp_path).
 os.environ.setdefault(

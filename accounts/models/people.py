@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import EncryptedTextField
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -35,6 +37,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
+    # For text-message reminders (accounts.sms); the number in E.164 form ("+15550100"), encrypted at rest.
+    phone = EncryptedTextField(_("mobile phone number"), blank=True, default="")
+    reminders_by_text = models.BooleanField(_("appointment reminders by text message"), default=False)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text=_("May open the Django admin (after two-step verification).")
