@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
@@ -262,3 +263,15 @@ def day_schedule(staff: Actor, day: date) -> list[Appointment]:
 
 def desk_providers(staff: Actor) -> list[Provider]:
     return list(scoped(staff, Provider).filter(is_active=True).order_by("display_name"))
+
+
+UPCOMING_CAP = 50  # visits read for the family view's cards (the next one of each person, and a count)
+
+
+def upcoming_for_patients(patient_ids: list[UUID], *, now: datetime) -> list[Appointment]:
+    """The coming visits that hold their time, of several people at once, soonest first."""
+    return list(
+        Appointment.objects.filter(patient_id__in=patient_ids, status__in=HOLDING_STATUSES, starts_at__gt=now)
+        .select_related("organization", "location__organization")
+        .order_by("starts_at")[:UPCOMING_CAP]
+    )

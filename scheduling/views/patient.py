@@ -19,7 +19,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -43,24 +42,15 @@ from scheduling.actions import (
     move_appointment,
 )
 from scheduling.calendar import calendar_of
-from scheduling.models import Appointment, Location, Mode, Provider, VisitType
+from scheduling.models import Appointment, Mode, Provider, VisitType
 from scheduling.slots import Slot
+from scheduling.times import when_text, zone_of
 
 if TYPE_CHECKING:
     from accounts.models import Patient
     from accounts.requests import SignedInRequest
 
 FIRST_AVAILABLE = 12  # free times shown at once
-
-
-def zone_of(visit_type: VisitType, location: Location | None) -> ZoneInfo:
-    return ZoneInfo(location.zone_name if location is not None else visit_type.organization.time_zone)
-
-
-def when_text(moment: datetime, zone: ZoneInfo) -> str:
-    """A visit's time as the clinic's clock shows it, with the zone's abbreviation ("Thu 3 Dec, 09:20 CST")."""
-    local = moment.astimezone(zone)
-    return f"{date_format(local, 'D j M')}, {time_format(local, 'H:i')} {local.tzname()}"
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,36 @@ def test_a_visit_as_a_calendar_file_names_no_health_details(signed_in: Client, c
     text = response.content.decode()
     assert "Cough" not in text
     assert "Checkup" not in text
+
+
+def test_the_family_view_shows_each_persons_next_visit_to_those_with_the_scope(client: Client) -> None:
+    """Maria holds the scheduling scope for her mother Rosa, and only records for her neighbour Sam."""
+    from accounts.actors import actor_for
+    from accounts.models.audit import Basis
+    from proxy.access import subjects_for
+    from proxy.models import GrantStatus, ProxyGrant
+    from scheduling.attention import next_visits
+    from tests.factories import EnrollmentFactory, PatientFactory, UserFactory
+
+    with time_machine.travel(NOW, tick=False):
+        clinic = make_clinic()
+        maria = UserFactory(full_name="Maria Lopez")
+        rosa, sam = PatientFactory(given_name="Rosa"), PatientFactory(given_name="Sam")
+        for person, scopes in ((rosa, ["scheduling", "records"]), (sam, ["records"])):
+            EnrollmentFactory(patient=person, organization=clinic.organization)
+            ProxyGrant.objects.create(
+                grantee=maria,
+                patient=person,
+                legal_basis=Basis.PATIENT_CONSENT,
+                scopes=scopes,
+                status=GrantStatus.ACTIVE,
+            )
+        for person, when in ((rosa, "2026-03-04T09:00"), (rosa, "2026-03-05T09:00"), (sam, "2026-03-04T10:00")):
+            book_appointment(actor=clinic.actor, patient=person, booking=clinic.booking(when), by_staff=True)
+        actor = actor_for(maria)
+        cards = next_visits(actor, subjects_for(actor))
+        assert set(cards) == {rosa.pk}
+        (item,) = cards[rosa.pk]
+        assert item.text == "Next visit: Wed 4 Mar, 09:00 CST at Riverside Family Clinic. 1 more after it."
+        client.force_login(maria)
+        assert item.text in client.get(reverse("family")).content.decode()
