@@ -478,6 +478,8 @@ SPECTACULAR_SETTINGS = {
         "MessageKindEnum": "messaging.api.serializers.MESSAGE_KIND_CHOICES",
         "RefillStatusEnum": "messaging.api.refills.REFILL_STATUS_CHOICES",
         "RefillDecisionEnum": "messaging.api.refills.REFILL_DECISION_CHOICES",
+        "AppointmentStatusEnum": "scheduling.api.patient.APPOINTMENT_STATUS_CHOICES",
+        "VisitModeEnum": "scheduling.api.patient.VISIT_MODE_CHOICES",
     },
 }
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include("records.api.urls")),
     path("api/v1/", include("messaging.api.urls")),
     path("api/v1/", include("messaging.api.urls_staff")),
+    path("api/v1/", include("scheduling.api.urls")),
     path("api/v1/", include("messaging.api.urls_refills")),
     path("api/schema/", views.SchemaView.as_view(), name="api-schema"),
     path("api/docs/", views.SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),

@@ -527,6 +527,14 @@ def free_checkup(world: World) -> dict[str, Any]:
     }
 
 
+SCHEDULING_API = api(404, (200, CG_FULL), (404, TOKEN_REV))  # a path naming Rosa: the scheduling scope for her
+
+
+def api_free_checkup(world: World) -> dict[str, Any]:
+    body = free_checkup(world)
+    return {**body, "reason": "Matrix"}
+
+
 def visit_booked(world: World, persona: str) -> None:
     from scheduling.models import Appointment
 
@@ -1332,6 +1340,26 @@ MATRIX: dict[str, Row] = {
         ),
         probe=CG_FULL,
     ),
+    # Appointments through the API, on Rosa's path: the scheduling scope for her (the full caregiver).
+    "api-appointments": Row(
+        rosa_path,
+        (
+            get(SCHEDULING_API),
+            Case("POST", api(404, (201, CG_FULL), (404, TOKEN_REV)), kind="json", body=api_free_checkup,
+                 ok=(CG_FULL,), effect=visit_booked),
+        ),
+        probe=CG_FULL,
+    ),
+    "api-appointment-visit-types": Row(rosa_path, (get(SCHEDULING_API),), probe=CG_FULL),
+    "api-appointment-slots": Row(
+        rosa_path, (get(SCHEDULING_API),), probe=CG_FULL, extra={"query": lambda w: {"visit_type": w.visit_type.pk}}
+    ),
+    "api-appointment-cancel": Row(
+        lambda w: {**rosa_path(w), "appointment_id": w.rosa_appointment.pk},
+        (Case("POST", api(404, (200, CG_FULL), (404, TOKEN_REV)), kind="json", ok=(CG_FULL,),
+              effect=rosas_visit_cancelled),),
+        probe=CG_FULL,
+    ),
     "api-staff-refills": Row({"org_slug": "riverside"}, (get(api(404, (200, DESK_REFILLS), (REFUSED, NOMFA))),),
                              probe=HERE),
     "api-staff-refill-decide": Row(
@@ -1436,7 +1464,10 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
 
 def _url(name: str, row: Row, world: World) -> str:
     kwargs = row.kwargs(world) if callable(row.kwargs) else row.kwargs
-    return reverse(name, kwargs=kwargs) + row.extra.get("query", "")
+    query = row.extra.get("query", "")
+    if callable(query):  # a query naming the world's objects
+        query = "?" + urlencode(query(world))
+    return reverse(name, kwargs=kwargs) + query
 
 
 def _send(client: Client, method: str, url: str, case: Case, world: World) -> Any:
