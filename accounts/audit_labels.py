@@ -124,6 +124,7 @@ class AuditAction(models.TextChoices):
     APPOINTMENT_MOVED = "appointments.moved", _("Moved an appointment")
     APPOINTMENT_CANCELLED = "appointments.cancelled", _("Cancelled an appointment")
     APPOINTMENTS_VIEWED = "appointments.viewed", _("Viewed the appointments")
+    WAITLIST_JOINED = "appointments.waitlist_joined", _("Asked to be offered an earlier visit time")
     APPOINTMENT_STATUS_CHANGED = "appointments.status_changed", _("The clinic marked a visit (arrived, seen, missed)")
     SCHEDULE_VIEWED = "appointments.schedule_viewed", _("The clinic's schedule listed a visit")
     # Proxy access

@@ -11,7 +11,8 @@ from django.http import Http404
 from accounts.access import access_subject, parse_int_id, parse_uuid
 from accounts.actors import Actor, Scope
 from accounts.scoping import scoped
-from scheduling.models import Appointment, Location, Provider, VisitType
+from scheduling.models import Appointment, Location, Provider, VisitType, WaitlistOffer
+from scheduling.offers import digest_of
 
 
 def access_visit_type_by_id(actor: Actor, visit_type_id: object) -> VisitType:
@@ -70,6 +71,20 @@ def access_staff_appointment_by_id(staff: Actor, appointment_id: object) -> Appo
         scoped(staff, Appointment)
         .filter(pk=parse_uuid(appointment_id))
         .select_related("organization", "patient", "provider", "visit_type")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def access_offer_by_id(actor: Actor, offer_id: object) -> WaitlistOffer:
+    """A waiting-list offer from its link (the id in it is the offer's secret, matched by its digest), for someone
+    acting for its person with the scheduling scope (anyone else: 404, as for a link that does not exist)."""
+    patient = access_subject(actor, Scope.SCHEDULING)
+    found = (
+        WaitlistOffer.objects.filter(digest=digest_of(str(offer_id)), entry__patient=patient)
+        .select_related("entry__visit_type__organization", "provider", "location__organization")
         .first()
     )
     if found is None:

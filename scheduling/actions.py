@@ -7,6 +7,7 @@ everywhere). The other is told the time was just taken, with nearby free times.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,6 +30,20 @@ from scheduling.selectors import (
     policy_of,
 )
 from scheduling.slots import Slot
+
+# Who hears that a visit's time was freed (a cancellation, a move), once its transaction commits: the waiting
+# list (scheduling.waitlist registers itself, as the family view's cards do).
+TIME_FREED: list[Callable[[Appointment], None]] = []
+
+
+def on_time_freed(listener: Callable[[Appointment], None]) -> Callable[[Appointment], None]:
+    TIME_FREED.append(listener)
+    return listener
+
+
+def _time_freed(appointment: Appointment) -> None:
+    for listener in TIME_FREED:
+        listener(appointment)
 
 
 class BookingError(ValueError):
@@ -196,6 +211,7 @@ def cancel_appointment(
         current.status = AppointmentStatus.CANCELLED
         current.cancelled_at = moment
         current.save(update_fields=["status", "cancelled_at"])
+        _time_freed(current)
         record_audit_event(
             action=AuditAction.APPOINTMENT_CANCELLED,
             actor=actor,
@@ -232,6 +248,7 @@ def move_appointment(
             current.status = AppointmentStatus.CANCELLED
             current.cancelled_at = moment
             current.save(update_fields=["status", "cancelled_at"])
+            _time_freed(current)
             moved = Appointment.objects.create(
                 organization=current.organization,
                 provider=to.provider,

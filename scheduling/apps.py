@@ -7,4 +7,4 @@ class SchedulingConfig(AppConfig):
     verbose_name = _("Appointments")
 
     def ready(self) -> None:
-        from scheduling import attention, scoping  # noqa: F401  (family view cards; staff read rules)
+        from scheduling import attention, scoping, waitlist  # noqa: F401  (family cards; staff rules; offers)

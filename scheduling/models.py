@@ -241,3 +241,47 @@ class AppointmentReminder(models.Model):
                 condition=Q(sent_at__isnull=True, skipped_at__isnull=True),
             )
         ]
+
+
+class WaitlistEntry(models.Model):
+    """A person who would take an earlier time: of a kind of visit, with a provider or anyone, before a day."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="waitlist_entries")
+    visit_type = models.ForeignKey(VisitType, on_delete=models.CASCADE, related_name="+")
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The visit to move earlier when an offer is taken (none: a new visit is booked).
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    wanted_before = models.DateTimeField()
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)  # took an offer, or left the list
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "created_at"], name="waitlist_in_order")]
+
+
+class OfferStatus(models.TextChoices):
+    OFFERED = "offered", _("Offered")
+    ACCEPTED = "accepted", _("Taken")
+    GONE = "gone", _("Taken by someone else")
+
+
+class WaitlistOffer(models.Model):
+    """A freed time offered by email to one waiting person; the link's secret is kept only as its digest."""
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    mode = models.CharField(max_length=12, choices=Mode.choices)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    digest = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=OfferStatus.choices, default=OfferStatus.OFFERED)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "provider", "starts_at"], name="offer_once_per_entry_and_time")
+        ]

@@ -28,6 +28,7 @@ from scheduling.models import (
     Provider,
     SchedulingPolicy,
     VisitType,
+    WaitlistEntry,
     WeeklyAvailability,
 )
 from scheduling.slots import Busy, Slot, Window, provider_slots
@@ -274,4 +275,13 @@ def upcoming_for_patients(patient_ids: list[UUID], *, now: datetime) -> list[App
         Appointment.objects.filter(patient_id__in=patient_ids, status__in=HOLDING_STATUSES, starts_at__gt=now)
         .select_related("organization", "location__organization")
         .order_by("starts_at")[:UPCOMING_CAP]
+    )
+
+
+def waiting_appointment_ids(patient: Patient) -> set[object]:
+    """The person's visits that wait for an earlier time."""
+    return set(
+        WaitlistEntry.objects.filter(patient=patient, ended_at__isnull=True, appointment__isnull=False).values_list(
+            "appointment_id", flat=True
+        )
     )

@@ -10,6 +10,8 @@ urlpatterns = [
     path("appointments/book/", patient.book, name="book"),
     path("appointments/<uuid:appointment_id>/cancel/", patient.cancel, name="cancel"),
     path("appointments/<uuid:appointment_id>/calendar.ics", patient.appointment_file, name="appointment_file"),
+    path("appointments/<uuid:appointment_id>/waitlist/", patient.waitlist, name="waitlist"),
+    path("appointments/offers/<str:offer_id>/", patient.offer, name="offer"),
     path("staff/<slug:org_slug>/schedule/", staff.schedule, name="staff_schedule"),
     path("staff/<slug:org_slug>/schedule/<uuid:appointment_id>/mark/", staff.mark, name="staff_mark"),
 ]

@@ -42,7 +42,17 @@ from messaging.models import (
 from proxy.middleware import ACTING_FOR_KEY
 from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, ProxyGrant, ProxyInvitation
 from records.models import Connection, HealthSystem, RecordSource, SourceKind
-from scheduling.models import Appointment, Location, Mode, Provider, VisitType, WeeklyAvailability
+from scheduling.models import (
+    Appointment,
+    Location,
+    Mode,
+    Provider,
+    VisitType,
+    WaitlistEntry,
+    WaitlistOffer,
+    WeeklyAvailability,
+)
+from scheduling.offers import digest_of
 from tests.factories import (
     EnrollmentFactory,
     MembershipFactory,
@@ -186,6 +196,9 @@ def world(db: Any) -> World:
     return world
 
 
+MATRIX_OFFER = "matrix-offer-secret-for-rosa"
+
+
 def add_scheduling_world(world: World) -> None:
     """Riverside offers a 20-minute checkup with one provider, free every day from 08:00 to 18:00; Rosa has a
     visit in five days."""
@@ -211,6 +224,28 @@ def add_scheduling_world(world: World) -> None:
         ends_at=starts + timedelta(minutes=20),
     )
     world.visit_type, world.provider = visit_type, provider
+    # Rosa waits for an earlier time, and one was offered to her (its link's secret: MATRIX_OFFER).
+    entry = WaitlistEntry.objects.create(
+        organization=world.org_here,
+        patient=world.people["rosa"],
+        visit_type=visit_type,
+        appointment=world.rosa_appointment,
+        wanted_before=starts,
+    )
+    from scheduling.selectors import open_slots
+
+    now = timezone.now()
+    (free,) = open_slots(visit_type, start=now + timedelta(days=3), end=now + timedelta(days=4), now=now, limit=1)
+    WaitlistOffer.objects.create(
+        entry=entry,
+        provider=provider,
+        location=location,
+        mode=Mode.IN_PERSON,
+        starts_at=free.starts_at,
+        ends_at=free.ends_at,
+        digest=digest_of(MATRIX_OFFER),
+        expires_at=timezone.now() + timedelta(hours=2),
+    )
 
 
 def years_before(day: date, years: int) -> date:

@@ -30,6 +30,7 @@ from scheduling import selectors
 from scheduling.access import (
     access_appointment_by_id,
     access_location_by_id,
+    access_offer_by_id,
     access_provider_by_id,
     access_visit_type_by_id,
 )
@@ -42,9 +43,10 @@ from scheduling.actions import (
     move_appointment,
 )
 from scheduling.calendar import calendar_of
-from scheduling.models import Appointment, Mode, Provider, VisitType
+from scheduling.models import Appointment, Mode, Provider, VisitType, WaitlistOffer
 from scheduling.slots import Slot
 from scheduling.times import when_text, zone_of
+from scheduling.waitlist import accept_offer, join_waitlist, leave_waitlist
 
 if TYPE_CHECKING:
     from accounts.models import Patient
@@ -106,6 +108,7 @@ def appointments(request: SignedInRequest, subject: Patient) -> HttpResponse:
             "upcoming": [(a, when_text(a.starts_at, zone_of(a.visit_type, a.location))) for a in upcoming],
             "past": [(a, when_text(a.starts_at, zone_of(a.visit_type, a.location))) for a in past],
             "visit_types": selectors.bookable_visit_types(subject),
+            "waiting": selectors.waiting_appointment_ids(subject),
         },
     )
 
@@ -290,3 +293,59 @@ def appointment_file(request: SignedInRequest, subject: Patient, appointment: Ap
     response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@subject_page(Scope.SCHEDULING, objects={"appointment_id": access_appointment_by_id})
+@require_POST
+def waitlist(request: SignedInRequest, subject: Patient, appointment: Appointment) -> HttpResponse:
+    """Join the waiting list for an earlier time of this visit (or leave it)."""
+    if request.POST.get("leave"):
+        leave_waitlist(actor=request.actor, appointment=appointment)
+        messages.success(request, _("You left the waiting list for this visit."))
+        return redirect("scheduling:appointments")
+    try:
+        join_waitlist(
+            actor=request.actor,
+            patient=subject,
+            visit_type=appointment.visit_type,
+            provider=appointment.provider if request.POST.get("same_provider") else None,
+            appointment=appointment,
+            wanted_before=appointment.starts_at,
+            request=request,
+        )
+    except BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("If an earlier time frees up, you will be emailed a link to take it."))
+    return redirect("scheduling:appointments")
+
+
+@subject_page(Scope.SCHEDULING, objects={"offer_id": access_offer_by_id})
+@require_http_methods(["GET", "HEAD", "POST"])
+def offer(request: SignedInRequest, subject: Patient, offer: WaitlistOffer) -> HttpResponse:
+    """An earlier time offered from the waiting list: take it (the first to do so gets it)."""
+    offered = offer
+    status = 200
+    problem = ""
+    if request.method == "POST":
+        try:
+            appointment = accept_offer(actor=request.actor, offer=offered, request=request)
+        except BookingError as error:
+            problem = str(error)
+            status = 409
+        else:
+            messages.success(request, _booked_words(appointment, zone_of(appointment.visit_type, appointment.location)))
+            return redirect("scheduling:appointments")
+    entry = offered.entry
+    return render(
+        request,
+        "scheduling/offer.html",
+        {
+            "patient": subject,
+            "offer": offered,
+            "entry": entry,
+            "when": when_text(offered.starts_at, zone_of(entry.visit_type, offered.location)),
+            "problem": problem,
+        },
+        status=status,
+    )

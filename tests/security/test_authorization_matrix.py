@@ -62,7 +62,7 @@ from records.models import (
     ShareOutcome,
     SourceKind,
 )
-from tests.conftest import PERSONAS, SMALL_PDF, World, create_token_for, sign_in
+from tests.conftest import MATRIX_OFFER, PERSONAS, SMALL_PDF, World, create_token_for, sign_in
 from tests.factories import UserFactory
 from tests.messaging.refill_data import clinic_source, order
 from tests.messaging.refill_data import store as store_medication
@@ -535,6 +535,26 @@ def api_free_checkup(world: World) -> dict[str, Any]:
     return {**body, "reason": "Matrix"}
 
 
+def rosa_waits(world: World, persona: str) -> None:
+    from scheduling.models import WaitlistEntry
+
+    # The world's entry and the new one (joining again ends the earlier wish).
+    assert WaitlistEntry.objects.filter(patient=_rosa(world), ended_at__isnull=True).count() == 1
+    assert WaitlistEntry.objects.filter(patient=_rosa(world)).count() == 2
+
+
+def offer_taken(world: World, persona: str) -> None:
+    from scheduling.models import Appointment
+
+    assert world.rosa_appointment is not None
+    world.rosa_appointment.refresh_from_db()
+    assert world.rosa_appointment.status == "cancelled"
+    from scheduling.models import WaitlistOffer
+
+    moved = Appointment.objects.get(patient=_rosa(world), status="booked")
+    assert moved.starts_at == WaitlistOffer.objects.get(entry__patient=_rosa(world)).starts_at
+
+
 def visit_booked(world: World, persona: str) -> None:
     from scheduling.models import Appointment
 
@@ -971,6 +991,17 @@ MATRIX: dict[str, Row] = {
     ), probe=PAT),
     "scheduling:appointment_file": Row(
         lambda w: {"appointment_id": w.rosa_appointment.pk}, (get(signed_in(404, (200, CG_FULL))),), probe=CG_FULL
+    ),
+    "scheduling:waitlist": Row(
+        lambda w: {"appointment_id": w.rosa_appointment.pk},
+        (Case("POST", signed_in(404, (302, CG_FULL)), ok=(CG_FULL,), effect=rosa_waits),),
+        probe=CG_FULL,
+    ),
+    "scheduling:offer": Row(
+        {"offer_id": MATRIX_OFFER},
+        (get(signed_in(404, (200, CG_FULL))),
+         Case("POST", signed_in(404, (302, CG_FULL)), ok=(CG_FULL,), effect=offer_taken)),
+        probe=CG_FULL,
     ),
     "scheduling:cancel": Row(
         lambda w: {"appointment_id": w.rosa_appointment.pk},
