@@ -7,7 +7,8 @@ clinic, the place and the provider, never the kind of visit or its reason.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.utils import timezone
@@ -30,7 +31,18 @@ def _where(appointment: Appointment) -> str:
     return ", ".join(part for part in (location.name, location.address) if part)
 
 
-def calendar_of(appointments: Iterable[Appointment]) -> bytes:
+@dataclass(frozen=True)
+class OutsideVisit:
+    """A visit a connected health system told of (read only): when, and which source said so."""
+
+    uid: str
+    starts_at: datetime
+    ends_at: datetime
+    source: str
+    cancelled: bool = False
+
+
+def calendar_of(appointments: Iterable[Appointment], outside: Iterable[OutsideVisit] = ()) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
@@ -47,5 +59,15 @@ def calendar_of(appointments: Iterable[Appointment]) -> bytes:
         event.add("description", _("With %(provider)s.") % {"provider": appointment.provider.display_name})
         cancelled = appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
         event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        calendar.add_component(event)
+    for visit in outside:
+        event = Event()
+        event.add("uid", f"{visit.uid}@{host}")
+        event.add("dtstamp", timezone.now().astimezone(UTC))
+        event.add("dtstart", visit.starts_at.astimezone(UTC))
+        event.add("dtend", visit.ends_at.astimezone(UTC))
+        event.add("summary", _("Appointment (from %(source)s)") % {"source": visit.source})
+        event.add("description", _("Told by %(source)s; change it with them.") % {"source": visit.source})
+        event.add("status", "CANCELLED" if visit.cancelled else "CONFIRMED")
         calendar.add_component(event)
     return calendar.to_ical()

@@ -285,3 +285,15 @@ class WaitlistOffer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["entry", "provider", "starts_at"], name="offer_once_per_entry_and_time")
         ]
+
+
+class CalendarFeed(models.Model):
+    """A person's private calendar address: the visits of everyone they act for with the scheduling scope.
+
+    The address holds a random secret, kept here only as its digest; making a new one ends the old one."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="calendar_feeds")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)

@@ -285,3 +285,17 @@ def waiting_appointment_ids(patient: Patient) -> set[object]:
             "appointment_id", flat=True
         )
     )
+
+
+FEED_PAST = timedelta(days=90)  # how far back a calendar feed lists visits
+FEED_CAP = 500
+
+
+def appointments_for_feed(patient_ids: list[UUID], *, now: datetime) -> list[Appointment]:
+    """Everyone's visits from three months ago on, for a calendar feed (the cancelled ones too: the calendar
+    program then strikes them out)."""
+    return list(
+        Appointment.objects.filter(patient_id__in=patient_ids, starts_at__gte=now - FEED_PAST)
+        .select_related("organization", "provider", "location")
+        .order_by("starts_at")[:FEED_CAP]
+    )

@@ -7,6 +7,7 @@ app_name = "scheduling"
 urlpatterns = [
     path("appointments/", patient.appointments, name="appointments"),
     path("appointments/find/", patient.find, name="find"),
+    path("appointments/calendar-address/", patient.calendar_link, name="calendar_link"),
     path("appointments/book/", patient.book, name="book"),
     path("appointments/<uuid:appointment_id>/cancel/", patient.cancel, name="cancel"),
     path("appointments/<uuid:appointment_id>/calendar.ics", patient.appointment_file, name="appointment_file"),

@@ -44,6 +44,7 @@ from proxy.models import AccessRequest, AccessRequestDocument, GrantStatus, Prox
 from records.models import Connection, HealthSystem, RecordSource, SourceKind
 from scheduling.models import (
     Appointment,
+    CalendarFeed,
     Location,
     Mode,
     Provider,
@@ -197,6 +198,7 @@ def world(db: Any) -> World:
 
 
 MATRIX_OFFER = "matrix-offer-secret-for-rosa"
+MATRIX_FEED = "matrix-calendar-address-of-the-full-caregiver"
 
 
 def add_scheduling_world(world: World) -> None:
@@ -246,6 +248,8 @@ def add_scheduling_world(world: World) -> None:
         digest=digest_of(MATRIX_OFFER),
         expires_at=timezone.now() + timedelta(hours=2),
     )
+    # The full caregiver's private calendar address (Rosa's visits in it).
+    CalendarFeed.objects.create(user=world.user("caregiver_full"), digest=digest_of(MATRIX_FEED))
 
 
 def years_before(day: date, years: int) -> date:

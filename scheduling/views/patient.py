@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.actors import Scope
-from accounts.audience import subject_page
+from accounts.audience import account_page, subject_page
 from accounts.audit_labels import AuditAction
 from scheduling import selectors
 from scheduling.access import (
@@ -43,6 +43,7 @@ from scheduling.actions import (
     move_appointment,
 )
 from scheduling.calendar import calendar_of
+from scheduling.feeds import end_calendar_feed, live_feed_of, make_calendar_feed
 from scheduling.models import Appointment, Mode, Provider, VisitType, WaitlistOffer
 from scheduling.slots import Slot
 from scheduling.times import when_text, zone_of
@@ -349,3 +350,21 @@ def offer(request: SignedInRequest, subject: Patient, offer: WaitlistOffer) -> H
         },
         status=status,
     )
+
+
+@account_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def calendar_link(request: SignedInRequest) -> HttpResponse:
+    """The person's private calendar address: make one (shown once), make a new one, or end it."""
+    actor = request.actor
+    secret = ""
+    if request.method == "POST":
+        if request.POST.get("end"):
+            end_calendar_feed(actor=actor, request=request)
+            messages.success(request, _("The calendar address was ended; calendars using it stop updating."))
+            return redirect("scheduling:calendar_link")
+        secret = make_calendar_feed(actor=actor, request=request)
+    assert actor.user is not None
+    feed = live_feed_of(actor.user.pk)
+    address = request.build_absolute_uri(reverse("calendar_feed", kwargs={"secret": secret})) if secret else ""
+    return render(request, "scheduling/calendar_link.html", {"feed": feed, "address": address})

@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actors import Scope
-from accounts.models import ApiToken, Organization, Patient
+from accounts.models import ApiToken, AuditEvent, Organization, Patient
 from messaging.models import (
     FavoritePharmacy,
     Message,
@@ -62,7 +62,7 @@ from records.models import (
     ShareOutcome,
     SourceKind,
 )
-from tests.conftest import MATRIX_OFFER, PERSONAS, SMALL_PDF, World, create_token_for, sign_in
+from tests.conftest import MATRIX_FEED, MATRIX_OFFER, PERSONAS, SMALL_PDF, World, create_token_for, sign_in
 from tests.factories import UserFactory
 from tests.messaging.refill_data import clinic_source, order
 from tests.messaging.refill_data import store as store_medication
@@ -535,6 +535,17 @@ def api_free_checkup(world: World) -> dict[str, Any]:
     return {**body, "reason": "Matrix"}
 
 
+def feed_read(world: World, persona: str) -> None:
+    """Whoever holds the address reads the caregiver's calendar: Rosa's access history says so."""
+    assert AuditEvent.objects.filter(action="appointments.calendar_feed_read", subject_patient=_rosa(world)).exists()
+
+
+def calendar_address_made(world: World, persona: str) -> None:
+    from scheduling.models import CalendarFeed
+
+    assert CalendarFeed.objects.filter(user=world.user(persona), revoked_at__isnull=True).count() == 1
+
+
 def rosa_waits(world: World, persona: str) -> None:
     from scheduling.models import WaitlistEntry
 
@@ -992,6 +1003,16 @@ MATRIX: dict[str, Row] = {
     "scheduling:appointment_file": Row(
         lambda w: {"appointment_id": w.rosa_appointment.pk}, (get(signed_in(404, (200, CG_FULL))),), probe=CG_FULL
     ),
+    "scheduling:calendar_link": Row({}, (
+        get(signed_in(200)),
+        Case("POST", signed_in(200), ok=tuple(p for p in EVERYONE if p not in (ANON, TOKEN_REV, UNVER, *ENDED)),
+             effect=calendar_address_made),
+    ), probe=PAT),
+    # A calendar program's read of the full caregiver's private address: the secret is the key, for anyone.
+    "calendar_feed": Row({"secret": MATRIX_FEED}, (
+        Case("GET", expand(200, (TO_VERIFY, UNVER)), ok=tuple(p for p in EVERYONE if p not in (UNVER, *ENDED)),
+             effect=feed_read),
+    ), probe=ANON),
     "scheduling:waitlist": Row(
         lambda w: {"appointment_id": w.rosa_appointment.pk},
         (Case("POST", signed_in(404, (302, CG_FULL)), ok=(CG_FULL,), effect=rosa_waits),),
