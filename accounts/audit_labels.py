@@ -125,6 +125,8 @@ class AuditAction(models.TextChoices):
     APPOINTMENT_CANCELLED = "appointments.cancelled", _("Cancelled an appointment")
     APPOINTMENTS_VIEWED = "appointments.viewed", _("Viewed the appointments")
     WAITLIST_JOINED = "appointments.waitlist_joined", _("Asked to be offered an earlier visit time")
+    APPOINTMENT_CHECKED_IN = "appointments.checked_in", _("Checked in before a visit")
+    APPOINTMENT_FORM_FILLED = "appointments.form_filled", _("Filled a form before a visit")
     CALENDAR_FEED_CHANGED = "appointments.calendar_feed_changed", _("Made or ended a private calendar address")
     CALENDAR_FEED_READ = "appointments.calendar_feed_read", _("A calendar program read the appointments")
     APPOINTMENT_STATUS_CHANGED = "appointments.status_changed", _("The clinic marked a visit (arrived, seen, missed)")

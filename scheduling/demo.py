@@ -79,7 +79,10 @@ def seed_scheduling_demo(*, patients: dict[str, Patient], users: dict[str, User]
         organization=lakeside, name="Lakeside Pediatrics", defaults={"address": "9 Harbor Lane, Lakeside"}
     )
     pediatrician = _provider(lakeside, "Dr. Sam Park", "Pediatrics", harbor)
-    well_child = _visit_type(lakeside, "Well-child visit", [pediatrician], duration_minutes=30, modes=[Mode.IN_PERSON])
+    # Leo's visit comes with a form to fill before it (by him or by his mother, who books for him).
+    well_child = _visit_type(
+        lakeside, "Well-child visit", [pediatrician], duration_minutes=30, modes=[Mode.IN_PERSON], forms=["gad-7"]
+    )
     # Leo's visit: the coming Thursday at 15:30, Lakeside's time.
     zone = ZoneInfo(lakeside.time_zone)
     today = timezone.now().astimezone(zone).date()

@@ -110,6 +110,8 @@ class VisitType(models.Model):
     needs_approval = models.BooleanField(_("staff approve each booking"), default=False)
     bookable_online = models.BooleanField(_("patients may book it themselves"), default=True)
     providers = models.ManyToManyField(Provider, blank=True, related_name="visit_types")
+    # Pre-visit forms to fill before it (keys of scheduling.questionnaires.FORMS).
+    forms = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
@@ -297,3 +299,34 @@ class CalendarFeed(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_read_at = models.DateTimeField(null=True, blank=True)
+
+
+class CheckIn(models.Model):
+    """Before a visit: the person confirmed their details, insurance, medicines and allergies, or said what
+    changed (staff read it at the desk)."""
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="check_in")
+    details_unchanged = models.BooleanField(default=False)
+    insurance_unchanged = models.BooleanField(default=False)
+    medicines_unchanged = models.BooleanField(default=False)
+    changes = models.TextField(blank=True, max_length=2000)
+    by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    by_name = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+
+class FormResponse(models.Model):
+    """A pre-visit form's answers, as the FHIR QuestionnaireResponse they make, with the instrument's score."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="form_responses")
+    form = models.CharField(max_length=20)  # a key of scheduling.questionnaires.FORMS
+    response = models.JSONField()  # the QuestionnaireResponse resource
+    total = models.PositiveSmallIntegerField()
+    severity = models.CharField(max_length=40)
+    flagged = models.BooleanField(default=False)  # an item the care team must see at once (PHQ-9's ninth)
+    by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    by_name = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["appointment", "form"], name="one_response_per_form")]

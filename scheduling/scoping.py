@@ -11,7 +11,9 @@ from accounts.scoping import Desk, staff_scope_rule
 from scheduling.models import (
     Appointment,
     AvailabilityException,
+    CheckIn,
     ClosedDay,
+    FormResponse,
     Location,
     Provider,
     SchedulingPolicy,
@@ -36,5 +38,7 @@ for _model, _path in (
     (Appointment, "organization"),
     (WeeklyAvailability, "provider__organization"),
     (AvailabilityException, "provider__organization"),
+    (CheckIn, "appointment__organization"),
+    (FormResponse, "appointment__organization"),
 ):
     staff_scope_rule(_model)(_of_the_desk(_path))  # type: ignore[arg-type]

@@ -22,7 +22,9 @@ from scheduling.models import (
     Appointment,
     AppointmentStatus,
     AvailabilityException,
+    CheckIn,
     ClosedDay,
+    FormResponse,
     Location,
     PatientStatus,
     Provider,
@@ -256,7 +258,8 @@ def day_schedule(staff: Actor, day: date) -> list[Appointment]:
     return list(
         scoped(staff, Appointment)
         .filter(starts_at__gte=starts, starts_at__lt=ends)
-        .select_related("patient", "provider", "visit_type", "location")
+        .select_related("patient", "provider", "visit_type", "location", "check_in")
+        .prefetch_related("form_responses")
         .annotate(mrn=mrn)
         .order_by("provider__display_name", "provider_id", "starts_at")
     )
@@ -299,3 +302,11 @@ def appointments_for_feed(patient_ids: list[UUID], *, now: datetime) -> list[App
         .select_related("organization", "provider", "location")
         .order_by("starts_at")[:FEED_CAP]
     )
+
+
+def check_in_of(appointment: Appointment) -> CheckIn | None:
+    return CheckIn.objects.filter(appointment=appointment).first()
+
+
+def forms_sent(appointment: Appointment) -> set[str]:
+    return set(FormResponse.objects.filter(appointment=appointment).values_list("form", flat=True))

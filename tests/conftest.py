@@ -207,7 +207,11 @@ def add_scheduling_world(world: World) -> None:
     location = Location.objects.create(organization=world.org_here, name="Riverside Main Street")
     provider = Provider.objects.create(organization=world.org_here, display_name="Dr. Casey Nguyen")
     visit_type = VisitType.objects.create(
-        organization=world.org_here, name="Checkup", duration_minutes=20, modes=[Mode.IN_PERSON, Mode.VIDEO]
+        organization=world.org_here,
+        name="Checkup",
+        duration_minutes=20,
+        modes=[Mode.IN_PERSON, Mode.VIDEO],
+        forms=["phq-9"],
     )
     visit_type.providers.add(provider)
     for weekday in range(1, 8):

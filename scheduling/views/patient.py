@@ -43,8 +43,10 @@ from scheduling.actions import (
     move_appointment,
 )
 from scheduling.calendar import calendar_of
+from scheduling.checkin import check_in, fill_form
 from scheduling.feeds import end_calendar_feed, live_feed_of, make_calendar_feed
 from scheduling.models import Appointment, Mode, Provider, VisitType, WaitlistOffer
+from scheduling.questionnaires import FORMS, FREQUENCY, LEAD_IN
 from scheduling.slots import Slot
 from scheduling.times import when_text, zone_of
 from scheduling.waitlist import accept_offer, join_waitlist, leave_waitlist
@@ -368,3 +370,100 @@ def calendar_link(request: SignedInRequest) -> HttpResponse:
     feed = live_feed_of(actor.user.pk)
     address = request.build_absolute_uri(reverse("calendar_feed", kwargs={"secret": secret})) if secret else ""
     return render(request, "scheduling/calendar_link.html", {"feed": feed, "address": address})
+
+
+class CheckInForm(forms.Form):
+    details_unchanged = forms.BooleanField(
+        label=gettext_lazy("My address, phone and email are still right"), required=False
+    )
+    insurance_unchanged = forms.BooleanField(label=gettext_lazy("My insurance is the same"), required=False)
+    medicines_unchanged = forms.BooleanField(
+        label=gettext_lazy("My medicines and allergies are as the clinic has them"), required=False
+    )
+    changes = forms.CharField(
+        label=gettext_lazy("What changed"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("For example: a new address, a new insurance card, a medicine you stopped."),
+    )
+
+
+@subject_page(Scope.SCHEDULING, objects={"appointment_id": access_appointment_by_id})
+@require_http_methods(["GET", "HEAD", "POST"])
+def check_in_page(request: SignedInRequest, subject: Patient, appointment: Appointment) -> HttpResponse:
+    """Before the visit: confirm what the clinic holds, and the visit's forms to fill."""
+    done = selectors.check_in_of(appointment)
+    initial = (
+        {
+            "details_unchanged": done.details_unchanged,
+            "insurance_unchanged": done.insurance_unchanged,
+            "medicines_unchanged": done.medicines_unchanged,
+            "changes": done.changes,
+        }
+        if done is not None
+        else None
+    )
+    form = CheckInForm(request.POST if request.method == "POST" else None, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            check_in(actor=request.actor, appointment=appointment, request=request, **form.cleaned_data)
+        except BookingError as error:
+            form.add_error(None, str(error))
+            status = 400
+        else:
+            messages.success(request, _("Thank you: the clinic has your check-in."))
+            return redirect("scheduling:check_in", appointment_id=appointment.pk)
+    elif request.method == "POST":
+        status = 400
+    sent = selectors.forms_sent(appointment)
+    return render(
+        request,
+        "scheduling/check_in.html",
+        {
+            "patient": subject,
+            "appointment": appointment,
+            "when": when_text(appointment.starts_at, zone_of(appointment.visit_type, appointment.location)),
+            "form": form,
+            "done": done,
+            "forms": [(FORMS[key], key in sent) for key in appointment.visit_type.forms if key in FORMS],
+            "open": appointment.holds_time and appointment.starts_at > timezone.now(),
+        },
+        status=status,
+    )
+
+
+@subject_page(Scope.SCHEDULING, objects={"appointment_id": access_appointment_by_id})
+@require_http_methods(["GET", "HEAD", "POST"])
+def form_page(request: SignedInRequest, subject: Patient, appointment: Appointment, form_key: str) -> HttpResponse:
+    """One of the visit's forms: each question with the instrument's four answers."""
+    form = FORMS.get(form_key)
+    if form is None or form_key not in appointment.visit_type.forms:
+        raise Http404
+    answers = {item.link_id: request.POST.get(f"item-{item.link_id}", "") for item in form.items}
+    problem = ""
+    status = 200
+    if request.method == "POST":
+        try:
+            fill_form(actor=request.actor, appointment=appointment, form_key=form_key, answers=answers, request=request)
+        except BookingError as error:
+            problem = str(error)
+            status = 400
+        else:
+            messages.success(request, _("Thank you: your answers were sent to the care team."))
+            return redirect("scheduling:check_in", appointment_id=appointment.pk)
+    return render(
+        request,
+        "scheduling/form.html",
+        {
+            "patient": subject,
+            "appointment": appointment,
+            "questionnaire": form,
+            "lead_in": LEAD_IN,
+            "choices": FREQUENCY,
+            "answers": answers,
+            "problem": problem,
+        },
+        status=status,
+    )

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.formats import date_format, time_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -27,6 +28,7 @@ from scheduling import selectors
 from scheduling.access import access_staff_appointment_by_id
 from scheduling.actions import BookingError, StaffMark, cancel_appointment, mark_appointment
 from scheduling.models import Appointment
+from scheduling.questionnaires import FORMS
 
 if TYPE_CHECKING:
     from accounts.actors import Actor
@@ -66,6 +68,16 @@ def schedule(request: SignedInRequest, staff: Actor) -> HttpResponse:
                 "time": time_format(local, "H:i"),
                 "patient": f"{visit.patient.family_name}, {visit.patient.given_name}",
                 "mrn": getattr(visit, "mrn", "") or "",
+                "checked_in": hasattr(visit, "check_in"),
+                "forms": [
+                    {
+                        "title": FORMS[response.form].title if response.form in FORMS else response.form,
+                        "total": response.total,
+                        "severity": gettext(response.severity),
+                        "flagged": response.flagged,
+                    }
+                    for response in visit.form_responses.all()
+                ],
             }
         )
     return render(

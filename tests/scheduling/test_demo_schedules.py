@@ -32,6 +32,7 @@ def test_leo_has_a_visit_on_the_coming_thursday(demo: None) -> None:
         "15:30",
     )
     assert timezone.now() < visit.starts_at <= timezone.now() + timedelta(days=8)
+    assert visit.visit_type.forms == ["gad-7"]  # a form to fill before it
 
 
 def test_riverside_has_a_month_of_open_times_and_seeding_twice_adds_nothing(demo: None, settings: Any) -> None:

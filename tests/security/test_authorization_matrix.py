@@ -546,6 +546,18 @@ def calendar_address_made(world: World, persona: str) -> None:
     assert CalendarFeed.objects.filter(user=world.user(persona), revoked_at__isnull=True).count() == 1
 
 
+def rosa_checked_in(world: World, persona: str) -> None:
+    from scheduling.models import CheckIn
+
+    assert CheckIn.objects.get(appointment=world.rosa_appointment).medicines_unchanged
+
+
+def rosa_form_filled(world: World, persona: str) -> None:
+    from scheduling.models import FormResponse
+
+    assert FormResponse.objects.get(appointment=world.rosa_appointment, form="phq-9").total == 0
+
+
 def rosa_waits(world: World, persona: str) -> None:
     from scheduling.models import WaitlistEntry
 
@@ -1013,6 +1025,21 @@ MATRIX: dict[str, Row] = {
         Case("GET", expand(200, (TO_VERIFY, UNVER)), ok=tuple(p for p in EVERYONE if p not in (UNVER, *ENDED)),
              effect=feed_read),
     ), probe=ANON),
+    "scheduling:check_in": Row(
+        lambda w: {"appointment_id": w.rosa_appointment.pk},
+        (get(signed_in(404, (200, CG_FULL))),
+         Case("POST", signed_in(404, (302, CG_FULL)),
+              body={"details_unchanged": "on", "insurance_unchanged": "on", "medicines_unchanged": "on"},
+              ok=(CG_FULL,), effect=rosa_checked_in)),
+        probe=CG_FULL,
+    ),
+    "scheduling:form": Row(
+        lambda w: {"appointment_id": w.rosa_appointment.pk, "form_key": "phq-9"},
+        (get(signed_in(404, (200, CG_FULL))),
+         Case("POST", signed_in(404, (302, CG_FULL)), body={f"item-{n}": "LA6568-5" for n in range(1, 10)},
+              ok=(CG_FULL,), effect=rosa_form_filled)),
+        probe=CG_FULL,
+    ),
     "scheduling:waitlist": Row(
         lambda w: {"appointment_id": w.rosa_appointment.pk},
         (Case("POST", signed_in(404, (302, CG_FULL)), ok=(CG_FULL,), effect=rosa_waits),),
