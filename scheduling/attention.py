@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from accounts.actors import Scope
 from proxy.attention import AttentionItem, attention_provider
 from scheduling.models import AppointmentStatus
-from scheduling.selectors import upcoming_for_patients
+from scheduling.selectors import forms_sent_for, upcoming_for_patients
 from scheduling.times import when_text
 
 if TYPE_CHECKING:
@@ -30,8 +30,10 @@ def next_visits(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[Attent
     if not allowed:
         return {}
     by_patient = defaultdict(list)
-    for visit in upcoming_for_patients(allowed, now=timezone.now()):
+    visits_ahead = upcoming_for_patients(allowed, now=timezone.now())
+    for visit in visits_ahead:
         by_patient[visit.patient_id].append(visit)
+    sent = forms_sent_for([visits[0].pk for visits in by_patient.values()])
     items: dict[UUID, list[AttentionItem]] = {}
     for patient_id, visits in by_patient.items():
         first = visits[0]
@@ -42,8 +44,14 @@ def next_visits(actor: Actor, subjects: list[Subject]) -> dict[UUID, list[Attent
         }
         if first.status == AppointmentStatus.REQUESTED:
             text += " " + _("The clinic has not confirmed it yet.")
+        to_fill = len([key for key in first.visit_type.forms if (first.pk, key) not in sent])
+        if to_fill:
+            text += " " + ngettext(
+                "%(count)s form to fill before it.", "%(count)s forms to fill before it.", to_fill
+            ) % {"count": to_fill}
         more = len(visits) - 1
         if more:
             text += " " + ngettext("%(count)s more after it.", "%(count)s more after it.", more) % {"count": more}
-        items[patient_id] = [AttentionItem(kind="next_visit", text=text, url=reverse("scheduling:appointments"))]
+        url = reverse("scheduling:check_in", args=[first.pk]) if to_fill else reverse("scheduling:appointments")
+        items[patient_id] = [AttentionItem(kind="next_visit", text=text, url=url)]
     return items

@@ -276,7 +276,7 @@ def upcoming_for_patients(patient_ids: list[UUID], *, now: datetime) -> list[App
     """The coming visits that hold their time, of several people at once, soonest first."""
     return list(
         Appointment.objects.filter(patient_id__in=patient_ids, status__in=HOLDING_STATUSES, starts_at__gt=now)
-        .select_related("organization", "location__organization")
+        .select_related("organization", "location__organization", "visit_type")
         .order_by("starts_at")[:UPCOMING_CAP]
     )
 
@@ -310,3 +310,10 @@ def check_in_of(appointment: Appointment) -> CheckIn | None:
 
 def forms_sent(appointment: Appointment) -> set[str]:
     return set(FormResponse.objects.filter(appointment=appointment).values_list("form", flat=True))
+
+
+def forms_sent_for(appointment_ids: list[UUID]) -> set[tuple[UUID, str]]:
+    """(visit, form) pairs already filled, for several visits at once."""
+    if not appointment_ids:
+        return set()
+    return set(FormResponse.objects.filter(appointment_id__in=appointment_ids).values_list("appointment_id", "form"))

@@ -1,5 +1,6 @@
 """Appointments on a 390 px phone: a patient finds the soonest free times, books one with a reason, moves it,
-then cancels it; every page axe-core clean, without sideways scrolling, and no script from hostile words runs."""
+checks in and fills the visit's form, then cancels it; every page axe-core clean, without sideways scrolling,
+and no script from hostile words runs."""
 
 from __future__ import annotations
 
@@ -58,6 +59,24 @@ def test_a_patient_books_moves_and_cancels_a_visit(new_page: Any, world: World) 
     check_page(page)
     moved = Appointment.objects.get(patient=world.patient_record, status=AppointmentStatus.BOOKED)
     assert moved.pk != booked.pk
+
+    # Check in before the visit: confirm, and fill the visit's mood questionnaire.
+    page.get_by_role("link", name="Check in").first.click()
+    check_page(page)
+    page.get_by_label("My address, phone and email are still right").check()
+    page.get_by_label("My insurance is the same").check()
+    page.get_by_label("What changed").fill("A medicine stopped " + HOSTILE)
+    page.get_by_role("button", name="Check in").click()
+    expect(page.get_by_text("Thank you: the clinic has your check-in.")).to_be_visible()
+    page.get_by_role("link", name="Mood questionnaire (PHQ-9)").click()
+    check_page(page)
+    for group in page.locator("fieldset").all():
+        group.get_by_label("Several days").check()
+    page.get_by_role("button", name="Send my answers").click()
+    expect(page.get_by_text("Thank you: your answers were sent to the care team.")).to_be_visible()
+    expect(page.get_by_text("Sent", exact=True)).to_be_visible()
+    check_page(page)
+    page.get_by_role("link", name="Back to appointments").click()
 
     page.get_by_role("button", name="Cancel this visit").click()
     expect(page.get_by_text("The visit was cancelled.")).to_be_visible()

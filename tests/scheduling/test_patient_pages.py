@@ -195,3 +195,8 @@ def test_the_family_view_shows_each_persons_next_visit_to_those_with_the_scope(c
         assert item.text == "Next visit: Wed 4 Mar, 09:00 CST at Riverside Family Clinic. 1 more after it."
         client.force_login(maria)
         assert item.text in client.get(reverse("family")).content.decode()
+        clinic.checkup.forms = ["phq-9", "gad-7"]
+        clinic.checkup.save()
+        (with_forms,) = next_visits(actor, subjects_for(actor))[rosa.pk]
+        assert "2 forms to fill before it." in with_forms.text
+        assert with_forms.url.endswith("/check-in/")
