@@ -108,7 +108,8 @@ def test_checking_in_and_filling_the_form_reach_the_desk(client: Client, clinic:
     assert "Self-harm answer: see at once" in schedule
     assert AuditEvent.objects.filter(action="appointments.form_filled").count() == 1
     with time_machine.travel(chicago("2026-03-03T09:05"), tick=False):
-        client.force_login(clinic.actor.user)
-        late = client.post(reverse("scheduling:form", args=[visit.pk, "phq-9"]), answers)
+        late_client = Client()  # signed in anew on the visit's day
+        late_client.force_login(clinic.actor.user)
+        late = late_client.post(reverse("scheduling:form", args=[visit.pk, "phq-9"]), answers)
     assert late.status_code == 400
     assert "Check-in is closed" in late.content.decode()
