@@ -124,6 +124,57 @@ def _first_status(visit_type: VisitType, *, by_staff: bool) -> str:
     return AppointmentStatus.REQUESTED if visit_type.needs_approval and not by_staff else AppointmentStatus.BOOKED
 
 
+def _create(
+    actor: Actor,
+    patient: Patient,
+    booking: Booking,
+    slot: Slot,
+    *,
+    by_staff: bool,
+    moment: datetime,
+    keeping: Appointment | None = None,
+) -> Appointment:
+    """The appointment row of a booking (a move keeps the old visit's reason and questions unless given anew)."""
+    user = actor.user
+    return Appointment.objects.create(
+        organization=booking.visit_type.organization,
+        provider=booking.provider,
+        patient=patient,
+        visit_type=booking.visit_type,
+        location=booking.location,
+        mode=booking.mode,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        status=_first_status(booking.visit_type, by_staff=by_staff),
+        reason=booking.reason.strip()[:500] or (keeping.reason if keeping else ""),
+        questions=booking.questions.strip()[:4000] or (keeping.questions if keeping else ""),
+        booked_by=user,
+        booked_by_name=(user.full_name or user.email) if user else "",
+        booked_by_staff=by_staff,
+        created_at=moment,
+    )
+
+
+def audit_visit(
+    action: AuditAction,
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    request: HttpRequest | None,
+    detail: dict[str, str] | None = None,
+) -> None:
+    """An audit row about one visit, in its patient's access history."""
+    record_audit_event(
+        action=action,
+        actor=actor,
+        request=request,
+        subject=appointment.patient,
+        object_type="appointment",
+        object_id=appointment.pk,
+        detail=detail,
+    )
+
+
 def book_appointment(
     *,
     actor: Actor,
@@ -137,38 +188,12 @@ def book_appointment(
     member's desk). A visit type that needs approval is requested, not booked, unless staff book it."""
     moment = now or timezone.now()
     slot = _checked_slot(booking, patient, now=moment, by_staff=by_staff, moving=None)
-    status = _first_status(booking.visit_type, by_staff=by_staff)
     try:
         with transaction.atomic():
-            appointment = Appointment.objects.create(
-                organization=booking.visit_type.organization,
-                provider=booking.provider,
-                patient=patient,
-                visit_type=booking.visit_type,
-                location=booking.location,
-                mode=booking.mode,
-                starts_at=slot.starts_at,
-                ends_at=slot.ends_at,
-                status=status,
-                reason=booking.reason.strip()[:500],
-                questions=booking.questions.strip()[:4000],
-                booked_by=actor.user,
-                booked_by_name=(actor.user.full_name or actor.user.email) if actor.user else "",
-                booked_by_staff=by_staff,
-                created_at=moment,
-            )
-            record_audit_event(
-                action=(
-                    AuditAction.APPOINTMENT_REQUESTED
-                    if status == AppointmentStatus.REQUESTED
-                    else AuditAction.APPOINTMENT_BOOKED
-                ),
-                actor=actor,
-                request=request,
-                subject=patient,
-                object_type="appointment",
-                object_id=appointment.pk,
-            )
+            appointment = _create(actor, patient, booking, slot, by_staff=by_staff, moment=moment)
+            requested = appointment.status == AppointmentStatus.REQUESTED
+            action = AuditAction.APPOINTMENT_REQUESTED if requested else AuditAction.APPOINTMENT_BOOKED
+            audit_visit(action, actor=actor, appointment=appointment, request=request)
     except IntegrityError as error:
         raise SlotTakenError(
             _("That time was just taken. Here are the nearest free times."),
@@ -212,14 +237,7 @@ def cancel_appointment(
         current.cancelled_at = moment
         current.save(update_fields=["status", "cancelled_at"])
         _time_freed(current)
-        record_audit_event(
-            action=AuditAction.APPOINTMENT_CANCELLED,
-            actor=actor,
-            request=request,
-            subject=current.patient,
-            object_type="appointment",
-            object_id=current.pk,
-        )
+        audit_visit(AuditAction.APPOINTMENT_CANCELLED, actor=actor, appointment=current, request=request)
     appointment.status, appointment.cancelled_at = current.status, current.cancelled_at
 
 
@@ -249,30 +267,12 @@ def move_appointment(
             current.cancelled_at = moment
             current.save(update_fields=["status", "cancelled_at"])
             _time_freed(current)
-            moved = Appointment.objects.create(
-                organization=current.organization,
-                provider=to.provider,
-                patient=current.patient,
-                visit_type=to.visit_type,
-                location=to.location,
-                mode=to.mode,
-                starts_at=slot.starts_at,
-                ends_at=slot.ends_at,
-                status=_first_status(to.visit_type, by_staff=by_staff),
-                reason=to.reason.strip()[:500] or current.reason,
-                questions=to.questions.strip()[:4000] or current.questions,
-                booked_by=actor.user,
-                booked_by_name=(actor.user.full_name or actor.user.email) if actor.user else "",
-                booked_by_staff=by_staff,
-                created_at=moment,
-            )
-            record_audit_event(
-                action=AuditAction.APPOINTMENT_MOVED,
+            moved = _create(actor, current.patient, to, slot, by_staff=by_staff, moment=moment, keeping=current)
+            audit_visit(
+                AuditAction.APPOINTMENT_MOVED,
                 actor=actor,
+                appointment=moved,
                 request=request,
-                subject=current.patient,
-                object_type="appointment",
-                object_id=moved.pk,
                 detail={"from": str(current.pk)},
             )
     except IntegrityError as error:
@@ -331,13 +331,11 @@ def mark_appointment(
             )
         current.status = new
         current.save(update_fields=["status"])
-        record_audit_event(
-            action=AuditAction.APPOINTMENT_STATUS_CHANGED,
+        audit_visit(
+            AuditAction.APPOINTMENT_STATUS_CHANGED,
             actor=staff,
+            appointment=current,
             request=request,
-            subject=current.patient,
-            object_type="appointment",
-            object_id=current.pk,
             detail={"status": new},
         )
     appointment.status = new

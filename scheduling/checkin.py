@@ -12,10 +12,9 @@ from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor
 from accounts.audit_labels import AuditAction
-from scheduling.actions import BookingError
+from scheduling.actions import BookingError, audit_visit
 from scheduling.models import Appointment, CheckIn, FormResponse
 from scheduling.questionnaires import FORMS, VALUES, questionnaire_response, score
 
@@ -52,14 +51,7 @@ def check_in(
                 "at": timezone.now(),
             },
         )
-        record_audit_event(
-            action=AuditAction.APPOINTMENT_CHECKED_IN,
-            actor=actor,
-            request=request,
-            subject=appointment.patient,
-            object_type="appointment",
-            object_id=appointment.pk,
-        )
+        audit_visit(AuditAction.APPOINTMENT_CHECKED_IN, actor=actor, appointment=appointment, request=request)
     return done
 
 
@@ -99,13 +91,11 @@ def fill_form(
                 "at": timezone.now(),
             },
         )
-        record_audit_event(
-            action=AuditAction.APPOINTMENT_FORM_FILLED,
+        audit_visit(
+            AuditAction.APPOINTMENT_FORM_FILLED,
             actor=actor,
+            appointment=appointment,
             request=request,
-            subject=appointment.patient,
-            object_type="appointment",
-            object_id=appointment.pk,
             detail={"form": form.key},
         )
     return response
