@@ -61,9 +61,9 @@ def gunicorn() -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=2).read()
+                urllib.request.urlopen(f"{base}/healthz", timeout=10).read()
                 break
-            except (urllib.error.URLError, ConnectionError) as error:
+            except OSError as error:  # not listening yet, or still loading Django (a timeout)
                 if process.poll() is not None or time.monotonic() > deadline:
                     problem = process.stderr.read().decode() if process.stderr else "gunicorn did not start"
                     raise RuntimeError(problem) from error
