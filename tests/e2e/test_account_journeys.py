@@ -75,6 +75,9 @@ def sign_in_through_form(page: Page, email: str, password: str) -> None:
 
 
 def assert_no_horizontal_scrolling(page: Page, width: int) -> None:
+    # Measured once the stylesheet has loaded: before it, a long word in a heading overflows its box unbroken
+    # (the page is then wider than its widest element, the text sticking out of it).
+    page.wait_for_load_state("load")
     scroll_width, too_wide = page.evaluate(WIDTH_AND_WIDEST_ELEMENTS, width)
     assert scroll_width <= width, f"{page.url} scrolls sideways at {width}px ({scroll_width}px wide): {too_wide}"
 
