@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -21,17 +21,18 @@ class TextMessage:
     body: str
 
 
-class BaseSmsBackend:
-    def send_messages(self, messages: list[TextMessage]) -> int:
-        """Sends them; returns how many were accepted. Raises OSError when the provider cannot be reached."""
-        raise NotImplementedError
+class SmsBackend(Protocol):
+    """What a text-message backend does: send the messages, return how many were accepted, and raise OSError
+    when the provider cannot be reached."""
+
+    def send_messages(self, messages: list[TextMessage]) -> int: ...
 
 
 def masked(number: str) -> str:
     return "•" * max(0, len(number) - 2) + number[-2:]
 
 
-class ConsoleBackend(BaseSmsBackend):
+class ConsoleBackend:
     def send_messages(self, messages: list[TextMessage]) -> int:
         for message in messages:
             sys.stdout.write(f"SMS to {masked(message.to)}: {message.body}\n")
@@ -39,7 +40,7 @@ class ConsoleBackend(BaseSmsBackend):
         return len(messages)
 
 
-class MemoryBackend(BaseSmsBackend):
+class MemoryBackend:
     outbox: ClassVar[list[TextMessage]] = []
 
     def send_messages(self, messages: list[TextMessage]) -> int:
@@ -48,5 +49,5 @@ class MemoryBackend(BaseSmsBackend):
 
 
 def send_text(to: str, body: str) -> int:
-    backend: BaseSmsBackend = import_string(settings.SMS_BACKEND)()
+    backend: SmsBackend = import_string(settings.SMS_BACKEND)()
     return backend.send_messages([TextMessage(to=to, body=body)])

@@ -217,6 +217,24 @@ def _may_change_online(appointment: Appointment, *, now: datetime) -> None:
         raise TooLateError(message)
 
 
+def _locked_to_change(appointment: Appointment, *, by_staff: bool, moment: datetime, refused: str) -> Appointment:
+    """The visit, locked, if it may still be cancelled or moved (online: before the organization's cutoff)."""
+    current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if not current.holds_time or current.starts_at <= moment:
+        raise BookingError(refused)
+    if not by_staff:
+        _may_change_online(current, now=moment)
+    return current
+
+
+def _release(current: Appointment, moment: datetime) -> None:
+    """Cancels the visit and tells those who wait for its time (after the commit)."""
+    current.status = AppointmentStatus.CANCELLED
+    current.cancelled_at = moment
+    current.save(update_fields=["status", "cancelled_at"])
+    _time_freed(current)
+
+
 def cancel_appointment(
     *,
     actor: Actor,
@@ -228,15 +246,10 @@ def cancel_appointment(
     """Cancels a visit that still holds its time; online (not staff) only before the organization's cutoff."""
     moment = now or timezone.now()
     with transaction.atomic():
-        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if not current.holds_time or current.starts_at <= moment:
-            raise BookingError(_("This visit can no longer be cancelled."))
-        if not by_staff:
-            _may_change_online(current, now=moment)
-        current.status = AppointmentStatus.CANCELLED
-        current.cancelled_at = moment
-        current.save(update_fields=["status", "cancelled_at"])
-        _time_freed(current)
+        current = _locked_to_change(
+            appointment, by_staff=by_staff, moment=moment, refused=_("This visit can no longer be cancelled.")
+        )
+        _release(current, moment)
         audit_visit(AuditAction.APPOINTMENT_CANCELLED, actor=actor, appointment=current, request=request)
     appointment.status, appointment.cancelled_at = current.status, current.cancelled_at
 
@@ -257,16 +270,11 @@ def move_appointment(
         raise BookingError(_("A visit can only move to another time at the same clinic."))
     try:
         with transaction.atomic():
-            current = Appointment.objects.select_for_update().get(pk=appointment.pk)
-            if not current.holds_time or current.starts_at <= moment:
-                raise BookingError(_("This visit can no longer be moved."))
-            if not by_staff:
-                _may_change_online(current, now=moment)
+            current = _locked_to_change(
+                appointment, by_staff=by_staff, moment=moment, refused=_("This visit can no longer be moved.")
+            )
             slot = _checked_slot(to, current.patient, now=moment, by_staff=by_staff, moving=current)
-            current.status = AppointmentStatus.CANCELLED
-            current.cancelled_at = moment
-            current.save(update_fields=["status", "cancelled_at"])
-            _time_freed(current)
+            _release(current, moment)
             moved = _create(actor, current.patient, to, slot, by_staff=by_staff, moment=moment, keeping=current)
             audit_visit(
                 AuditAction.APPOINTMENT_MOVED,

@@ -45,6 +45,7 @@ from scheduling.models import (
 )
 from scheduling.offers import digest_of
 from scheduling.selectors import open_slots, policy_of
+from scheduling.slots import Slot
 from scheduling.times import when_text, zone_of
 
 logger = logging.getLogger(__name__)
@@ -136,13 +137,16 @@ def offer_freed_time(*, provider: Provider, starts_at: datetime, ends_at: dateti
         .order_by("created_at", "pk")
     )
     sent = 0
+    fitting: dict[int, Slot | None] = {}
     for entry in entries:
         if sent >= OFFERS_PER_TIME:
             break
-        free = open_slots(
-            entry.visit_type, start=starts_at, end=starts_at + timedelta(minutes=1), now=moment, provider=provider
-        )
-        slot = next((slot for slot in free if slot.starts_at == starts_at), None)
+        if entry.visit_type_id not in fitting:  # the same kind of visit is checked once, not once per person
+            free = open_slots(
+                entry.visit_type, start=starts_at, end=starts_at + timedelta(minutes=1), now=moment, provider=provider
+            )
+            fitting[entry.visit_type_id] = next((slot for slot in free if slot.starts_at == starts_at), None)
+        slot = fitting[entry.visit_type_id]
         if slot is None:  # the freed time does not fit this kind of visit
             continue
         secret = secrets.token_urlsafe(32)

@@ -67,12 +67,19 @@ class VisitTypeSerializer(serializers.Serializer):
     providers = ProviderSerializer(many=True, source="providers.all")
 
 
+class SortedModesField(serializers.ListField):
+    """A slot's ways (a set) in a stable order."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        return super().to_representation(sorted(data))
+
+
 class SlotSerializer(serializers.Serializer):
     provider = serializers.IntegerField(source="provider_id")
     starts = serializers.DateTimeField(source="starts_at")
     ends = serializers.DateTimeField(source="ends_at")
     location = serializers.IntegerField(source="location_id", allow_null=True)
-    modes = serializers.ListField(child=serializers.ChoiceField(choices=VISIT_MODE_CHOICES))
+    modes = SortedModesField(child=serializers.ChoiceField(choices=VISIT_MODE_CHOICES))
 
 
 class AppointmentSerializer(serializers.Serializer):
@@ -100,7 +107,7 @@ class NewAppointmentSerializer(serializers.Serializer):
 
 
 def _slots(slots: list[Slot]) -> list[dict[str, Any]]:
-    return [dict(SlotSerializer(slot).data) | {"modes": sorted(slot.modes)} for slot in slots]
+    return list(SlotSerializer(slots, many=True).data)
 
 
 class AppointmentsView(PortalAPIView):
