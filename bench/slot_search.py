@@ -231,9 +231,10 @@ def write_report(results: dict[str, Any]) -> None:
     lines += [
         "",
         "The number of queries does not grow with the providers, the days or the appointments: a search reads the "
-        "providers with their windows, their exceptions and held appointments in the range, and the closed days "
-        "(five queries); first available reads a week, then three more, then the rest, only while it has found "
-        "too few.",
+        "policy, the providers' windows, the closed days, and the exceptions and held appointments (four queries). "
+        "First available makes each window's possible times lazily, soonest first, and reads busy time only as far "
+        "as the candidates in hand need: a few hours here; up to two more reads (six queries) when the soonest "
+        "free times are weeks away. A search of the whole range reads its busy time at once.",
         "",
     ]
     path.write_text(text + "\n".join(lines))

@@ -1,18 +1,20 @@
 """Reads of the scheduling data: an organization's booking policy and the free slots of its providers.
 
 Slots are worked out (scheduling.slots) from what a few queries read, whatever the number of providers and
-days: the providers with their windows and locations, their exceptions and held appointments in the range,
-the organization's closed days.
+days: the providers' windows with their locations' clocks, the organization's closed days, and their exceptions
+and held appointments, read only as far ahead as the search needs.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast
 
 from accounts.actors import Actor
 from accounts.models import Enrollment, Organization, Patient
@@ -33,7 +35,7 @@ from scheduling.models import (
     WaitlistEntry,
     WeeklyAvailability,
 )
-from scheduling.slots import Busy, Slot, Window, provider_slots
+from scheduling.slots import Slot, Window, soonest_slots
 
 # A patient seen at the organization within this time is "established" there (the usual three years).
 ESTABLISHED_WITHIN = timedelta(days=3 * 365)
@@ -92,38 +94,20 @@ def open_slots(
 
     The organization's policy bounds them: from now plus the minimum notice (now itself when `waive_notice`,
     for staff booking by phone) up to now plus the booking horizon. `ignoring` leaves one appointment's own
-    time free (moving it to a nearby time). Five queries.
+    time free (moving it to a nearby time). Three queries besides the policy's, whatever the providers and
+    days: the windows, the closed days, the busy time; with a `limit`, busy time is read only as far as the
+    soonest free slots need (up to two more reads when they are far off).
     """
     organization = visit_type.organization
     policy = policy or policy_of(organization)
     notice = timedelta(0) if waive_notice else timedelta(minutes=policy.min_notice_minutes)
     earliest = max(start, now + notice)
     latest = min(end, now + timedelta(days=policy.booking_horizon_days))
-    if earliest >= latest or not visit_type.is_active:
+    if earliest >= latest or not visit_type.is_active or (limit is not None and limit <= 0):
         return []
-    providers = (
-        visit_type.providers.filter(is_active=True, organization=organization)
-        .select_related("organization")
-        .prefetch_related(
-            Prefetch("availability", queryset=WeeklyAvailability.objects.select_related("location__organization"))
-        )
-    )
-    if provider is not None:
-        providers = providers.filter(pk=provider.pk)
-    chosen = list(providers)
-    ids = [p.pk for p in chosen]
-    busy: dict[int, list[Busy]] = defaultdict(list)
-    for provider_id, starts_at, ends_at in AvailabilityException.objects.filter(
-        provider_id__in=ids, starts_at__lt=latest, ends_at__gt=earliest
-    ).values_list("provider_id", "starts_at", "ends_at"):
-        busy[provider_id].append(Busy(starts_at, ends_at))
-    held = Appointment.objects.filter(
-        provider_id__in=ids, status__in=HOLDING_STATUSES, starts_at__lt=latest, ends_at__gt=earliest
-    )
-    if ignoring is not None:
-        held = held.exclude(pk=ignoring.pk)
-    for provider_id, starts_at, ends_at in held.values_list("provider_id", "starts_at", "ends_at"):
-        busy[provider_id].append(Busy(starts_at, ends_at))
+    windows = _windows_by_provider(visit_type, provider, frozenset(visit_type.modes))
+    if not windows:
+        return []
     closed = frozenset(
         ClosedDay.objects.filter(
             organization=organization,
@@ -131,51 +115,86 @@ def open_slots(
             day__lte=latest.date() + timedelta(days=1),
         ).values_list("day", flat=True)
     )
-    allowed_modes = frozenset(visit_type.modes)
-    length = timedelta(minutes=visit_type.duration_minutes)
-    slots: list[Slot] = []
-    for each in chosen:
-        windows = [_window(row, organization.time_zone, allowed_modes) for row in each.availability.all()]
-        slots.extend(
-            provider_slots(
-                provider_id=each.pk,
-                windows=[w for w in windows if w.modes],
-                length=length,
-                earliest=earliest,
-                latest=latest,
-                busy=busy.get(each.pk, ()),
-                closed_days=closed,
-                mode=mode,
-                location_id=location_id,
-                limit=limit,
-            )
+    provider_ids = list(windows)
+
+    def read_busy(since: datetime | None, until: datetime) -> list[tuple[int, datetime, datetime]]:
+        """Exceptions and held appointments starting before `until` (and from `since`), in one query."""
+        held = Appointment.objects.filter(
+            provider_id__in=provider_ids, status__in=HOLDING_STATUSES, starts_at__lt=until, ends_at__gt=earliest
         )
-    slots.sort(key=lambda slot: (slot.starts_at, slot.provider_id))
-    return slots[:limit] if limit is not None else slots
+        away = AvailabilityException.objects.filter(
+            provider_id__in=provider_ids, starts_at__lt=until, ends_at__gt=earliest
+        )
+        if since is not None:
+            held, away = held.filter(starts_at__gte=since), away.filter(starts_at__gte=since)
+        if ignoring is not None:
+            held = held.exclude(pk=ignoring.pk)
+        fields = ("provider_id", "starts_at", "ends_at")
+        return list(held.values_list(*fields).union(away.values_list(*fields), all=True))
 
-
-def _window(row: WeeklyAvailability, default_zone: str, allowed_modes: frozenset[str]) -> Window:
-    zone = row.location.zone_name if row.location is not None else default_zone
-    return Window(
-        weekday=row.weekday,
-        starts=row.starts,
-        ends=row.ends,
-        zone=zone,
-        location_id=row.location_id,
-        modes=frozenset(row.modes) & allowed_modes,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
+    return soonest_slots(
+        windows=windows,
+        length=timedelta(minutes=visit_type.duration_minutes),
+        earliest=earliest,
+        latest=latest,
+        read_busy=read_busy,
+        closed_days=closed,
+        mode=mode,
+        location_id=location_id,
+        limit=limit,
     )
+
+
+def _windows_by_provider(
+    visit_type: VisitType, provider: Provider | None, allowed_modes: frozenset[str]
+) -> dict[int, list[Window]]:
+    """The weekly windows of the visit type's active providers (or one), in one query, keeping the modes the
+    visit type allows (a window left with none is dropped). A window's clock is its location's, else the
+    organization's. Providers mostly share hours, so each distinct row (modes read as text) is made once."""
+    organization = visit_type.organization
+    providers = visit_type.providers.filter(is_active=True, organization=organization)
+    if provider is not None:
+        providers = providers.filter(pk=provider.pk)
+    rows = (
+        WeeklyAvailability.objects.filter(provider__in=providers)
+        .annotate(modes_text=Cast("modes", output_field=TextField()))
+        .order_by("provider_id", "pk")
+        .values_list(
+            "provider_id",
+            "weekday",
+            "starts",
+            "ends",
+            "location_id",
+            "location__time_zone",
+            "location__organization__time_zone",
+            "modes_text",
+            "valid_from",
+            "valid_until",
+        )
+    )
+    windows: dict[int, list[Window]] = {}
+    made: dict[tuple[Any, ...], Window | None] = {}
+    for provider_id, *rest in rows:
+        row = tuple(rest)
+        if row not in made:
+            made[row] = _window(row, organization.time_zone, allowed_modes)
+        if (window := made[row]) is not None:
+            windows.setdefault(provider_id, []).append(window)
+    return windows
+
+
+def _window(row: tuple[Any, ...], default_zone: str, allowed_modes: frozenset[str]) -> Window | None:
+    weekday, starts, ends, location_id, location_zone, organization_zone, modes, valid_from, valid_until = row
+    offered = frozenset(json.loads(modes)) & allowed_modes
+    if not offered:
+        return None
+    zone = (location_zone or organization_zone) if location_id is not None else default_zone
+    return Window(weekday, starts, ends, zone, location_id, offered, valid_from, valid_until)
 
 
 def nearby_slots(visit_type: VisitType, around: datetime, *, now: datetime, count: int = 3) -> list[Slot]:
     """A few free times near a wanted one (what to offer when it was just taken): the soonest after it."""
     return open_slots(visit_type, start=around, end=around + timedelta(days=14), now=now, limit=count)
-
-
-# "First available": a week is read first, then the next three, then the rest of the horizon, so that a busy
-# schedule costs more reads only when the first weeks have nothing.
-FIRST_AVAILABLE_SPANS = (timedelta(days=7), timedelta(days=28), None)
 
 
 def first_available(
@@ -187,29 +206,20 @@ def first_available(
     location_id: int | None = None,
     mode: str | None = None,
 ) -> list[Slot]:
-    """The soonest `count` free slots for the visit type (any provider, or one), searched a span at a time."""
+    """The soonest `count` free slots for the visit type (any provider, or one) up to the booking horizon: the
+    search stops once they are known, so a busy schedule costs more only when the first free times are far."""
     policy = policy_of(visit_type.organization)
-    horizon = now + timedelta(days=policy.booking_horizon_days)
-    found: list[Slot] = []
-    start = now
-    for span in FIRST_AVAILABLE_SPANS:
-        end = horizon if span is None else min(now + span, horizon)
-        if start < end:
-            found += open_slots(
-                visit_type,
-                start=start,
-                end=end,
-                now=now,
-                provider=provider,
-                location_id=location_id,
-                mode=mode,
-                limit=count - len(found),
-                policy=policy,
-            )
-        if len(found) >= count or end >= horizon:
-            break
-        start = end
-    return found
+    return open_slots(
+        visit_type,
+        start=now,
+        end=now + timedelta(days=policy.booking_horizon_days),
+        now=now,
+        provider=provider,
+        location_id=location_id,
+        mode=mode,
+        limit=count,
+        policy=policy,
+    )
 
 
 # The patient's and caregiver's side ---------------------------------------------------------------------
