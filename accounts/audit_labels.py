@@ -31,6 +31,7 @@ class AuditAction(models.TextChoices):
     RECOVERY_CODES_REPLACED = "mfa.recovery_codes_replaced", _("Made new recovery codes")
     API_TOKEN_CREATED = "api_token.created", _("Created an API token")
     API_TOKEN_REVOKED = "api_token.revoked", _("Revoked an API token")
+    TEXT_REMINDERS_CHANGED = "account.text_reminders_changed", _("Changed the mobile number or text reminders")
     # The record and its history
     RECORD_CREATED = "record.created", _("Started the record")
     RECORD_VIEWED = "record.viewed", _("Viewed the record")
@@ -131,6 +132,10 @@ class AuditAction(models.TextChoices):
     CALENDAR_FEED_READ = "appointments.calendar_feed_read", _("A calendar program read the appointments")
     APPOINTMENT_STATUS_CHANGED = "appointments.status_changed", _("The clinic marked a visit (arrived, seen, missed)")
     SCHEDULE_VIEWED = "appointments.schedule_viewed", _("The clinic's schedule listed a visit")
+    SCHEDULING_SETUP_CHANGED = (
+        "appointments.setup_changed",
+        _("Changed the clinic's scheduling (rules, hours, time away, kinds of visit)"),
+    )
     # Proxy access
     PROXY_INVITED = "proxy.invited", _("Invited someone to help")
     PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")

@@ -6,12 +6,23 @@ scope) is enrolled at its organization; an appointment when it is that person's.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404
 
 from accounts.access import access_subject, parse_int_id, parse_uuid
 from accounts.actors import Actor, Scope
 from accounts.scoping import scoped
-from scheduling.models import Appointment, Location, Provider, VisitType, WaitlistOffer
+from scheduling.models import (
+    Appointment,
+    AvailabilityException,
+    ClosedDay,
+    Location,
+    Provider,
+    VisitType,
+    WaitlistOffer,
+    WeeklyAvailability,
+)
 from scheduling.offers import digest_of
 
 
@@ -76,6 +87,38 @@ def access_staff_appointment_by_id(staff: Actor, appointment_id: object) -> Appo
     if found is None:
         raise Http404
     return found
+
+
+def _desk_row(staff: Actor, model: type[Any], raw_id: object, **more: object) -> Any:
+    found = scoped(staff, model).filter(pk=parse_int_id(raw_id), **more).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def access_staff_provider_by_id(staff: Actor, provider_id: object) -> Provider:
+    return _desk_row(staff, Provider, provider_id)
+
+
+def access_staff_location_by_id(staff: Actor, location_id: object) -> Location:
+    return _desk_row(staff, Location, location_id)
+
+
+def access_staff_visit_type_by_id(staff: Actor, visit_type_id: object) -> VisitType:
+    return _desk_row(staff, VisitType, visit_type_id)
+
+
+def access_staff_closed_day_by_id(staff: Actor, closed_day_id: object) -> ClosedDay:
+    return _desk_row(staff, ClosedDay, closed_day_id)
+
+
+def access_staff_hours_by_id(staff: Actor, hours_id: object, *, provider: Provider) -> WeeklyAvailability:
+    """One of the provider's recurring hours (the provider already checked for the desk)."""
+    return _desk_row(staff, WeeklyAvailability, hours_id, provider=provider)
+
+
+def access_staff_time_away_by_id(staff: Actor, time_away_id: object, *, provider: Provider) -> AvailabilityException:
+    return _desk_row(staff, AvailabilityException, time_away_id, provider=provider)
 
 
 def access_offer_by_id(actor: Actor, offer_id: object) -> WaitlistOffer:

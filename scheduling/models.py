@@ -117,6 +117,10 @@ class VisitType(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def mode_labels(self) -> list[str]:
+        return [str(Mode(mode).label) for mode in self.modes if mode in Mode.values]
+
 
 class WeeklyAvailability(models.Model):
     """A provider's recurring window: every `weekday` from `starts` to `ends`, local time at the location."""
@@ -137,6 +141,10 @@ class WeeklyAvailability(models.Model):
             models.CheckConstraint(condition=Q(weekday__gte=1, weekday__lte=7), name="availability_weekday"),
             models.CheckConstraint(condition=Q(starts__lt=models.F("ends")), name="availability_starts_before_ends"),
         ]
+
+    @property
+    def mode_labels(self) -> list[str]:
+        return [str(Mode(mode).label) for mode in self.modes if mode in Mode.values]
 
 
 class AvailabilityException(models.Model):

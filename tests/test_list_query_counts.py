@@ -313,6 +313,25 @@ def more_day_visits(world: World, count: int = 6) -> None:
         )
 
 
+def more_setup(world: World, count: int = 4) -> None:
+    """Riverside's setup grows: providers with hours and places, kinds of visit with providers, closed days."""
+    from datetime import time, timedelta
+
+    from scheduling.models import ClosedDay, Location, Provider, VisitType, WeeklyAvailability
+
+    for n in range(count):
+        location = Location.objects.create(organization=world.org_here, name=f"Annex {n} {Location.objects.count()}")
+        provider = Provider.objects.create(organization=world.org_here, display_name=f"Dr. {n} {location.pk}")
+        provider.locations.add(location)
+        for weekday in (1, 2):
+            WeeklyAvailability.objects.create(
+                provider=provider, weekday=weekday, starts=time(9), ends=time(12), location=location, modes=["video"]
+            )
+        kind = VisitType.objects.create(organization=world.org_here, name=f"Kind {location.pk}", modes=["video"])
+        kind.providers.add(provider)
+        ClosedDay.objects.create(organization=world.org_here, day=timezone.localdate() + timedelta(days=location.pk))
+
+
 def more_of_both(world: World) -> None:
     more_journal(world)
     more_readings(world)
@@ -361,6 +380,7 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     # Appointments, the patient's side and the staff's day.
     ("caregiver_full", "scheduling:appointments", {}, more_visits),
     ("staff_here", "scheduling:staff_schedule", {"org_slug": "riverside"}, more_day_visits),
+    ("org_admin", "scheduling:staff_setup", {"org_slug": "riverside"}, more_setup),
 ]
 
 

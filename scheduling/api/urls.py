@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from scheduling.api import patient
+from scheduling.api import patient, staff
+
+DESK = "staff/<slug:org_slug>/"
 
 urlpatterns = [
     path("patients/<uuid:patient_id>/appointments/", patient.AppointmentsView.as_view(), name="api-appointments"),
@@ -16,5 +18,18 @@ urlpatterns = [
         "patients/<uuid:patient_id>/appointments/<uuid:appointment_id>/cancel/",
         patient.CancelView.as_view(),
         name="api-appointment-cancel",
+    ),
+    path(DESK + "appointments/", staff.StaffAppointmentsView.as_view(), name="api-staff-appointments"),
+    path(DESK + "appointments/slots/", staff.StaffSlotsView.as_view(), name="api-staff-appointment-slots"),
+    path(
+        DESK + "appointments/<uuid:appointment_id>/mark/",
+        staff.StaffMarkView.as_view(),
+        name="api-staff-appointment-mark",
+    ),
+    path(DESK + "providers/<int:provider_id>/hours/", staff.StaffHoursView.as_view(), name="api-staff-provider-hours"),
+    path(
+        DESK + "providers/<int:provider_id>/time-away/",
+        staff.StaffTimeAwayView.as_view(),
+        name="api-staff-provider-time-away",
     ),
 ]

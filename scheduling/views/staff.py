@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.actions.audit import record_audit_events
 from accounts.audience import staff_page
 from accounts.audit_labels import AuditAction
-from scheduling import selectors
+from scheduling import desk, selectors
 from scheduling.access import access_staff_appointment_by_id
 from scheduling.actions import BookingError, StaffMark, cancel_appointment, mark_appointment
 from scheduling.models import Appointment
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from accounts.requests import SignedInRequest
 
 SCHEDULE_ROLES = frozenset({"clinician", "nurse", "front_desk", "org_admin"})
+HOURS_ROLES = frozenset({"front_desk", "org_admin"})  # who may open the scheduling setup
 
 
 def _day(raw: str, zone: ZoneInfo) -> date:
@@ -48,10 +49,13 @@ def _day(raw: str, zone: ZoneInfo) -> date:
 @staff_page(roles=SCHEDULE_ROLES)
 @require_safe
 def schedule(request: SignedInRequest, staff: Actor) -> HttpResponse:
-    """One day (the organization's clock) of every provider's visits, with what can be marked on each."""
+    """One day (the organization's clock) of every provider's visits, with what can be marked on each; or its
+    week (`view=week`), Monday to Sunday."""
     organization = staff.organization
     zone = ZoneInfo(organization.time_zone)
     day = _day(request.GET.get("day", ""), zone)
+    if request.GET.get("view") == "week":
+        return _week(request, staff, day - timedelta(days=day.weekday()), zone)
     visits = selectors.day_schedule(staff, day)
     record_audit_events(
         action=AuditAction.SCHEDULE_VIEWED,
@@ -92,6 +96,46 @@ def schedule(request: SignedInRequest, staff: Actor) -> HttpResponse:
             "rows": rows,
             "providers": selectors.desk_providers(staff),
             "marks": StaffMark,
+            "may_set_up": bool(staff.roles_at(organization.pk) & HOURS_ROLES),
+        },
+    )
+
+
+def _week(request: SignedInRequest, staff: Actor, monday: date, zone: ZoneInfo) -> HttpResponse:
+    visits = desk.week_schedule(staff, monday)
+    record_audit_events(
+        action=AuditAction.SCHEDULE_VIEWED,
+        actor=staff,
+        request=request,
+        rows=[(visit.patient, "appointment", visit.pk) for visit in visits],
+    )
+    days = []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        rows = []
+        for visit in visits:
+            local = visit.starts_at.astimezone(zone)
+            if local.date() == day:
+                rows.append(
+                    {
+                        "visit": visit,
+                        "time": time_format(local, "H:i"),
+                        "patient": f"{visit.patient.family_name}, {visit.patient.given_name}",
+                        "mrn": getattr(visit, "mrn", "") or "",
+                    }
+                )
+        days.append({"day": day, "text": date_format(day, "l j F"), "rows": rows})
+    return render(
+        request,
+        "scheduling/staff/week.html",
+        {
+            "organization": staff.organization,
+            "monday": monday,
+            "week_text": date_format(monday, "j F Y"),
+            "previous_week": (monday - timedelta(days=7)).isoformat(),
+            "next_week": (monday + timedelta(days=7)).isoformat(),
+            "days": days,
+            "count": len(visits),
         },
     )
 

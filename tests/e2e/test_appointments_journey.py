@@ -83,3 +83,53 @@ def test_a_patient_books_moves_and_cancels_a_visit(new_page: Any, world: World) 
     expect(page.get_by_text("No visits coming up.")).to_be_visible()
     check_page(page)
     assert not Appointment.objects.filter(patient=world.patient_record, status=AppointmentStatus.BOOKED).exists()
+
+
+def test_the_clinic_sets_hours_and_time_away_and_books_for_a_patient_by_phone(new_page: Any, world: World) -> None:
+    """The admin's side on a phone: the setup page, a provider's hours and time away (a hostile note stays
+    inert), a closed day, the week, and booking Rosa from the desk; every page axe-core clean."""
+    from tests.e2e.test_messaging_journey import sign_in_as_staff
+
+    admin = new_page(viewport=PHONE)
+    sign_in_as_staff(admin, "admin.here@example.test", "/staff/riverside/scheduling/")
+    check_page(admin)
+    admin.get_by_role("link", name="Dr. Casey Nguyen").click()
+    check_page(admin)
+    admin.get_by_label("Saturday").check()
+    admin.get_by_label("From", exact=True).first.fill("19:00")
+    admin.get_by_label("To", exact=True).fill("20:00")
+    admin.locator("#hours").get_by_label("Video").check()
+    admin.get_by_role("button", name="Add the hours").click()
+    expect(admin.get_by_text("The hours are added.")).to_be_visible()
+    check_page(admin)
+    in_three_weeks = (timezone.localdate() + timedelta(days=21)).isoformat()
+    admin.get_by_label("First day").fill(in_three_weeks)
+    admin.get_by_label("Last day").fill(in_three_weeks)
+    admin.get_by_label("Note for staff").fill("Course " + HOSTILE)
+    admin.get_by_role("button", name="Save the time away").click()
+    expect(admin.get_by_text("The time away is saved")).to_be_visible()
+    check_page(admin)
+    assert AvailabilityException.objects.get(provider=world.provider).reason == "Course " + HOSTILE
+
+    admin.goto("/staff/riverside/scheduling/")
+    admin.locator("#closed").get_by_label("Day").fill((timezone.localdate() + timedelta(days=30)).isoformat())
+    admin.get_by_role("button", name="Close the clinic that day").click()
+    expect(admin.get_by_text("The clinic is closed that day")).to_be_visible()
+    check_page(admin)
+
+    admin.goto("/staff/riverside/schedule/")
+    admin.get_by_role("link", name="Book for a patient").first.click()
+    admin.get_by_label("Patient's name or MRN").fill("Lopez")
+    admin.get_by_role("button", name="Find").click()
+    check_page(admin)
+    admin.get_by_role("link", name="Lopez, Rosa").click()
+    admin.get_by_role("button", name="Show free times").click()
+    check_page(admin)
+    admin.get_by_label("Reason for the visit").fill("Called about her blood pressure")
+    admin.get_by_role("button", name="Book this time").click()
+    expect(admin.get_by_text("Booked for Rosa Lopez")).to_be_visible()
+    check_page(admin)
+    booked = Appointment.objects.get(patient__given_name="Rosa", reason="Called about her blood pressure")
+    assert booked.booked_by_staff
+    admin.get_by_role("link", name="This week").click()
+    check_page(admin)

@@ -546,6 +546,12 @@ def calendar_address_made(world: World, persona: str) -> None:
     assert CalendarFeed.objects.filter(user=world.user(persona), revoked_at__isnull=True).count() == 1
 
 
+def text_reminders_on(world: World, persona: str) -> None:
+    user = world.user(persona)
+    user.refresh_from_db()
+    assert (user.phone, user.reminders_by_text) == ("+15550100199", True)
+
+
 def rosa_checked_in(world: World, persona: str) -> None:
     from scheduling.models import CheckIn
 
@@ -589,6 +595,167 @@ def rosas_visit_cancelled(world: World, persona: str) -> None:
     assert world.rosa_appointment is not None
     world.rosa_appointment.refresh_from_db()
     assert world.rosa_appointment.status == "cancelled"
+
+
+# The scheduling setup at Riverside: its admins change everything (the nurse, who only sees the schedule, may not).
+SETUP_ADMINS = ADMINS_HERE
+DESK_SCHEDULE = (HERE, *ADMINS_HERE)
+
+
+def desk_booking_body(world: World) -> dict[str, Any]:
+    """Rosa, booked from the desk into the free time the find page would offer her."""
+    free = free_checkup(world)
+    return {
+        "patient": str(_rosa(world).pk),
+        "visit_type": free["visit_type"],
+        "mode": "in_person",
+        "slot": f"{free['provider']}|{free['starts']}|{free['location']}",
+        "reason": "Matrix",
+    }
+
+
+def api_desk_booking(world: World) -> dict[str, Any]:
+    free = free_checkup(world)
+    return {
+        "patient": str(_rosa(world).pk),
+        "visit_type": free["visit_type"],
+        "provider": free["provider"],
+        "starts": free["starts"],
+        "mode": "in_person",
+        "location": free["location"],
+        "reason": "Matrix",
+    }
+
+
+def desk_booked(world: World, persona: str) -> None:
+    from scheduling.models import Appointment
+
+    assert Appointment.objects.filter(patient=_rosa(world), reason="Matrix", booked_by_staff=True).count() == 1
+
+
+def _riverside_location(world: World) -> Any:
+    from scheduling.models import Location
+
+    return Location.objects.get(organization=world.org_here)
+
+
+def _setup_path(**more: Callable[[World], Any]) -> Callable[[World], dict[str, Any]]:
+    def kwargs(world: World) -> dict[str, Any]:
+        return {"org_slug": "riverside", **{name: make(world) for name, make in more.items()}}
+
+    return kwargs
+
+
+def _saturday_hours(world: World) -> int:
+    from scheduling.models import WeeklyAvailability
+
+    assert world.provider is not None
+    return WeeklyAvailability.objects.get(provider=world.provider, weekday=6).pk
+
+
+def _time_away(world: World) -> int:
+    from scheduling.models import AvailabilityException
+
+    assert world.provider is not None
+    start = timezone.now() + timedelta(days=20)
+    return AvailabilityException.objects.create(
+        provider=world.provider, starts_at=start, ends_at=start + timedelta(hours=4)
+    ).pk
+
+
+def _closed_day(world: World) -> int:
+    from scheduling.models import ClosedDay
+
+    return ClosedDay.objects.create(organization=world.org_here, day=timezone.localdate() + timedelta(days=30)).pk
+
+
+def rules_saved(world: World, persona: str) -> None:
+    from scheduling.models import SchedulingPolicy
+
+    assert SchedulingPolicy.objects.get(organization=world.org_here).booking_horizon_days == 30
+
+
+def location_added(world: World, persona: str) -> None:
+    from scheduling.models import Location
+
+    assert Location.objects.filter(organization=world.org_here, name="Matrix annex").count() == 1
+
+
+def location_renamed(world: World, persona: str) -> None:
+    assert _riverside_location(world).name == "Matrix annex"
+
+
+def provider_added(world: World, persona: str) -> None:
+    from scheduling.models import Provider
+
+    assert Provider.objects.filter(organization=world.org_here, display_name="Dr. Matrix").count() == 1
+
+
+def provider_renamed(world: World, persona: str) -> None:
+    assert world.provider is not None
+    world.provider.refresh_from_db()
+    assert world.provider.display_name == "Dr. Matrix"
+
+
+def hours_added(world: World, persona: str) -> None:
+    from scheduling.models import WeeklyAvailability
+
+    assert WeeklyAvailability.objects.filter(provider=world.provider, weekday=6, starts="19:00").count() == 1
+
+
+def saturday_hours_gone(world: World, persona: str) -> None:
+    from scheduling.models import WeeklyAvailability
+
+    assert not WeeklyAvailability.objects.filter(provider=world.provider, weekday=6).exists()
+
+
+def time_away_added(world: World, persona: str) -> None:
+    from scheduling.models import AvailabilityException
+
+    assert AvailabilityException.objects.filter(provider=world.provider, reason="Matrix").count() == 1
+
+
+def time_away_gone(world: World, persona: str) -> None:
+    from scheduling.models import AvailabilityException
+
+    assert not AvailabilityException.objects.filter(provider=world.provider).exists()
+
+
+def closed_day_added(world: World, persona: str) -> None:
+    from scheduling.models import ClosedDay
+
+    assert ClosedDay.objects.filter(organization=world.org_here, name="Matrix day").count() == 1
+
+
+def closed_day_gone(world: World, persona: str) -> None:
+    from scheduling.models import ClosedDay
+
+    assert not ClosedDay.objects.filter(organization=world.org_here).exists()
+
+
+def visit_type_added(world: World, persona: str) -> None:
+    from scheduling.models import VisitType
+
+    assert VisitType.objects.filter(organization=world.org_here, name="Matrix visit").count() == 1
+
+
+def visit_type_renamed(world: World, persona: str) -> None:
+    assert world.visit_type is not None
+    world.visit_type.refresh_from_db()
+    assert world.visit_type.name == "Matrix visit"
+
+
+RULES_BODY = {"booking_horizon_days": "30", "min_notice_hours": "2", "cancel_cutoff_hours": "24", "phone": "555-0100"}
+
+
+def visit_type_body(prefix: str = "") -> Callable[[World], dict[str, Any]]:
+    def body(world: World) -> dict[str, Any]:
+        assert world.provider is not None
+        fields = {"name": "Matrix visit", "duration_minutes": "30", "modes": ["video"], "patients": "any",
+                  "bookable_online": "on", "providers": [world.provider.pk], "is_active": "on"}  # fmt: skip
+        return {prefix + name: value for name, value in fields.items()}
+
+    return body
 
 
 REFILL_API = api(404, (200, CG_FULL), (404, TOKEN_REV))  # a path naming Rosa: the refills scope for her
@@ -1020,6 +1187,12 @@ MATRIX: dict[str, Row] = {
         Case("POST", signed_in(200), ok=tuple(p for p in EVERYONE if p not in (ANON, TOKEN_REV, UNVER, *ENDED)),
              effect=calendar_address_made),
     ), probe=PAT),
+    # The person's own mobile number and text reminders: an account page, for everyone signed in.
+    "scheduling:reminder_settings": Row({}, (
+        get(signed_in(200)),
+        Case("POST", signed_in(302), body={"phone": "+1 555 010 0199", "by_text": "on"},
+             ok=tuple(p for p in EVERYONE if p not in (ANON, TOKEN_REV, UNVER, *ENDED)), effect=text_reminders_on),
+    ), probe=PAT),
     # A calendar program's read of the full caregiver's private address: the secret is the key, for anyone.
     "calendar_feed": Row({"secret": MATRIX_FEED}, (
         Case("GET", expand(200, (TO_VERIFY, UNVER)), ok=tuple(p for p in EVERYONE if p not in (UNVER, *ENDED)),
@@ -1064,6 +1237,74 @@ MATRIX: dict[str, Row] = {
               effect=rosas_visit_cancelled),),
         probe=HERE,
     ),
+    # Booking for a patient at the desk: Riverside's schedule roles, for a patient of Riverside.
+    "scheduling:staff_book": Row({"org_slug": "riverside"}, (
+        get(staff(DESK_SCHEDULE)),
+        Case("POST", staff(DESK_SCHEDULE, 302), body=desk_booking_body, ok=DESK_SCHEDULE, effect=desk_booked),
+    ), probe=HERE),
+    # The scheduling setup: Riverside's admins (and front desk, see tests/scheduling/test_setup.py).
+    "scheduling:staff_setup": Row({"org_slug": "riverside"}, (get(staff(SETUP_ADMINS)),), probe=OADM),
+    "scheduling:staff_policy": Row({"org_slug": "riverside"}, (
+        Case("POST", staff(SETUP_ADMINS, 302), body=RULES_BODY, ok=SETUP_ADMINS, effect=rules_saved),
+    ), probe=OADM),
+    "scheduling:staff_location_add": Row({"org_slug": "riverside"}, (
+        Case("POST", staff(SETUP_ADMINS, 302), body={"location-name": "Matrix annex", "location-is_active": "on"},
+             ok=SETUP_ADMINS, effect=location_added),
+    ), probe=OADM),
+    "scheduling:staff_location": Row(_setup_path(location_id=lambda w: _riverside_location(w).pk), (
+        get(staff(SETUP_ADMINS)),
+        Case("POST", staff(SETUP_ADMINS, 302), body={"name": "Matrix annex", "is_active": "on"}, ok=SETUP_ADMINS,
+             effect=location_renamed),
+    ), probe=OADM),
+    "scheduling:staff_provider_add": Row({"org_slug": "riverside"}, (
+        Case("POST", staff(SETUP_ADMINS, 302), body={"provider-display_name": "Dr. Matrix"}, ok=SETUP_ADMINS,
+             effect=provider_added),
+    ), probe=OADM),
+    "scheduling:staff_provider": Row(
+        _setup_path(provider_id=lambda w: w.provider.pk), (get(staff(SETUP_ADMINS)),), probe=OADM
+    ),
+    "scheduling:staff_provider_details": Row(_setup_path(provider_id=lambda w: w.provider.pk), (
+        Case("POST", staff(SETUP_ADMINS, 302), body={"display_name": "Dr. Matrix", "is_active": "on"},
+             ok=SETUP_ADMINS, effect=provider_renamed),
+    ), probe=OADM),
+    "scheduling:staff_hours_add": Row(_setup_path(provider_id=lambda w: w.provider.pk), (
+        Case("POST", staff(SETUP_ADMINS, 302), body={"hours-weekdays": ["6"], "hours-starts": "19:00",
+             "hours-ends": "20:00", "hours-modes": ["video"]}, ok=SETUP_ADMINS, effect=hours_added),
+    ), probe=OADM),
+    "scheduling:staff_hours_remove": Row(
+        _setup_path(provider_id=lambda w: w.provider.pk, hours_id=_saturday_hours),
+        (Case("POST", staff(SETUP_ADMINS, 302), ok=SETUP_ADMINS, effect=saturday_hours_gone),),
+        probe=OADM,
+    ),
+    "scheduling:staff_time_away_add": Row(_setup_path(provider_id=lambda w: w.provider.pk), (
+        Case("POST", staff(SETUP_ADMINS, 302), body=lambda w: {
+            "away-starts_on": (timezone.localdate() + timedelta(days=40)).isoformat(),
+            "away-ends_on": (timezone.localdate() + timedelta(days=41)).isoformat(), "away-reason": "Matrix"},
+             ok=SETUP_ADMINS, effect=time_away_added),
+    ), probe=OADM),
+    "scheduling:staff_time_away_remove": Row(
+        _setup_path(provider_id=lambda w: w.provider.pk, time_away_id=_time_away),
+        (Case("POST", staff(SETUP_ADMINS, 302), ok=SETUP_ADMINS, effect=time_away_gone),),
+        probe=OADM,
+    ),
+    "scheduling:staff_closed_day_add": Row({"org_slug": "riverside"}, (
+        Case("POST", staff(SETUP_ADMINS, 302), body=lambda w: {
+            "closed-day": (timezone.localdate() + timedelta(days=50)).isoformat(), "closed-name": "Matrix day"},
+             ok=SETUP_ADMINS, effect=closed_day_added),
+    ), probe=OADM),
+    "scheduling:staff_closed_day_remove": Row(
+        _setup_path(closed_day_id=_closed_day),
+        (Case("POST", staff(SETUP_ADMINS, 302), ok=SETUP_ADMINS, effect=closed_day_gone),),
+        probe=OADM,
+    ),
+    "scheduling:staff_visit_type_add": Row({"org_slug": "riverside"}, (
+        Case("POST", staff(SETUP_ADMINS, 302), body=visit_type_body("visit-"), ok=SETUP_ADMINS,
+             effect=visit_type_added),
+    ), probe=OADM),
+    "scheduling:staff_visit_type": Row(_setup_path(visit_type_id=lambda w: w.visit_type.pk), (
+        get(staff(SETUP_ADMINS)),
+        Case("POST", staff(SETUP_ADMINS, 302), body=visit_type_body(), ok=SETUP_ADMINS, effect=visit_type_renamed),
+    ), probe=OADM),
     # The staff's refill queue: Riverside's inbox roles see it; only the nurse decides (admins: 403).
     "messaging:staff_refills": Row({"org_slug": "riverside"}, (get(staff(DESK_REFILLS)),), probe=HERE),
     "messaging:staff_refill_decide": Row(
@@ -1447,6 +1688,37 @@ MATRIX: dict[str, Row] = {
               body={"decision": "approve", "quantity": 30, "refills": 2}, ok=(HERE,), effect=refill_approved),),
         probe=HERE,
     ),
+    # The staff side of appointments: Riverside's schedule roles; hours and time away: its admins (and front desk).
+    "api-staff-appointments": Row({"org_slug": "riverside"}, (
+        get(api(404, (200, DESK_SCHEDULE), (REFUSED, NOMFA))),
+        Case("POST", api(404, (201, DESK_SCHEDULE), (REFUSED, NOMFA)), kind="json", body=api_desk_booking,
+             ok=DESK_SCHEDULE, effect=desk_booked),
+    ), probe=HERE),
+    "api-staff-appointment-slots": Row(
+        {"org_slug": "riverside"},
+        (get(api(404, (200, DESK_SCHEDULE), (REFUSED, NOMFA))),),
+        probe=HERE,
+        extra={"query": lambda w: {"visit_type": w.visit_type.pk}},
+    ),
+    "api-staff-appointment-mark": Row(
+        lambda w: {"org_slug": "riverside", "appointment_id": w.rosa_appointment.pk},
+        (Case("POST", api(404, (200, DESK_SCHEDULE), (REFUSED, NOMFA)), kind="json", body={"mark": "cancel"},
+              ok=DESK_SCHEDULE, effect=rosas_visit_cancelled),),
+        probe=HERE,
+    ),
+    "api-staff-provider-hours": Row(_setup_path(provider_id=lambda w: w.provider.pk), (
+        get(api(404, (200, SETUP_ADMINS), (REFUSED, NOMFA))),
+        Case("POST", api(404, (201, SETUP_ADMINS), (REFUSED, NOMFA)), kind="json",
+             body={"weekdays": [6], "starts": "19:00", "ends": "20:00", "modes": ["video"]}, ok=SETUP_ADMINS,
+             effect=hours_added),
+    ), probe=OADM),
+    "api-staff-provider-time-away": Row(_setup_path(provider_id=lambda w: w.provider.pk), (
+        get(api(404, (200, SETUP_ADMINS), (REFUSED, NOMFA))),
+        Case("POST", api(404, (201, SETUP_ADMINS), (REFUSED, NOMFA)), kind="json", body=lambda w: {
+            "starts_on": (timezone.localdate() + timedelta(days=40)).isoformat(),
+            "ends_on": (timezone.localdate() + timedelta(days=41)).isoformat(), "reason": "Matrix"},
+             ok=SETUP_ADMINS, effect=time_away_added),
+    ), probe=OADM),
     "api-schema": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
     "api-docs": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
     # The Django admin: platform staff with a verified second factor only.
