@@ -422,6 +422,8 @@ globals().update(environ.Env.email_url_config(required("EMAIL_URL", dev_default=
 SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleBackend")
 # How often the beat looks for appointment reminders that fell due (the 2-hour one is sent within this time).
 APPOINTMENT_REMINDER_SWEEP_SECONDS = env.int("APPOINTMENT_REMINDER_SWEEP_SECONDS", default=300)
+# The video service a video visit's room is at (scheduling.video): the room's secret name follows this address.
+VIDEO_VISIT_BASE_URL = env.str("VIDEO_VISIT_BASE_URL", default="https://meet.jit.si/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Family Health Portal <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -20,7 +20,7 @@ from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor
 from accounts.audit_labels import AuditAction
 from accounts.models import Enrollment, Patient
-from scheduling.models import Appointment, AppointmentStatus, Location, Provider, VisitType
+from scheduling.models import Appointment, AppointmentStatus, Location, Mode, Provider, VisitType
 from scheduling.selectors import (
     held_between,
     is_established,
@@ -30,6 +30,7 @@ from scheduling.selectors import (
     policy_of,
 )
 from scheduling.slots import Slot
+from scheduling.video import new_room
 
 # Who hears that a visit's time was freed (a cancellation, a move), once its transaction commits: the waiting
 # list (scheduling.waitlist registers itself, as the family view's cards do).
@@ -152,6 +153,7 @@ def _create(
         booked_by_name=(user.full_name or user.email) if user else "",
         booked_by_staff=by_staff,
         created_at=moment,
+        video_room=new_room() if booking.mode == Mode.VIDEO else "",
     )
 
 

@@ -192,6 +192,7 @@ class Appointment(models.Model):
     booked_by_staff = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    video_room = models.CharField(max_length=64, blank=True, default="")  # a video visit's room (scheduling.video)
 
     class Meta:
         constraints = [

@@ -29,6 +29,7 @@ from scheduling.access import (
 )
 from scheduling.actions import Booking, BookingError, SlotTakenError, book_appointment, cancel_appointment
 from scheduling.models import Appointment, AppointmentStatus, Mode
+from scheduling.video import join_url
 
 if TYPE_CHECKING:
     from accounts.models import Patient
@@ -94,6 +95,12 @@ class AppointmentSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=APPOINTMENT_STATUS_CHOICES)
     reason = serializers.CharField()
     questions = serializers.CharField()
+    join_url = serializers.SerializerMethodField(
+        help_text="A video visit's link, from 15 minutes before it starts to 30 minutes after it ends; else null."
+    )
+
+    def get_join_url(self, appointment: Appointment) -> str | None:
+        return join_url(appointment, now=timezone.now())
 
 
 class NewAppointmentSerializer(serializers.Serializer):

@@ -49,6 +49,7 @@ from scheduling.api.patient import (
 from scheduling.forms import TimeAwayForm, WindowForm
 from scheduling.models import Appointment, Mode, Provider
 from scheduling.selectors import open_slots
+from scheduling.video import join_url
 from scheduling.views.setup import HOURS_ROLES
 from scheduling.views.staff import SCHEDULE_ROLES
 
@@ -79,6 +80,12 @@ class StaffAppointmentSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=APPOINTMENT_STATUS_CHOICES)
     booked_by_staff = serializers.BooleanField()
     reason = serializers.CharField()
+    join_url = serializers.SerializerMethodField(
+        help_text="A video visit's link, from 15 minutes before it starts to 30 minutes after it ends; else null."
+    )
+
+    def get_join_url(self, appointment: Appointment) -> str | None:
+        return join_url(appointment, now=timezone.now())
 
 
 class ScheduleQuerySerializer(serializers.Serializer):

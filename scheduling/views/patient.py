@@ -45,10 +45,12 @@ from scheduling.actions import (
 from scheduling.calendar import calendar_of
 from scheduling.checkin import check_in, fill_form
 from scheduling.feeds import end_calendar_feed, live_feed_of, make_calendar_feed
+from scheduling.journal import journal_questions
 from scheduling.models import Appointment, Mode, Provider, VisitType, WaitlistOffer
 from scheduling.questionnaires import FORMS, FREQUENCY, LEAD_IN
 from scheduling.slots import Slot
 from scheduling.times import when_text, zone_of
+from scheduling.video import join_url
 from scheduling.waitlist import accept_offer, join_waitlist, leave_waitlist
 
 if TYPE_CHECKING:
@@ -101,14 +103,17 @@ def _choices(
 def appointments(request: SignedInRequest, subject: Patient) -> HttpResponse:
     now = timezone.now()
     rows = list(selectors.appointments_of(subject)[:200])
-    upcoming = [a for a in rows if a.starts_at >= now and a.holds_time][::-1]
-    past = [a for a in rows if not (a.starts_at >= now and a.holds_time)]
+    # A visit under way stays "coming up" until it ends (its video link is there).
+    upcoming = [a for a in rows if a.ends_at > now and a.holds_time][::-1]
+    past = [a for a in rows if not (a.ends_at > now and a.holds_time)]
     return render(
         request,
         "scheduling/appointments.html",
         {
             "patient": subject,
-            "upcoming": [(a, when_text(a.starts_at, zone_of(a.visit_type, a.location))) for a in upcoming],
+            "upcoming": [
+                (a, when_text(a.starts_at, zone_of(a.visit_type, a.location)), join_url(a, now=now)) for a in upcoming
+            ],
             "past": [(a, when_text(a.starts_at, zone_of(a.visit_type, a.location))) for a in past],
             "visit_types": selectors.bookable_visit_types(subject),
             "waiting": selectors.waiting_appointment_ids(subject),
@@ -206,7 +211,11 @@ def book(request: SignedInRequest, subject: Patient) -> HttpResponse:
     wanted, zone = _wanted(request, source)
     raw_move = (source.get("move") or "").strip()
     moving = access_appointment_by_id(request.actor, raw_move) if raw_move else None
-    initial = {"reason": moving.reason, "questions": moving.questions} if moving is not None else None
+    from_journal = [] if moving is not None else journal_questions(request.actor)
+    if moving is not None:
+        initial = {"reason": moving.reason, "questions": moving.questions}
+    else:
+        initial = {"questions": "\n".join(from_journal)}
     form = BookForm(request.POST if request.method == "POST" else None, initial=initial)
     status = 200
     alternatives: list[SlotChoice] = []
@@ -250,6 +259,7 @@ def book(request: SignedInRequest, subject: Patient) -> HttpResponse:
             "form": form,
             "alternatives": alternatives,
             "moving": moving,
+            "from_journal": bool(from_journal),
             "moving_when": when_text(moving.starts_at, zone_of(moving.visit_type, moving.location)) if moving else "",
             "slot_fields": {
                 **({"move": moving.pk} if moving is not None else {}),

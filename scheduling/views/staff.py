@@ -29,6 +29,7 @@ from scheduling.access import access_staff_appointment_by_id
 from scheduling.actions import BookingError, StaffMark, cancel_appointment, mark_appointment
 from scheduling.models import Appointment
 from scheduling.questionnaires import FORMS
+from scheduling.video import join_url
 
 if TYPE_CHECKING:
     from accounts.actors import Actor
@@ -57,6 +58,7 @@ def schedule(request: SignedInRequest, staff: Actor) -> HttpResponse:
     if request.GET.get("view") == "week":
         return _week(request, staff, day - timedelta(days=day.weekday()), zone)
     visits = selectors.day_schedule(staff, day)
+    now = timezone.now()
     record_audit_events(
         action=AuditAction.SCHEDULE_VIEWED,
         actor=staff,
@@ -73,6 +75,7 @@ def schedule(request: SignedInRequest, staff: Actor) -> HttpResponse:
                 "patient": f"{visit.patient.family_name}, {visit.patient.given_name}",
                 "mrn": getattr(visit, "mrn", "") or "",
                 "checked_in": hasattr(visit, "check_in"),
+                "join": join_url(visit, now=now),
                 "forms": [
                     {
                         "title": FORMS[response.form].title if response.form in FORMS else response.form,
