@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -83,6 +83,22 @@ class SlotSerializer(serializers.Serializer):
     modes = SortedModesField(child=serializers.ChoiceField(choices=VISIT_MODE_CHOICES))
 
 
+@extend_schema_field(OpenApiTypes.URI)
+class JoinUrlField(serializers.Field):
+    """A video visit's link while it may be joined (scheduling.video); null otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            source="*",
+            read_only=True,
+            allow_null=True,
+            help_text="A video visit's link, from 15 minutes before it starts to 30 minutes after it ends; else null.",
+        )
+
+    def to_representation(self, appointment: Appointment) -> str | None:
+        return join_url(appointment, now=timezone.now())
+
+
 class AppointmentSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     organization = serializers.CharField(source="organization.name")
@@ -95,12 +111,7 @@ class AppointmentSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=APPOINTMENT_STATUS_CHOICES)
     reason = serializers.CharField()
     questions = serializers.CharField()
-    join_url = serializers.SerializerMethodField(
-        help_text="A video visit's link, from 15 minutes before it starts to 30 minutes after it ends; else null."
-    )
-
-    def get_join_url(self, appointment: Appointment) -> str | None:
-        return join_url(appointment, now=timezone.now())
+    join_url = JoinUrlField()
 
 
 class NewAppointmentSerializer(serializers.Serializer):

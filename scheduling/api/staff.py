@@ -44,12 +44,12 @@ from scheduling.api.patient import (
     FIELD_ERRORS,
     TAKEN,
     VISIT_MODE_CHOICES,
+    JoinUrlField,
     SlotSerializer,
 )
 from scheduling.forms import TimeAwayForm, WindowForm
 from scheduling.models import Appointment, Mode, Provider
 from scheduling.selectors import open_slots
-from scheduling.video import join_url
 from scheduling.views.setup import HOURS_ROLES
 from scheduling.views.staff import SCHEDULE_ROLES
 
@@ -80,12 +80,7 @@ class StaffAppointmentSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=APPOINTMENT_STATUS_CHOICES)
     booked_by_staff = serializers.BooleanField()
     reason = serializers.CharField()
-    join_url = serializers.SerializerMethodField(
-        help_text="A video visit's link, from 15 minutes before it starts to 30 minutes after it ends; else null."
-    )
-
-    def get_join_url(self, appointment: Appointment) -> str | None:
-        return join_url(appointment, now=timezone.now())
+    join_url = JoinUrlField()
 
 
 class ScheduleQuerySerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
+from django.forms import ModelForm
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -113,6 +114,33 @@ def _setup_page(staff: Actor, request: SignedInRequest, **forms: Any) -> HttpRes
     return render(request, "scheduling/staff/setup.html", context, status=status)
 
 
+def _add(
+    request: SignedInRequest, staff: Actor, form: ModelForm[Any], what: str, done: str, *, anchor: str
+) -> HttpResponse:
+    """Adds a location, provider or kind of visit from the setup page's form (shown again with its errors)."""
+    if not form.is_valid():
+        return _setup_page(staff, request, **{f"{what}_form": form})
+    setup.save_offer(staff=staff, form=form, what=what, request=request)
+    messages.success(request, done)
+    return redirect(_setup_url(staff, anchor))
+
+
+def _edit(
+    request: SignedInRequest, staff: Actor, form: ModelForm[Any], what: str, heading: str, done: str, *, anchor: str
+) -> HttpResponse:
+    """The edit page of a location or kind of visit: the form, saved on a valid POST."""
+    if request.method == "POST" and form.is_valid():
+        setup.save_offer(staff=staff, form=form, what=what, request=request)
+        messages.success(request, done)
+        return redirect(_setup_url(staff, anchor))
+    return render(
+        request,
+        "scheduling/staff/edit.html",
+        {"organization": staff.organization, "form": form, "heading": heading, "back": _setup_url(staff)},
+        status=400 if form.errors else 200,
+    )
+
+
 @staff_page(roles=HOURS_ROLES)
 @require_safe
 def setup_page(request: SignedInRequest, staff: Actor) -> HttpResponse:
@@ -134,27 +162,14 @@ def policy(request: SignedInRequest, staff: Actor) -> HttpResponse:
 @require_POST
 def location_add(request: SignedInRequest, staff: Actor) -> HttpResponse:
     form = LocationForm(request.POST, prefix="location")
-    if not form.is_valid():
-        return _setup_page(staff, request, location_form=form)
-    setup.save_offer(staff=staff, form=form, what="location", request=request)
-    messages.success(request, _("The location is added."))
-    return redirect(_setup_url(staff, "locations"))
+    return _add(request, staff, form, "location", _("The location is added."), anchor="locations")
 
 
 @staff_page(roles=OFFER_ROLES, objects={"location_id": access_staff_location_by_id})
 @require_http_methods(["GET", "POST"])
 def location_page(request: SignedInRequest, staff: Actor, location: Location) -> HttpResponse:
     form = LocationForm(request.POST or None, instance=location)
-    if request.method == "POST" and form.is_valid():
-        setup.save_offer(staff=staff, form=form, what="location", request=request)
-        messages.success(request, _("The location is saved."))
-        return redirect(_setup_url(staff, "locations"))
-    return render(
-        request,
-        "scheduling/staff/edit.html",
-        {"organization": staff.organization, "form": form, "heading": location.name, "back": _setup_url(staff)},
-        status=400 if form.errors else 200,
-    )
+    return _edit(request, staff, form, "location", location.name, _("The location is saved."), anchor="locations")
 
 
 @staff_page(roles=OFFER_ROLES)
@@ -313,24 +328,12 @@ def closed_day_remove(request: SignedInRequest, staff: Actor, closed_day: Closed
 @require_POST
 def visit_type_add(request: SignedInRequest, staff: Actor) -> HttpResponse:
     form = VisitTypeForm(request.POST, organization=staff.organization, prefix="visit")
-    if not form.is_valid():
-        return _setup_page(staff, request, visit_type_form=form)
-    setup.save_offer(staff=staff, form=form, what="visit_type", request=request)
-    messages.success(request, _("The kind of visit is added."))
-    return redirect(_setup_url(staff, "visits"))
+    return _add(request, staff, form, "visit_type", _("The kind of visit is added."), anchor="visits")
 
 
 @staff_page(roles=OFFER_ROLES, objects={"visit_type_id": access_staff_visit_type_by_id})
 @require_http_methods(["GET", "POST"])
 def visit_type_page(request: SignedInRequest, staff: Actor, visit_type: VisitType) -> HttpResponse:
     form = VisitTypeForm(request.POST or None, instance=visit_type, organization=staff.organization)
-    if request.method == "POST" and form.is_valid():
-        setup.save_offer(staff=staff, form=form, what="visit_type", request=request)
-        messages.success(request, _("The kind of visit is saved. Visits already booked keep their length."))
-        return redirect(_setup_url(staff, "visits"))
-    return render(
-        request,
-        "scheduling/staff/edit.html",
-        {"organization": staff.organization, "form": form, "heading": visit_type.name, "back": _setup_url(staff)},
-        status=400 if form.errors else 200,
-    )
+    saved = _("The kind of visit is saved. Visits already booked keep their length.")
+    return _edit(request, staff, form, "visit_type", visit_type.name, saved, anchor="visits")
