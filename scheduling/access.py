@@ -25,6 +25,13 @@ from scheduling.models import (
 )
 from scheduling.offers import digest_of
 
+# Who works the scheduling desk: the day's schedule, marks and booking for a patient.
+SCHEDULE_ROLES = frozenset({"clinician", "nurse", "front_desk", "org_admin"})
+# The setup: the front desk and admins change hours, time away and closed days (and read the rest) ...
+HOURS_ROLES = frozenset({"front_desk", "org_admin"})
+# ... and only admins change the rules, locations, providers and kinds of visit.
+OFFER_ROLES = frozenset({"org_admin"})
+
 
 def access_visit_type_by_id(actor: Actor, visit_type_id: object) -> VisitType:
     """A visit type patients may book online, at an organization where the subject is enrolled."""

@@ -4,10 +4,10 @@ book for (rows of the desk's organization only, through accounts.scoping)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from accounts.actors import Actor
@@ -25,15 +25,8 @@ from scheduling.models import (
     VisitType,
     WeeklyAvailability,
 )
-from scheduling.selectors import policy_of
-
-
-def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """A day of a clock as two instants (23 or 25 hours apart on the days the clock changes)."""
-    return (
-        datetime.combine(day, time.min).replace(tzinfo=zone),
-        datetime.combine(day + timedelta(days=1), time.min).replace(tzinfo=zone),
-    )
+from scheduling.selectors import mrn_at_desk, policy_of
+from scheduling.times import day_bounds
 
 
 def held_visits(
@@ -109,13 +102,12 @@ def visits_between(staff: Actor, first: date, last: date, *, with_cancelled: boo
     zone = ZoneInfo(staff.organization.time_zone)
     starts, _ = day_bounds(first, zone)
     _, ends = day_bounds(last, zone)
-    mrn = Subquery(scoped(staff, Enrollment).filter(patient_id=OuterRef("patient_id")).values("mrn")[:1])
     visits = scoped(staff, Appointment).filter(starts_at__gte=starts, starts_at__lt=ends)
     if not with_cancelled:
         visits = visits.exclude(status=AppointmentStatus.CANCELLED)
     return list(
         visits.select_related("patient", "provider", "visit_type")
-        .annotate(mrn=mrn)
+        .annotate(mrn=mrn_at_desk(staff))
         .order_by("starts_at", "provider__display_name")
     )
 
@@ -133,15 +125,11 @@ def patients_matching(staff: Actor, query: str) -> list[Enrollment]:
     query = query.strip()[:100]
     if not query:
         return []
-    words = query.split()
-    matches = scoped(staff, Enrollment).filter(Q(mrn=query) | Q(patient__family_name__icontains=query))
-    if len(words) > 1:
-        both = Q()
-        for word in words:
-            both &= Q(patient__family_name__icontains=word) | Q(patient__given_name__icontains=word)
-        matches = scoped(staff, Enrollment).filter(Q(mrn=query) | both)
-    else:
-        matches = matches | scoped(staff, Enrollment).filter(patient__given_name__icontains=query)
+    # Every word in the given or family name ("rosa lopez", "lopez"), or the MRN as typed.
+    names = Q()
+    for word in query.split():
+        names &= Q(patient__family_name__icontains=word) | Q(patient__given_name__icontains=word)
+    matches = scoped(staff, Enrollment).filter(Q(mrn=query) | names)
     return list(
         matches.select_related("patient").order_by("patient__family_name", "patient__given_name")[:PATIENT_MATCHES]
     )

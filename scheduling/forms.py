@@ -7,6 +7,7 @@ scheduling.setup check what needs the database (overlapping windows, visits alre
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -91,8 +92,14 @@ class PolicyForm(forms.Form):
         }
 
 
+@cache
+def _zone_names() -> tuple[str, ...]:
+    """The IANA zones (read from the system's zone files once, not on every form)."""
+    return tuple(sorted(available_timezones()))
+
+
 def _zone_choices() -> list[tuple[str, object]]:
-    return [("", _("The organization's time zone")), *((zone, zone) for zone in sorted(available_timezones()))]
+    return [("", _("The organization's time zone")), *((zone, zone) for zone in _zone_names())]
 
 
 class LocationForm(forms.ModelForm):
@@ -160,8 +167,8 @@ class VisitTypeForm(forms.ModelForm):
             "duration_minutes",
             "modes",
             "patients",
-            "needs_approval",
             "bookable_online",
+            "needs_approval",
             "providers",
             "forms",
             "is_active",

@@ -8,7 +8,7 @@ and held appointments, read only as far ahead as the search needs.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -36,6 +36,7 @@ from scheduling.models import (
     WeeklyAvailability,
 )
 from scheduling.slots import Slot, Window, soonest_slots
+from scheduling.times import day_bounds
 
 # A patient seen at the organization within this time is "established" there (the usual three years).
 ESTABLISHED_WITHIN = timedelta(days=3 * 365)
@@ -260,19 +261,20 @@ def locations_by_id(ids: set[int]) -> dict[int, Location]:
 def day_schedule(staff: Actor, day: date) -> list[Appointment]:
     """Every visit at the desk's organization on a day of its clock, by provider then time, with the patient's
     MRN there (`mrn`)."""
-    organization = staff.organization
-    zone = ZoneInfo(organization.time_zone)
-    starts = datetime.combine(day, time.min).replace(tzinfo=zone)
-    ends = datetime.combine(day + timedelta(days=1), time.min).replace(tzinfo=zone)
-    mrn = Subquery(scoped(staff, Enrollment).filter(patient_id=OuterRef("patient_id")).values("mrn")[:1])
+    starts, ends = day_bounds(day, ZoneInfo(staff.organization.time_zone))
     return list(
         scoped(staff, Appointment)
         .filter(starts_at__gte=starts, starts_at__lt=ends)
         .select_related("patient", "provider", "visit_type", "location", "check_in")
         .prefetch_related("form_responses")
-        .annotate(mrn=mrn)
+        .annotate(mrn=mrn_at_desk(staff))
         .order_by("provider__display_name", "provider_id", "starts_at")
     )
+
+
+def mrn_at_desk(staff: Actor) -> Subquery:
+    """Each listed visit's patient's MRN at the desk's organization (an annotation)."""
+    return Subquery(scoped(staff, Enrollment).filter(patient_id=OuterRef("patient_id")).values("mrn")[:1])
 
 
 def desk_providers(staff: Actor) -> list[Provider]:

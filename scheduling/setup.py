@@ -23,7 +23,7 @@ from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor
 from accounts.audit_labels import AuditAction
 from accounts.models.audit import Basis
-from scheduling.desk import day_bounds, held_visits
+from scheduling.desk import held_visits
 from scheduling.forms import WEEKDAYS
 from scheduling.models import (
     Appointment,
@@ -34,6 +34,7 @@ from scheduling.models import (
     SchedulingPolicy,
     WeeklyAvailability,
 )
+from scheduling.times import day_bounds
 
 
 class SetupError(ValueError):
@@ -112,7 +113,8 @@ def add_hours(
     valid_until: date | None = None,
     request: HttpRequest | None = None,
 ) -> list[WeeklyAvailability]:
-    """Recurring hours on each weekday given; refused whole when one overlaps hours the provider already has."""
+    """Recurring hours on each weekday given (the fields of scheduling.forms.WindowForm); refused whole when one
+    overlaps hours the provider already has."""
     names = dict(WEEKDAYS)
     made: list[WeeklyAvailability] = []
     with transaction.atomic():

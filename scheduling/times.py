@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils.formats import date_format, time_format
 
 from scheduling.models import Location, VisitType
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """A day of a clock as two instants (23 or 25 hours apart on the days the clock changes)."""
+    return (
+        datetime.combine(day, time.min).replace(tzinfo=zone),
+        datetime.combine(day + timedelta(days=1), time.min).replace(tzinfo=zone),
+    )
 
 
 def zone_of(visit_type: VisitType, location: Location | None) -> ZoneInfo:

@@ -24,6 +24,8 @@ from accounts.audit_labels import AuditAction
 from proxy.api.base import PortalAPIView
 from scheduling import desk, setup
 from scheduling.access import (
+    HOURS_ROLES,
+    SCHEDULE_ROLES,
     access_staff_appointment_by_id,
     access_staff_location_by_id,
     access_staff_provider_by_id,
@@ -50,8 +52,7 @@ from scheduling.api.patient import (
 from scheduling.forms import TimeAwayForm, WindowForm
 from scheduling.models import Appointment, Mode, Provider
 from scheduling.selectors import open_slots
-from scheduling.views.setup import HOURS_ROLES
-from scheduling.views.staff import SCHEDULE_ROLES
+from scheduling.times import day_bounds
 
 if TYPE_CHECKING:
     from scheduling.slots import Slot
@@ -252,8 +253,8 @@ class StaffSlotsView(PortalAPIView):
         query.is_valid(raise_exception=True)
         zone = ZoneInfo(staff.organization.time_zone)
         first = _first_day(staff, query.validated_data.get("start"))
-        start, _end = desk.day_bounds(first, zone)
-        _start, end = desk.day_bounds(first + timedelta(days=query.validated_data["days"] - 1), zone)
+        start, _end = day_bounds(first, zone)
+        _start, end = day_bounds(first + timedelta(days=query.validated_data["days"] - 1), zone)
         slots: list[Slot] = open_slots(
             visit_type, start=start, end=end, now=timezone.now(), provider=provider, mode=mode, waive_notice=True
         )
@@ -319,19 +320,9 @@ class StaffHoursView(PortalAPIView):
         )
         if not form.is_valid():
             raise _form_errors(form)
-        checked = form.cleaned_data
         try:
             made = setup.add_hours(
-                staff=self.checked_actor,
-                provider=provider,
-                weekdays=checked["weekdays"],
-                starts=checked["starts"],
-                ends=checked["ends"],
-                location=checked["location"],
-                modes=checked["modes"],
-                valid_from=checked["valid_from"],
-                valid_until=checked["valid_until"],
-                request=request._request,
+                staff=self.checked_actor, provider=provider, request=request._request, **form.cleaned_data
             )
         except setup.SetupError as error:
             raise ValidationError({"non_field_errors": [str(error)]}) from error

@@ -29,12 +29,17 @@ from accounts.actions.audit import record_audit_events
 from accounts.audience import staff_page
 from accounts.audit_labels import AuditAction
 from scheduling import desk
-from scheduling.access import access_staff_location_by_id, access_staff_provider_by_id, access_staff_visit_type_by_id
+from scheduling.access import (
+    SCHEDULE_ROLES,
+    access_staff_location_by_id,
+    access_staff_provider_by_id,
+    access_staff_visit_type_by_id,
+)
 from scheduling.actions import Booking, BookingError, SlotTakenError, book_appointment
 from scheduling.models import Mode, VisitType
 from scheduling.selectors import open_slots
 from scheduling.slots import Slot
-from scheduling.views.staff import SCHEDULE_ROLES
+from scheduling.times import day_bounds
 
 if TYPE_CHECKING:
     from accounts.actors import Actor
@@ -55,7 +60,7 @@ class Choice:
     label: str
 
 
-def _choice(slot: Slot, visit_type: VisitType, names: dict[int, str], zone: ZoneInfo) -> Choice:
+def _choice(slot: Slot, names: dict[int, str], zone: ZoneInfo) -> Choice:
     local = slot.starts_at.astimezone(zone)
     return Choice(
         value=f"{slot.provider_id}|{slot.starts_at.astimezone(UTC).isoformat()}|{slot.location_id or ''}",
@@ -88,7 +93,7 @@ def _free_times(staff: Actor, chosen: dict[str, Any], day: date | None, zone: Zo
         return []
     now = timezone.now()
     if day is not None:
-        start, end = desk.day_bounds(day, zone)
+        start, end = day_bounds(day, zone)
     else:
         start, end = now, now + timedelta(days=SEARCH_DAYS)
     return open_slots(
@@ -166,7 +171,7 @@ def book_for_patient(request: SignedInRequest, staff: Actor) -> HttpResponse:
             "chosen": chosen,
             "modes": Mode.choices,
             "day": day,
-            "choices": [_choice(slot, chosen["visit_type"], names, zone) for slot in slots],
+            "choices": [_choice(slot, names, zone) for slot in slots],
             "form": form,
         },
         status=status,

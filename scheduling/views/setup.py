@@ -23,9 +23,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.audience import staff_page
-from accounts.models import Role
 from scheduling import desk, setup
 from scheduling.access import (
+    HOURS_ROLES,
+    OFFER_ROLES,
     access_staff_closed_day_by_id,
     access_staff_hours_by_id,
     access_staff_location_by_id,
@@ -49,9 +50,6 @@ from scheduling.models import WeeklyAvailability as Hours
 if TYPE_CHECKING:
     from accounts.actors import Actor
     from accounts.requests import SignedInRequest
-
-HOURS_ROLES = frozenset({Role.ORG_ADMIN, Role.FRONT_DESK})  # hours, time away, closed days; reading the setup
-OFFER_ROLES = frozenset({Role.ORG_ADMIN})  # rules, locations, providers, kinds of visit
 
 
 def _zone(staff: Actor) -> ZoneInfo:
@@ -232,20 +230,8 @@ def provider_details(request: SignedInRequest, staff: Actor, provider: Provider)
 def hours_add(request: SignedInRequest, staff: Actor, provider: Provider) -> HttpResponse:
     form = WindowForm(request.POST, provider=provider, prefix="hours")
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            setup.add_hours(
-                staff=staff,
-                provider=provider,
-                weekdays=data["weekdays"],
-                starts=data["starts"],
-                ends=data["ends"],
-                location=data["location"],
-                modes=data["modes"],
-                valid_from=data["valid_from"],
-                valid_until=data["valid_until"],
-                request=request,
-            )
+            setup.add_hours(staff=staff, provider=provider, request=request, **form.cleaned_data)
         except setup.SetupError as error:
             form.add_error(None, str(error))
         else:

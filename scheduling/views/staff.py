@@ -25,7 +25,7 @@ from accounts.actions.audit import record_audit_events
 from accounts.audience import staff_page
 from accounts.audit_labels import AuditAction
 from scheduling import desk, selectors
-from scheduling.access import access_staff_appointment_by_id
+from scheduling.access import HOURS_ROLES, SCHEDULE_ROLES, access_staff_appointment_by_id
 from scheduling.actions import BookingError, StaffMark, cancel_appointment, mark_appointment
 from scheduling.models import Appointment
 from scheduling.questionnaires import FORMS
@@ -34,9 +34,6 @@ from scheduling.video import join_url
 if TYPE_CHECKING:
     from accounts.actors import Actor
     from accounts.requests import SignedInRequest
-
-SCHEDULE_ROLES = frozenset({"clinician", "nurse", "front_desk", "org_admin"})
-HOURS_ROLES = frozenset({"front_desk", "org_admin"})  # who may open the scheduling setup
 
 
 def _day(raw: str, zone: ZoneInfo) -> date:

@@ -116,6 +116,13 @@ def test_the_clinic_sets_hours_and_time_away_and_books_for_a_patient_by_phone(ne
     admin.get_by_role("button", name="Close the clinic that day").click()
     expect(admin.get_by_text("The clinic is closed that day")).to_be_visible()
     check_page(admin)
+    admin.locator("#visits").get_by_role("link", name="Checkup").click()
+    check_page(admin)
+    admin.goto("/staff/riverside/scheduling/")
+    admin.locator("#locations").get_by_role("link", name="Riverside Main Street").click()
+    check_page(admin)
+    admin.goto("/appointments/reminders/")
+    check_page(admin)
 
     admin.goto("/staff/riverside/schedule/")
     admin.get_by_role("link", name="Book for a patient").first.click()
