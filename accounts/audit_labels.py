@@ -136,6 +136,20 @@ class AuditAction(models.TextChoices):
         "appointments.setup_changed",
         _("Changed the clinic's scheduling (rules, hours, time away, kinds of visit)"),
     )
+    # Bills and payments
+    BILLS_VIEWED = "billing.viewed", _("Viewed the bills")
+    RECEIPT_DOWNLOADED = "billing.receipt_downloaded", _("Downloaded a payment receipt")
+    PAYMENT_STARTED = "billing.payment_started", _("Started a card payment")
+    PAYMENT_MADE = "billing.payment_made", _("A payment went through")
+    PAYMENT_FAILED = "billing.payment_failed", _("A payment did not go through")
+    PAYMENT_PLAN_CHANGED = "billing.plan_changed", _("Started, changed or stopped a payment plan")
+    BILLING_ENTRY_POSTED = (
+        "billing.entry_posted",
+        _("The clinic posted a charge, an insurance payment or an adjustment"),
+    )
+    REFUND_ISSUED = "billing.refund_issued", _("The clinic refunded a payment")
+    STATEMENT_ISSUED = "billing.statement_issued", _("The clinic sent a bill")
+    STATEMENT_FILE_IMPORTED = "billing.statement_file_imported", _("The clinic imported a statement file")
     # Proxy access
     PROXY_INVITED = "proxy.invited", _("Invited someone to help")
     PROXY_INVITATION_ACCEPTED = "proxy.invitation_accepted", _("Accepted an invitation to help")

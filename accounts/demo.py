@@ -35,6 +35,7 @@ DEMO_LOGINS = (
     DemoLogin("caregiver@demo.test", "Maria Lopez", "caregiver for her mother Rosa and her son Leo"),
     DemoLogin("nurse@riverside.demo.test", "Jordan Lee", "nurse at Riverside Family Clinic", totp=True),
     DemoLogin("admin@riverside.demo.test", "Sam Okafor", "organization admin at Riverside Family Clinic", totp=True),
+    DemoLogin("billing@riverside.demo.test", "Dana Reyes", "billing office at Riverside Family Clinic", totp=True),
     DemoLogin("nurse@lakeside.demo.test", "Priya Shah", "nurse at Lakeside Pediatrics", totp=True),
     DemoLogin("admin@lakeside.demo.test", "Chris Novak", "organization admin at Lakeside Pediatrics", totp=True),
     DemoLogin("platform@demo.test", "Taylor Brooks", "platform admin", totp=True),
@@ -91,6 +92,7 @@ def seed_demo_people() -> DemoPeople:
     for email, organization, role in (
         ("nurse@riverside.demo.test", riverside, Role.NURSE),
         ("admin@riverside.demo.test", riverside, Role.ORG_ADMIN),
+        ("billing@riverside.demo.test", riverside, Role.BILLING),
         ("nurse@lakeside.demo.test", lakeside, Role.NURSE),
         ("admin@lakeside.demo.test", lakeside, Role.ORG_ADMIN),
     ):

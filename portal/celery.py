@@ -74,6 +74,11 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
         sender.signature("scheduling.send_appointment_reminders"),
         name="remind people of their visits at the organization's offsets",
     )
+    sender.add_periodic_task(
+        crontab(hour=settings.BILLING_HOUR_UTC, minute=30),
+        sender.signature("billing.run_daily_billing"),
+        name="charge plan instalments, send their notices and remind of bills due",
+    )
 
 
 @worker_shutting_down.connect

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "records",
     "messaging",
     "scheduling",
+    "billing",
     "portal",
 ]
 
@@ -424,6 +425,16 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleBackend")
 APPOINTMENT_REMINDER_SWEEP_SECONDS = env.int("APPOINTMENT_REMINDER_SWEEP_SECONDS", default=300)
 # The video service a video visit's room is at (scheduling.video): the room's secret name follows this address.
 VIDEO_VISIT_BASE_URL = env.str("VIDEO_VISIT_BASE_URL", default="https://meet.jit.si/")
+# Card payments go through a processor speaking Stripe's API (billing.gateways): Stripe itself in production
+# (https://api.stripe.com), the payment sandbox in development and tests. Its key and the webhooks' signing
+# secret come from the environment; the demo's script sets the sandbox's.
+PAYMENT_API_BASE = env.str("PAYMENT_API_BASE", default="https://api.stripe.com")
+PAYMENT_API_KEY = required("PAYMENT_API_KEY", dev_default="sk_test_sandbox")
+PAYMENT_WEBHOOK_SECRET = required("PAYMENT_WEBHOOK_SECRET", dev_default="whsec_test")
+PAYMENT_API_TIMEOUT_SECONDS = env.float("PAYMENT_API_TIMEOUT_SECONDS", default=20.0)
+BILLING_HOUR_UTC = env.int("BILLING_HOUR_UTC", default=14)  # plan instalments, their notices, bill reminders
+PLAN_NOTICE_DAYS = env.int("PLAN_NOTICE_DAYS", default=3)  # notice before each instalment
+BILL_REMINDER_DAYS = env.int("BILL_REMINDER_DAYS", default=7)  # a reminder this many days before a bill is due
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Family Health Portal <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -482,6 +493,9 @@ SPECTACULAR_SETTINGS = {
         "RefillDecisionEnum": "messaging.api.refills.REFILL_DECISION_CHOICES",
         "AppointmentStatusEnum": "scheduling.api.patient.APPOINTMENT_STATUS_CHOICES",
         "VisitModeEnum": "scheduling.api.patient.VISIT_MODE_CHOICES",
+        "LedgerEntryKindEnum": "billing.api.views.ENTRY_KIND_CHOICES",
+        "PaymentStatusEnum": "billing.api.views.PAYMENT_STATUS_CHOICES",
+        "PaymentPlanStatusEnum": "billing.api.views.PLAN_STATUS_CHOICES",
     },
 }
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("records.urls")),
     path("", include("messaging.urls")),
     path("", include("scheduling.urls")),
+    path("", include("billing.urls")),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("api/v1/", include("proxy.api.urls")),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("api/v1/", include("messaging.api.urls_staff")),
     path("api/v1/", include("scheduling.api.urls")),
     path("api/v1/", include("messaging.api.urls_refills")),
+    path("api/v1/", include("billing.api.urls")),
     path("api/schema/", views.SchemaView.as_view(), name="api-schema"),
     path("api/docs/", views.SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]

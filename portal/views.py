@@ -31,6 +31,7 @@ from accounts.audience import Audience, Kind, account_page, public_page, staff_p
 from accounts.audit_labels import AuditAction
 from accounts.models import AuditEvent, AuditSeal, Organization, Patient
 from accounts.requests import SignedInRequest
+from billing.access import BILLING_ROLES
 from messaging.selectors import InboxCounts, workplace_inbox_counts
 from portal.celery import app as celery_app
 from proxy.access import Subject
@@ -103,6 +104,7 @@ class Workplace:
     admin: bool
     roles: list[str] = field(default_factory=list)
     inbox: InboxCounts | None = None  # where the person works the inbox: what waits there
+    billing: bool = False  # works the billing desk there
 
 
 @staff_page(organization=False)
@@ -116,6 +118,7 @@ def staff_home(request: SignedInRequest, staff: Actor) -> HttpResponse:
             Workplace(membership.organization, admin=actor.is_org_admin_of(membership.organization_id)),
         )
         workplace.roles.append(membership.get_role_display())
+        workplace.billing = workplace.billing or membership.role in BILLING_ROLES
     for organization_id, counts in workplace_inbox_counts(actor).items():
         workplaces[organization_id].inbox = counts
     return render(request, "portal/staff_home.html", {"organizations": list(workplaces.values())})

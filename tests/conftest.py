@@ -28,6 +28,8 @@ from accounts.actors import Scope
 from accounts.models import ApiToken, Organization, Patient, Role, User
 from accounts.models.audit import Basis
 from accounts.models.tokens import digest_token, new_token
+from billing.models import BillingAccount, LedgerEntry, Payment, PaymentPlan, PaymentStatus, PlanStatus, Statement
+from billing.models import EntryKind as BillingEntryKind
 from messaging.models import (
     Attachment,
     Message,
@@ -129,6 +131,10 @@ class World:
     visit_type: VisitType | None = None
     provider: Provider | None = None
     rosa_appointment: Appointment | None = None
+    # Bills: Rosa's account at Riverside, owing $60.00, with a card payment made and a plan on hold (add_billing_world)
+    rosa_account: BillingAccount | None = None
+    rosa_payment: Payment | None = None
+    rosa_plan: PaymentPlan | None = None
 
     def user(self, persona: str) -> User:
         return self.users[persona]
@@ -194,7 +200,44 @@ def world(db: Any) -> World:
     add_proxy_world(world)
     add_messaging_world(world)
     add_scheduling_world(world)
+    add_billing_world(world)
     return world
+
+
+def add_billing_world(world: World) -> None:
+    """Rosa owes Riverside $60.00 on a $100.00 visit: insurance paid $30.00 and she paid $10.00 by card (its
+    receipt); her monthly plan is on hold after a declined instalment."""
+    account = BillingAccount.objects.create(organization=world.org_here, patient=world.people["rosa"])
+    today = timezone.localdate()
+    for kind, cents in ((BillingEntryKind.CHARGE, 10000), (BillingEntryKind.INSURANCE_PAYMENT, -3000)):
+        LedgerEntry.objects.create(
+            account=account, kind=kind, amount_cents=cents, visit_number="V-1", service_date=today, description="Visit"
+        )
+    Statement.objects.create(account=account, due_on=today + timedelta(days=20))
+    plan = PaymentPlan.objects.create(
+        account=account,
+        instalment_cents=1000,
+        day_of_month=5,
+        status=PlanStatus.ON_HOLD,
+        gateway_customer="cus_matrix",
+        gateway_payment_method="pm_matrix",
+        failure_message="The card was declined.",
+    )
+    payment = Payment.objects.create(
+        account=account,
+        amount_cents=1000,
+        status=PaymentStatus.SUCCEEDED,
+        idempotency_key="pay-matrix-rosa",
+        gateway="stripe",
+        gateway_reference="pi_matrix_rosa",
+        receipt_number="R-MATRIX-1",
+        completed_at=timezone.now(),
+        plan=plan,
+    )
+    LedgerEntry.objects.create(
+        account=account, kind=BillingEntryKind.PAYMENT, amount_cents=-1000, payment=payment, idempotency_key="p-1"
+    )
+    world.rosa_account, world.rosa_payment, world.rosa_plan = account, payment, plan
 
 
 MATRIX_OFFER = "matrix-offer-secret-for-rosa"

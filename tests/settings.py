@@ -15,6 +15,10 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1rZXktb25lLWZvci10aGUtdGVz
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 os.environ.setdefault("SMS_BACKEND", "accounts.sms.MemoryBackend")
+# The payment sandbox (payment_sandbox, started by the tests that pay) is given the same key and secret.
+os.environ.setdefault("PAYMENT_API_KEY", "sk_test_portal_tests")
+os.environ.setdefault("PAYMENT_WEBHOOK_SECRET", "whsec_portal_tests")
+os.environ.setdefault("PAYMENT_API_BASE", "http://127.0.0.1:9")  # nothing listens: tests that pay set their own
 os.environ.setdefault("AUDIT_CHECKPOINT_KEY", "test-audit-checkpoint-key-not-for-production")
 # Never the developer's var/ (tests that checkpoint the audit chain point this at their own tmp_path).
 os.environ.setdefault(

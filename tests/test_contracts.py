@@ -21,7 +21,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 # Top-level packages that are not the product: the tests, and the sandbox that plays the outside world.
-NOT_PRODUCT = frozenset({"tests", "bench", "scripts", "fhir_sandbox", "docs", "node_modules"})
+NOT_PRODUCT = frozenset({"tests", "bench", "scripts", "fhir_sandbox", "payment_sandbox", "docs", "node_modules"})
 FEATURE_APPS = frozenset({"records", "messaging", "scheduling", "billing"})
 # The layers around the feature apps (DESIGN.md, "Layers").
 NOT_FEATURES = frozenset({"portal", "proxy", "accounts"})

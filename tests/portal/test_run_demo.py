@@ -191,6 +191,7 @@ class Demo:
             PORTAL_HOST="127.0.0.1",
             PORTAL_PORT=str(self.portal_port),
             FHIR_SANDBOX_PORT=str(self.sandbox_port),
+            PAYMENT_SANDBOX_PORT=str(free_port()),
         )
         self.process: subprocess.Popen[bytes] | None = None
 

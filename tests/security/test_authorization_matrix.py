@@ -946,6 +946,73 @@ def api_assign_to_jordan(world: World) -> dict[str, Any]:
 
 VISITORS_ONLY = expand(302, (200, (ANON, TOKEN_REV)))  # the sign-in pages send the signed-in home
 
+# Bills ------------------------------------------------------------------------------------------------------
+
+BILLING_PAGES = signed_in(404, (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))  # the billing scope, for anyone
+BILLING_DESK = ADMINS_HERE  # billing staff and admins; a nurse of the same clinic is refused (404)
+
+
+def _rosa_account(w: World) -> dict[str, Any]:
+    return {"account_id": w.rosa_account.pk}
+
+
+def _desk_account(w: World) -> dict[str, Any]:
+    return {"org_slug": "riverside", "account_id": w.rosa_account.pk}
+
+
+def plan_stopped(world: World, persona: str) -> None:
+    world.rosa_plan.refresh_from_db()
+    assert world.rosa_plan.status == "cancelled"
+
+
+def failed_payment_recorded(world: World, persona: str) -> None:
+    # The matrix's processor is unreachable: the attempt is kept, failed, and nothing is charged.
+    from billing.models import Payment
+
+    attempt = Payment.objects.exclude(pk=world.rosa_payment.pk).get()
+    assert attempt.status == "failed"
+    assert attempt.plan_id == world.rosa_plan.pk
+
+
+def alex_account_opened(world: World, persona: str) -> None:
+    from billing.models import BillingAccount
+
+    assert BillingAccount.objects.filter(patient=world.patient_record, organization=world.org_here).exists()
+
+
+def rosa_charged(world: World, persona: str) -> None:
+    from billing.selectors import balance_of
+
+    assert balance_of(world.rosa_account) == 6000 + 2500
+
+
+def bill_sent(world: World, persona: str) -> None:
+    assert world.rosa_account.statements.count() == 2
+
+
+def statement_file_posted(world: World, persona: str) -> None:
+    from billing.models import LedgerEntry
+
+    assert LedgerEntry.objects.filter(account__patient=world.patient_record, amount_cents=4200).exists()
+
+
+def alex_statement_file(world: World) -> dict[str, Any]:
+    mrn = world.patient_record.enrollments.get(organization=world.org_here).mrn
+    text = f"mrn,visit_number,service_date,kind,amount,description,reason\n{mrn},V-9,2026-01-05,charge,42.00,Visit,\n"
+    return {"file": SimpleUploadedFile("statement.csv", text.encode(), content_type="text/csv")}
+
+
+def _charge_body(world: World) -> dict[str, Any]:
+    return {
+        "kind": "charge",
+        "amount": "25.00",
+        "visit_number": "V-2",
+        "service_date": "2026-01-05",
+        "description": "Lab test",
+        "key": uuid.uuid4().hex,
+    }
+
+
 MATRIX: dict[str, Row] = {
     # The shell
     "home": Row({}, (get(signed_in(200)),), probe=PAT),
@@ -1718,6 +1785,82 @@ MATRIX: dict[str, Row] = {
             "starts_on": (timezone.localdate() + timedelta(days=40)).isoformat(),
             "ends_on": (timezone.localdate() + timedelta(days=41)).isoformat(), "reason": "Matrix"},
              ok=SETUP_ADMINS, effect=time_away_added),
+    ), probe=OADM),
+    "billing:bills": Row({}, (get(BILLING_PAGES),), probe=PAT),
+    "billing:statement": Row(_rosa_account, (get(signed_in(404, (200, CG_FULL))),), probe=CG_FULL),
+    # More than the balance: refused with the form's message for those who may pay; 404 for everyone else.
+    "billing:pay": Row(_rosa_account, (
+        Case("POST", signed_in(404, (400, CG_FULL)), body={"amount": "500.00", "key": "matrix-pay"}),
+    ), probe=CG_FULL),
+    "billing:plan_start": Row(_rosa_account, (
+        Case("POST", signed_in(404, (400, CG_FULL)), body={"instalment": "1.00", "day_of_month": "5", "key": "k"}),
+    ), probe=CG_FULL),
+    "billing:plan_resume": Row(lambda w: {**_rosa_account(w), "plan_id": w.rosa_plan.pk}, (
+        Case("POST", signed_in(404, (302, CG_FULL)), body={"key": "matrix-resume"}, ok=(CG_FULL,),
+             effect=failed_payment_recorded),
+    ), probe=CG_FULL),
+    "billing:plan_stop": Row(lambda w: {**_rosa_account(w), "plan_id": w.rosa_plan.pk}, (
+        Case("POST", signed_in(404, (302, CG_FULL)), ok=(CG_FULL,), effect=plan_stopped),
+    ), probe=CG_FULL),
+    "billing:payment": Row(lambda w: {"payment_id": w.rosa_payment.pk}, (get(signed_in(404, (200, CG_FULL))),),
+                           probe=CG_FULL),
+    "billing:receipt": Row(lambda w: {"payment_id": w.rosa_payment.pk}, (get(signed_in(404, (200, CG_FULL))),),
+                           probe=CG_FULL),
+    # The processor's webhooks: public, the signature is the credential; unsigned, refused, nothing changes.
+    "billing:payment_events": Row({}, (Case("POST", expand(400, (TO_VERIFY, UNVER))),), probe=ANON),
+    "billing:staff_home": Row({"org_slug": "riverside"}, (get(staff(BILLING_DESK)),), probe=OADM),
+    "billing:staff_plans": Row({"org_slug": "riverside"}, (get(staff(BILLING_DESK)),), probe=OADM),
+    "billing:staff_import": Row({"org_slug": "riverside"}, (
+        get(staff(BILLING_DESK)),
+        Case("POST", staff(BILLING_DESK, 302), body=alex_statement_file, kind="multipart", ok=BILLING_DESK,
+             effect=statement_file_posted),
+    ), probe=OADM),
+    "billing:staff_open_account": Row({"org_slug": "riverside"}, (
+        Case("POST", staff(BILLING_DESK, 302),
+             body=lambda w: {"enrollment": w.patient_record.enrollments.get(organization=w.org_here).pk},
+             ok=BILLING_DESK, effect=alex_account_opened),
+    ), probe=OADM),
+    "billing:staff_account": Row(_desk_account, (get(staff(BILLING_DESK)),), probe=OADM),
+    "billing:staff_post_entry": Row(_desk_account, (
+        Case("POST", staff(BILLING_DESK, 302), body=_charge_body, ok=BILLING_DESK, effect=rosa_charged),
+    ), probe=OADM),
+    "billing:staff_statement": Row(_desk_account, (
+        Case("POST", staff(BILLING_DESK, 302),
+             body=lambda w: {"due_on": (timezone.localdate() + timedelta(days=30)).isoformat()},
+             ok=BILLING_DESK, effect=bill_sent),
+    ), probe=OADM),
+    # The matrix's processor is unreachable: the refund is refused with the message, and nothing changes.
+    "billing:staff_refund": Row(lambda w: {**_desk_account(w), "payment_id": w.rosa_payment.pk}, (
+        Case("POST", staff(BILLING_DESK, 400), body={"amount": "5.00", "reason": "Matrix", "key": "r"}),
+    ), probe=OADM),
+    # Bills in the API: a path naming Rosa needs the billing scope for her; the desk's, billing staff and admins.
+    "api-bills": Row(rosa_path, (get(api(404, (200, CG_FULL), (404, TOKEN_REV))),), probe=CG_FULL),
+    "api-bill": Row(lambda w: {**rosa_path(w), "account_id": w.rosa_account.pk},
+                    (get(api(404, (200, CG_FULL), (404, TOKEN_REV))),), probe=CG_FULL),
+    # The matrix's processor is unreachable: the payment is refused with 502 and kept as failed, nothing charged.
+    "api-bill-payments": Row(lambda w: {**rosa_path(w), "account_id": w.rosa_account.pk}, (
+        Case("POST", api(404, (400, CG_FULL), (404, TOKEN_REV)), kind="json",
+             body={"amount_cents": 999999, "idempotency_key": "matrix"}),
+    ), probe=CG_FULL),
+    "api-payment": Row(lambda w: {**rosa_path(w), "payment_id": w.rosa_payment.pk},
+                       (get(api(404, (200, CG_FULL), (404, TOKEN_REV))),), probe=CG_FULL),
+    "api-staff-billing-accounts": Row({"org_slug": "riverside"},
+                                      (get(api(404, (200, BILLING_DESK), (REFUSED, NOMFA))),), probe=OADM),
+    "api-staff-billing-account": Row(_desk_account, (get(api(404, (200, BILLING_DESK), (REFUSED, NOMFA))),),
+                                     probe=OADM),
+    "api-staff-billing-entries": Row(_desk_account, (
+        Case("POST", api(404, (201, BILLING_DESK), (REFUSED, NOMFA)), kind="json",
+             body={"kind": "charge", "amount_cents": 2500, "visit_number": "V-2", "service_date": "2026-01-05",
+                   "description": "Lab test", "idempotency_key": "matrix-entry"}, ok=BILLING_DESK, effect=rosa_charged),
+    ), probe=OADM),
+    "api-staff-billing-statements": Row(_desk_account, (
+        Case("POST", api(404, (201, BILLING_DESK), (REFUSED, NOMFA)), kind="json",
+             body=lambda w: {"due_on": (timezone.localdate() + timedelta(days=30)).isoformat()},
+             ok=BILLING_DESK, effect=bill_sent),
+    ), probe=OADM),
+    "api-staff-billing-refunds": Row(lambda w: {**_desk_account(w), "payment_id": w.rosa_payment.pk}, (
+        Case("POST", api(404, (502, BILLING_DESK), (REFUSED, NOMFA)), kind="json",
+             body={"amount_cents": 500, "reason": "Matrix", "idempotency_key": "r"}),
     ), probe=OADM),
     "api-schema": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
     "api-docs": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.demo import DEMO_LOGINS, DEMO_TOTP_KEY_BASE32, seed_demo_people
+from billing.demo import seed_billing_demo
 from messaging.demo import seed_messaging_demo
 from proxy.demo import seed_proxy_demo
 from scheduling.demo import seed_scheduling_demo
@@ -32,6 +33,7 @@ class Command(BaseCommand):
             seed_proxy_demo(patients=people.patients, users=people.users)
             seed_messaging_demo(patients=people.patients, users=people.users)
             seed_scheduling_demo(patients=people.patients, users=people.users)
+            seed_billing_demo(patients=people.patients, users=people.users)
         call_command("load_health_systems", stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready: {len(people.users)} logins, {len(people.patients)} patients.")
