@@ -213,7 +213,7 @@ def refund_payment(
     key = f"refund-{idempotency_key}"
     with transaction.atomic():
         _check_desk(staff, payment.account.organization_id)
-        payment = Payment.objects.select_for_update().select_related("account__patient").get(pk=payment.pk)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("account__patient").get(pk=payment.pk)
         earlier = LedgerEntry.objects.filter(idempotency_key=key).first()
         if earlier is not None:
             return earlier

@@ -139,7 +139,11 @@ def _record_success(
 ) -> Payment:
     """Payment made: the ledger row (once: its key is unique), the plan moved on, the payer told."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("account__patient", "plan").get(pk=payment.pk)
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("account__patient", "plan")
+            .get(pk=payment.pk)
+        )
         if payment.status == PaymentStatus.SUCCEEDED:
             return payment
         payment.status = PaymentStatus.SUCCEEDED
@@ -173,7 +177,11 @@ def _record_success(
 
 def _record_failure(payment: Payment, message: str) -> Payment:
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("account__patient", "plan").get(pk=payment.pk)
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("account__patient", "plan")
+            .get(pk=payment.pk)
+        )
         if payment.status != PaymentStatus.STARTED:
             return payment
         payment.status, payment.failure_message = PaymentStatus.FAILED, message[:300]
@@ -397,7 +405,10 @@ def charge_instalment(plan_id: int, *, today: date | None = None) -> Payment | N
     today = today or timezone.localdate()
     with transaction.atomic():
         plan = (
-            PaymentPlan.objects.select_for_update().select_related("account__organization").filter(pk=plan_id).first()
+            PaymentPlan.objects.select_for_update(of=("self",))
+            .select_related("account__organization")
+            .filter(pk=plan_id)
+            .first()
         )
         if plan is None or plan.status != PlanStatus.ACTIVE or not plan.next_charge_on or plan.next_charge_on > today:
             return None

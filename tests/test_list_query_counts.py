@@ -337,6 +337,55 @@ def more_of_both(world: World) -> None:
     more_readings(world)
 
 
+def more_billing(world: World) -> None:
+    """More visits, payments and refunds on Rosa's Riverside bill, and more accounts at Riverside's desk."""
+    from billing.models import BillingAccount, EntryKind, LedgerEntry, Payment, PaymentPlan, PaymentStatus, PlanStatus
+
+    account = world.rosa_account
+    for number in range(5):
+        LedgerEntry.objects.create(
+            account=account,
+            kind=EntryKind.CHARGE,
+            amount_cents=5000,
+            visit_number=f"V-more-{number}",
+            service_date=timezone.localdate(),
+            description="Visit",
+        )
+        LedgerEntry.objects.create(
+            account=account,
+            kind=EntryKind.INSURANCE_PAYMENT,
+            amount_cents=-1000,
+            visit_number=f"V-more-{number}",
+            service_date=timezone.localdate(),
+        )
+        payment = Payment.objects.create(
+            account=account,
+            amount_cents=500,
+            status=PaymentStatus.SUCCEEDED,
+            idempotency_key=f"more-{number}",
+            gateway="stripe",
+            gateway_reference=f"pi_more_{number}",
+            receipt_number=f"R-{number}",
+        )
+        LedgerEntry.objects.create(account=account, kind=EntryKind.PAYMENT, amount_cents=-500, payment=payment)
+        LedgerEntry.objects.create(
+            account=account, kind=EntryKind.REFUND, amount_cents=100, payment=payment, reason="Asked"
+        )
+        child = PatientFactory()
+        EnrollmentFactory(patient=child, organization=world.org_here)
+        other = BillingAccount.objects.create(organization=world.org_here, patient=child)
+        LedgerEntry.objects.create(
+            account=other, kind=EntryKind.CHARGE, amount_cents=900, visit_number="V", description="Visit"
+        )
+        PaymentPlan.objects.create(
+            account=other,
+            instalment_cents=100,
+            day_of_month=3,
+            status=PlanStatus.ACTIVE,
+            next_charge_on=timezone.localdate(),
+        )
+
+
 CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("caregiver_full", "records:summary", {}, more_records),
     ("caregiver_full", "records:results", {}, more_records),
@@ -381,6 +430,15 @@ CASES: list[tuple[str, str, dict[str, str], Callable[[World], object]]] = [
     ("caregiver_full", "scheduling:appointments", {}, more_visits),
     ("staff_here", "scheduling:staff_schedule", {"org_slug": "riverside"}, more_day_visits),
     ("org_admin", "scheduling:staff_setup", {"org_slug": "riverside"}, more_setup),
+    # Bills: the patient's side (an `account_id` names Rosa's Riverside account) and the billing desk.
+    ("caregiver_full", "billing:bills", {}, more_billing),
+    ("caregiver_full", "billing:statement", {"account_id": "rosa"}, more_billing),
+    ("caregiver_full", "api-bill", {"patient_id": "rosa", "account_id": "rosa"}, more_billing),
+    ("org_admin", "billing:staff_home", {"org_slug": "riverside"}, more_billing),
+    ("org_admin", "billing:staff_plans", {"org_slug": "riverside"}, more_billing),
+    ("org_admin", "billing:staff_account", {"org_slug": "riverside", "account_id": "rosa"}, more_billing),
+    ("org_admin", "api-staff-billing-accounts", {"org_slug": "riverside"}, more_billing),
+    ("caregiver_full", "family", {}, more_billing),
 ]
 
 
@@ -413,6 +471,8 @@ def test_list_page_query_count_is_constant(
         kwargs = {**kwargs, "patient_id": str(world.patient_record.pk)}
     elif "patient_id" in kwargs:
         kwargs = {**kwargs, "patient_id": str(world.people[kwargs["patient_id"]].pk)}
+    if kwargs.get("account_id") == "rosa":
+        kwargs = {**kwargs, "account_id": str(world.rosa_account.pk)}
     if "thread_id" in kwargs:
         kwargs = {**kwargs, "thread_id": str(world.threads[kwargs["thread_id"]].pk)}
     url = reverse(url_name, kwargs=kwargs)

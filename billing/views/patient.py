@@ -119,9 +119,8 @@ def _see_other(url: str) -> HttpResponse:
 
 
 def _to_checkout(payment: Payment) -> HttpResponse:
-    """To the processor's page while the payment waits for the card, else to the payment's own page."""
-    if payment.status == PaymentStatus.STARTED and payment.checkout_url:
-        return _see_other(payment.checkout_url)
+    """To the payment's own page, which links to the processor's: a form of ours never lands on another site
+    (the Content-Security-Policy's form-action), and the person sees they are leaving for the card page."""
     return _see_other(reverse("billing:payment", args=[payment.pk]))
 
 

@@ -36,6 +36,10 @@ def _start(client: Client, world: World, amount: str, key: str = "form-key-1") -
     return client.post(reverse("billing:pay", args=[world.rosa_account.pk]), {"amount": amount, "key": key})
 
 
+def _checkout(world: World, key: str = "form-key-1") -> str:
+    return Payment.objects.get(idempotency_key=f"pay-{key}").checkout_url
+
+
 def test_paying_part_of_a_bill_on_the_processors_page(
     world: World, maria: Client, processor: RunningSandbox, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -43,8 +47,12 @@ def test_paying_part_of_a_bill_on_the_processors_page(
     assert "$60.00" in page
     response = _start(maria, world, "25.00")
     assert response.status_code == 303
-    checkout = response["Location"]
+    started = Payment.objects.exclude(pk=world.rosa_payment.pk).get()
+    assert response["Location"] == reverse("billing:payment", args=[started.pk])
+    # The payment's page links to the processor's card page (a form of ours never lands on another site).
+    checkout = started.checkout_url
     assert checkout.startswith(processor.url + "/pay/")
+    assert checkout in maria.get(response["Location"]).content.decode()
     back = _pay_on_the_processor(checkout, GOOD)
     assert back.status_code == 303
     payment = Payment.objects.exclude(pk=world.rosa_payment.pk).get()
@@ -68,13 +76,14 @@ def test_paying_part_of_a_bill_on_the_processors_page(
 def test_a_declined_card_charges_nothing_and_another_card_pays(
     world: World, maria: Client, processor: RunningSandbox
 ) -> None:
-    checkout = _start(maria, world, "60.00")["Location"]
+    _start(maria, world, "60.00")
+    checkout = _checkout(world)
     refused = _pay_on_the_processor(checkout, DECLINED)
     assert refused.status_code == 402
     assert "declined" in refused.text
     payment = Payment.objects.exclude(pk=world.rosa_payment.pk).get()
     page = maria.get(reverse("billing:payment", args=[payment.pk]))
-    assert "waiting for the card processor" in page.content.decode()
+    assert "is ready" in page.content.decode()
     assert balance_of(world.rosa_account) == 6000
     assert _pay_on_the_processor(checkout, GOOD).status_code == 303
     maria.get(reverse("billing:payment", args=[payment.pk]))
@@ -86,7 +95,7 @@ def test_a_double_submit_pays_once(world: World, maria: Client, processor: Runni
     second = _start(maria, world, "10.00", key="same-key")
     assert first["Location"] == second["Location"]
     assert Payment.objects.exclude(pk=world.rosa_payment.pk).count() == 1
-    _pay_on_the_processor(first["Location"], GOOD)
+    _pay_on_the_processor(_checkout(world, "same-key"), GOOD)
     payment = Payment.objects.exclude(pk=world.rosa_payment.pk).get()
     for _ in range(3):  # the return page, reloaded, settles once
         maria.get(reverse("billing:payment", args=[payment.pk]))
@@ -141,7 +150,8 @@ def _deliver(client: Client, body: bytes, signature: str) -> Any:
 def test_a_webhook_settles_a_payment_the_person_never_came_back_from(
     world: World, maria: Client, processor: RunningSandbox
 ) -> None:
-    _pay_on_the_processor(_start(maria, world, "60.00")["Location"], GOOD)
+    _start(maria, world, "60.00")
+    _pay_on_the_processor(_checkout(world), GOOD)
     events = [e["event"] for e in processor.events() if e["event"]["type"] == "checkout.session.completed"]
     assert len(events) == 1
     body = json.dumps(events[0]).encode()
@@ -167,7 +177,8 @@ def test_a_webhook_settles_a_payment_the_person_never_came_back_from(
 def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(
     world: World, maria: Client, processor: RunningSandbox, signature: str
 ) -> None:
-    _pay_on_the_processor(_start(maria, world, "60.00")["Location"], GOOD)
+    _start(maria, world, "60.00")
+    _pay_on_the_processor(_checkout(world), GOOD)
     event = next(e["event"] for e in processor.events() if e["event"]["type"] == "checkout.session.completed")
     body = json.dumps(event).encode()
     if signature == "signed-with-another-secret":
