@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
@@ -124,53 +124,64 @@ def _to_checkout(payment: Payment) -> HttpResponse:
     return _see_other(reverse("billing:payment", args=[payment.pk]))
 
 
+def _start_from_form(
+    request: SignedInRequest,
+    account: BillingAccount,
+    form: PayForm | PlanForm,
+    field: str,
+    start: Callable[[dict[str, Any]], Payment],
+) -> HttpResponse:
+    """Start a payment from a checked form and go to it; a refusal draws the bill again with the form's message."""
+
+    def again(status: int) -> HttpResponse:
+        if isinstance(form, PayForm):
+            return _statement_page(request, account, pay_form=form, status=status)
+        return _statement_page(request, account, plan_form=form, status=status)
+
+    if form.is_valid():
+        try:
+            payment = start(form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(field, error)
+        except GatewayError as error:
+            form.add_error(None, error.message)
+            return again(502)
+        else:
+            return _to_checkout(payment)
+    return again(400)
+
+
 @subject_page(Scope.BILLING, objects={"account_id": access_account_by_id})
 @require_POST
 def pay(request: SignedInRequest, subject: Patient, account: BillingAccount) -> HttpResponse:
-    form = PayForm(request.POST)
-    if form.is_valid():
-        try:
-            payment = start_payment(
-                actor=request.actor,
-                account=account,
-                amount_cents=form.cleaned_data["amount"],
-                idempotency_key=form.cleaned_data["key"],
-                urls=_return_urls(request),
-                request=request,
-            )
-        except ValidationError as error:
-            form.add_error("amount", error)
-        except GatewayError as error:
-            form.add_error(None, error.message)
-            return _statement_page(request, account, pay_form=form, status=502)
-        else:
-            return _to_checkout(payment)
-    return _statement_page(request, account, pay_form=form, status=400)
+    def start(data: dict[str, Any]) -> Payment:
+        return start_payment(
+            actor=request.actor,
+            account=account,
+            amount_cents=data["amount"],
+            idempotency_key=data["key"],
+            urls=_return_urls(request),
+            request=request,
+        )
+
+    return _start_from_form(request, account, PayForm(request.POST), "amount", start)
 
 
 @subject_page(Scope.BILLING, objects={"account_id": access_account_by_id})
 @require_POST
 def plan_start(request: SignedInRequest, subject: Patient, account: BillingAccount) -> HttpResponse:
-    form = PlanForm(request.POST)
-    if form.is_valid():
-        try:
-            payment = start_plan(
-                actor=request.actor,
-                account=account,
-                instalment_cents=form.cleaned_data["instalment"],
-                day_of_month=form.cleaned_data["day_of_month"],
-                idempotency_key=form.cleaned_data["key"],
-                urls=_return_urls(request),
-                request=request,
-            )
-        except ValidationError as error:
-            form.add_error("instalment", error)
-        except GatewayError as error:
-            form.add_error(None, error.message)
-            return _statement_page(request, account, plan_form=form, status=502)
-        else:
-            return _to_checkout(payment)
-    return _statement_page(request, account, plan_form=form, status=400)
+    def start(data: dict[str, Any]) -> Payment:
+        return start_plan(
+            actor=request.actor,
+            account=account,
+            instalment_cents=data["instalment"],
+            day_of_month=data["day_of_month"],
+            idempotency_key=data["key"],
+            urls=_return_urls(request),
+            request=request,
+        )
+
+    return _start_from_form(request, account, PlanForm(request.POST), "instalment", start)
 
 
 @subject_page(Scope.BILLING, objects={"account_id": access_account_by_id, "plan_id": access_plan_by_id})
