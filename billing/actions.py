@@ -93,8 +93,13 @@ def post_entry(
     with transaction.atomic():
         _check_desk(staff, account.organization_id)
         account = _locked(account)
-        if idempotency_key and LedgerEntry.objects.filter(idempotency_key=f"desk-{idempotency_key}").exists():
-            return LedgerEntry.objects.get(idempotency_key=f"desk-{idempotency_key}")
+        earlier = (
+            LedgerEntry.objects.filter(idempotency_key=f"desk-{idempotency_key}").first() if idempotency_key else None
+        )
+        if earlier is not None:  # the same form sent again (a double click): posted once
+            if earlier.account_id != account.pk:
+                raise ValidationError(_("The form has expired. Open the page again."), code="key_of_another_account")
+            return earlier
         if signed < 0 and balance_of(account) + signed < 0:
             raise ValidationError(
                 _("That is more than the balance: an adjustment or insurance payment cannot make a credit."),

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from accounts.actions.audit import record_audit_event
+from accounts.actions.audit import record_audit_event, record_audit_events
 from accounts.actors import Actor
 from accounts.audit_labels import AuditAction
 from accounts.models import Enrollment
@@ -176,7 +176,9 @@ def import_statement_file(
                 account, _created = BillingAccount.objects.get_or_create(
                     organization=organization, patient_id=patient_id
                 )
-                accounts[patient_id] = BillingAccount.objects.select_for_update().get(pk=account.pk)
+                accounts[patient_id] = (
+                    BillingAccount.objects.select_for_update(of=("self",)).select_related("patient").get(pk=account.pk)
+                )
                 balances[patient_id] = balance_of(account)
         problems = []
         for row in rows:
@@ -205,6 +207,12 @@ def import_statement_file(
             written += 1
         if problems:
             raise StatementFileError(problems)  # the transaction rolls back: nothing of the file is kept
+        record_audit_events(
+            action=AuditAction.BILLING_ENTRY_POSTED,
+            actor=staff,
+            request=request,
+            rows=[(account.patient, "billing_account", account.pk) for account in accounts.values()],
+        )
         record_audit_event(
             action=AuditAction.STATEMENT_FILE_IMPORTED,
             actor=staff,

@@ -115,6 +115,36 @@ def insurance_beside(actor: Actor, account: BillingAccount, visits: list[VisitLi
     return matched
 
 
+@dataclass(frozen=True)
+class CoverageOnFile:
+    insurer: str
+    source: str
+
+
+COVERAGES_SHOWN = 3
+
+
+def coverage_on_file(actor: Actor) -> list[CoverageOnFile]:
+    """The person's insurance (Coverage) from their connected sources, newest first, those not ended."""
+    if Scope.RECORDS not in actor.scopes:
+        return []
+    rows = (
+        visible_to(actor)
+        .filter(resource_type="Coverage")
+        .exclude(status__in=("cancelled", "entered-in-error"))
+        .select_related("source")
+        .only("display", "source__label", "effective_at")
+        .order_by("-effective_at", "-pk")[: COVERAGES_SHOWN * 3]
+    )
+    seen: set[str] = set()
+    found = []
+    for row in rows:
+        if row.display and row.display not in seen:
+            seen.add(row.display)
+            found.append(CoverageOnFile(insurer=row.display, source=row.source.label))
+    return found[:COVERAGES_SHOWN]
+
+
 def _near(day: date, other: date) -> bool:
     return abs((day - other).days) <= MATCH_DAYS
 

@@ -90,6 +90,7 @@ PERSONAS = (
     "admin_other",  # admin of the other organization
     "admin_requester",  # admin here, who filed world.own_request here himself
     "revoked_by_token",  # Rosa's consent, revoked; calls the API with a bearer token
+    "billing_here",  # the billing office of this organization
 )
 
 PROXY_PERSONAS = {
@@ -168,6 +169,7 @@ def world(db: Any) -> World:
         "staff_no_mfa": UserFactory(email="nurse.nomfa@example.test", full_name="Noah Nomfa"),
         "admin_other": UserFactory(email="admin.other@example.test", full_name="Chris Novak"),
         "admin_requester": UserFactory(email="admin.requester@example.test", full_name="Dana Requester"),
+        "billing_here": UserFactory(email="billing.here@example.test", full_name="Billie Ledger"),
     }
     MembershipFactory(user=users["staff_here"], organization=org_here, role=Role.NURSE)
     MembershipFactory(user=users["staff_other"], organization=org_other, role=Role.NURSE)
@@ -176,6 +178,7 @@ def world(db: Any) -> World:
     MembershipFactory(user=users["staff_no_mfa"], organization=org_here, role=Role.NURSE)
     MembershipFactory(user=users["admin_other"], organization=org_other, role=Role.ORG_ADMIN)
     MembershipFactory(user=users["admin_requester"], organization=org_here, role=Role.ORG_ADMIN)
+    MembershipFactory(user=users["billing_here"], organization=org_here, role=Role.BILLING)
     for persona in (
         "staff_here",
         "staff_other",
@@ -184,6 +187,7 @@ def world(db: Any) -> World:
         "staff_unverified",
         "admin_other",
         "admin_requester",
+        "billing_here",
     ):
         TOTPDeviceFactory(user=users[persona])
     patient_record = PatientFactory(user=users["patient"], given_name="Alex", family_name="Rivera")
@@ -480,7 +484,7 @@ def _private_media(settings: Any, tmp_path: Any) -> None:
 
 
 VERIFIED_PERSONAS = frozenset(
-    {"staff_here", "staff_other", "org_admin", "platform_admin", "admin_other", "admin_requester"}
+    {"staff_here", "staff_other", "org_admin", "platform_admin", "admin_other", "admin_requester", "billing_here"}
 )
 
 

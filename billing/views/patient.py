@@ -28,7 +28,7 @@ from billing import selectors
 from billing.access import access_account_by_id, access_payment_by_id, access_plan_by_id
 from billing.forms import AmountField
 from billing.gateways import GatewayError
-from billing.insurance import insurance_beside
+from billing.insurance import coverage_on_file, insurance_beside
 from billing.models import PaymentStatus
 from billing.money import cents_to_text
 from billing.payments import (
@@ -94,6 +94,7 @@ def _statement_page(
             "account": account,
             "view": view,
             "insurance": insurance_beside(request.actor, account, view.visits),
+            "coverages": coverage_on_file(request.actor),
             "payments": selectors.payments_of(account),
             "pay_form": pay_form or PayForm(initial={"amount": cents_to_text(owing), "key": uuid.uuid4().hex}),
             "plan_form": plan_form

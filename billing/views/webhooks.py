@@ -26,7 +26,11 @@ MAX_EVENT_BYTES = 256 * 1024
 @csrf_exempt
 @require_POST
 def payment_events(request: HttpRequest) -> HttpResponse:
-    if int(request.headers.get("Content-Length") or 0) > MAX_EVENT_BYTES:
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        length = MAX_EVENT_BYTES + 1
+    if length > MAX_EVENT_BYTES:
         return HttpResponse(status=413)
     body = request.body
     try:

@@ -23,7 +23,7 @@ def test_seed_demo_is_idempotent_and_refused_with_debug_off(db: object, settings
     first = _snapshot()
     call_command("seed_demo", "--force", stdout=StringIO())
     assert _snapshot() == first
-    assert first[:2] == (7, 2)
+    assert first[:2] == (8, 2)
 
 
 def test_demo_people_and_devices(db: object, client: Client, settings: object) -> None:

@@ -80,11 +80,23 @@ def test_the_insurers_statement_shows_beside_the_visit_for_whoever_may_read_the_
     system.organization = world.org_here
     system.save()
     store(clinic, eob("eob-clinic", day, billed=100, paid=30, share=15))
+    store(
+        clinic,
+        {
+            "resourceType": "Coverage",
+            "id": "cov-1",
+            "status": "active",
+            "beneficiary": {"reference": "Patient/rosa"},
+            "payor": [{"display": "Medicare Part B"}],
+            "period": {"start": "2013-04-01"},
+        },
+    )
     store(source_for(world.people["rosa"], "Another insurer's file"), eob("eob-other", day, billed=999, paid=1))
     store(clinic, eob("eob-far", (timezone.localdate() - timedelta(days=9)).isoformat(), billed=5, paid=5))
     maria = sign_in(Client(), world, "caregiver_full")
     page = maria.get(reverse("billing:statement", args=[world.rosa_account.pk])).content.decode()
     assert "What your insurer says about this visit" in page
+    assert "Insurance on file: Medicare Part B" in page
     assert "$100.00" in page
     assert "$15.00" in page
     assert "$999.00" not in page

@@ -183,3 +183,24 @@ def test_another_clinics_desk_cannot_touch_the_account(world: World, maria: Clie
     post = reverse("billing:staff_post_entry", args=["lakeside", world.rosa_account.pk])
     assert other.post(post, {"kind": "lower", "amount": "1.00", "reason": "x", "key": "k"}).status_code == 404
     assert balance_of(world.rosa_account) == 5000
+
+
+def test_a_bill_due_soon_is_reminded_once_with_no_details(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    statement = world.rosa_account.statements.get()
+    statement.due_on = timezone.localdate() + timedelta(days=3)
+    statement.save()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        run_daily_billing()
+        run_daily_billing()
+    reminders = [m for m in mail.outbox if m.subject.endswith("A bill is due soon")]
+    # Rosa has no login of her own: of her helpers, only the one with the billing scope is told, once.
+    assert [m.to[0] for m in reminders] == [world.user("caregiver_full").email]
+    for message in reminders:
+        assert "Riverside" not in message.body
+        assert "$" not in message.body
+        assert "60" not in message.body
+    statement.refresh_from_db()
+    assert statement.reminded_on == timezone.localdate()

@@ -145,3 +145,43 @@ def test_alex_pays_his_bill_on_his_phone(
     page.get_by_role("link", name="Back to the bill").click()
     expect(page.get_by_text("$50.00").first).to_be_visible()
     check_page(page)
+
+
+def test_the_billing_desk_on_a_phone(
+    new_page: Any, world: World, processor: RunningSandbox, browser_problems: Any, tmp_path: Any
+) -> None:
+    from tests.e2e.test_messaging_journey import sign_in_as_staff
+
+    import_url = reverse("billing:staff_import", args=["riverside"])
+    browser_problems.expect_status(import_url, 400)  # the broken file, refused on purpose
+    page = new_page(viewport=PHONE)
+    sign_in_as_staff(page, "billing.here@example.test", reverse("billing:staff_home", args=["riverside"]))
+    expect(page.get_by_role("heading", name="Billing at Riverside Family Clinic")).to_be_visible()
+    check_page(page)
+
+    # Rosa's account: an adjustment with a reason (hostile words stay words), then the bill sent.
+    page.get_by_role("link", name="Rosa").first.click()
+    check_page(page)
+    page.get_by_label("What to post").select_option("lower")
+    page.get_by_label("Amount", exact=True).fill("10.00")
+    page.get_by_label("Reason (adjustments)").fill("Courtesy " + HOSTILE)
+    page.get_by_role("button", name="Post", exact=True).click()
+    expect(page.get_by_text("Posted. The balance below includes it.")).to_be_visible()
+    expect(page.get_by_text("$50.00").first).to_be_visible()
+    check_page(page)
+    page.get_by_role("button", name="Send the bill").click()
+    expect(page.get_by_text("The bill was sent.")).to_be_visible()
+
+    # A statement file with a broken row: refused whole, with the row's number; nothing posted.
+    page.goto(import_url)
+    check_page(page)
+    broken = tmp_path / "statement.csv"
+    broken.write_text("mrn,visit_number,service_date,kind,amount,description,reason\nNOPE,V-1,2026-02-30,charge,x,,\n")
+    page.get_by_label("Statement file (CSV)").set_input_files(str(broken))
+    page.get_by_role("button", name="Check and import").click()
+    expect(page.get_by_text("Row 2:")).to_be_visible()
+    check_page(page)
+
+    page.goto(reverse("billing:staff_plans", args=["riverside"]))
+    expect(page.get_by_role("heading", name="Payment plans")).to_be_visible()
+    check_page(page)

@@ -18,6 +18,8 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "portal.example.org",
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.org:587",
     "AUDIT_CHECKPOINT_KEY": "kP3vX9qL2mW7tR5yN8bC4dF6gH1jZ0sA-checkpoint-key",
+    "PAYMENT_API_KEY": "sk_live_placeholder_for_the_configuration_test",
+    "PAYMENT_WEBHOOK_SECRET": "whsec_placeholder_for_the_configuration_test",
     "DATABASE_URL": "postgres://portal@db.example.org:5432/portal",
     "REDIS_URL": "redis://cache.example.org:6379/0",
     "PORTAL_ENV_FILE": "/nonexistent/.env",
@@ -47,7 +49,16 @@ def test_check_deploy_is_clean_with_the_documented_production_settings() -> None
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "EMAIL_URL", "AUDIT_CHECKPOINT_KEY"]
+    "missing",
+    [
+        "SECRET_KEY",
+        "FIELD_ENCRYPTION_KEYS",
+        "ALLOWED_HOSTS",
+        "EMAIL_URL",
+        "AUDIT_CHECKPOINT_KEY",
+        "PAYMENT_API_KEY",
+        "PAYMENT_WEBHOOK_SECRET",
+    ],
 )
 def test_production_refuses_to_start_without_a_secret(missing: str) -> None:
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}

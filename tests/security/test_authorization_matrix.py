@@ -71,13 +71,13 @@ from tests.url_inventory import named_url_patterns
 
 (ANON, PAT, CARE, STR, HERE, OTHER, OADM, PADM, UNVER, NOMFA,
  CG_FULL, CG_REC, CG_EXP, CG_REV, TEEN, ADULT,
- CG_MAN, ADM_OTHER, ADM_REQ, TOKEN_REV) = PERSONAS  # fmt: skip
+ CG_MAN, ADM_OTHER, ADM_REQ, TOKEN_REV, BILL) = PERSONAS  # fmt: skip
 
 EVERYONE = PERSONAS
 ENDED = (CG_EXP, CG_REV, ADULT)  # sessions acting under grants that no longer hold: every page is refused
 ACTIVE_PROXIES = (CG_FULL, CG_REC, TEEN)  # acting for someone with the records scope
 WITH_OWN_RECORD = (PAT, CARE)
-VERIFIED_STAFF = (HERE, OTHER, OADM, PADM, ADM_OTHER, ADM_REQ)
+VERIFIED_STAFF = (HERE, OTHER, OADM, PADM, ADM_OTHER, ADM_REQ, BILL)
 ADMINS_HERE = (OADM, ADM_REQ)
 MANAGERS = (*WITH_OWN_RECORD, CG_FULL, TEEN, CG_MAN)  # may manage who has access to the record they act for
 REFUSED = 403
@@ -949,7 +949,7 @@ VISITORS_ONLY = expand(302, (200, (ANON, TOKEN_REV)))  # the sign-in pages send 
 # Bills ------------------------------------------------------------------------------------------------------
 
 BILLING_PAGES = signed_in(404, (200, (*WITH_OWN_RECORD, CG_FULL, TEEN)))  # the billing scope, for anyone
-BILLING_DESK = ADMINS_HERE  # billing staff and admins; a nurse of the same clinic is refused (404)
+BILLING_DESK = (BILL, *ADMINS_HERE)  # billing staff and admins; a nurse of the same clinic is refused (404)
 
 
 def _rosa_account(w: World) -> dict[str, Any]:
@@ -1473,7 +1473,7 @@ MATRIX: dict[str, Row] = {
         probe=PADM,
     ),
     # Clinic staff pages of one organization ("riverside" is the patient's; staff_other works elsewhere)
-    "staff_roster": Row({"org_slug": "riverside"}, (get(staff((HERE, *ADMINS_HERE))),), probe=HERE),
+    "staff_roster": Row({"org_slug": "riverside"}, (get(staff((HERE, BILL, *ADMINS_HERE))),), probe=HERE),
     "org_policy": Row({"org_slug": "riverside"}, (
         get(staff(ADMINS_HERE)),
         Case("POST", staff(ADMINS_HERE, 302), body={"adolescent_from_age": "13"},
@@ -1808,31 +1808,31 @@ MATRIX: dict[str, Row] = {
                            probe=CG_FULL),
     # The processor's webhooks: public, the signature is the credential; unsigned, refused, nothing changes.
     "billing:payment_events": Row({}, (Case("POST", expand(400, (TO_VERIFY, UNVER))),), probe=ANON),
-    "billing:staff_home": Row({"org_slug": "riverside"}, (get(staff(BILLING_DESK)),), probe=OADM),
-    "billing:staff_plans": Row({"org_slug": "riverside"}, (get(staff(BILLING_DESK)),), probe=OADM),
+    "billing:staff_home": Row({"org_slug": "riverside"}, (get(staff(BILLING_DESK)),), probe=BILL),
+    "billing:staff_plans": Row({"org_slug": "riverside"}, (get(staff(BILLING_DESK)),), probe=BILL),
     "billing:staff_import": Row({"org_slug": "riverside"}, (
         get(staff(BILLING_DESK)),
         Case("POST", staff(BILLING_DESK, 302), body=alex_statement_file, kind="multipart", ok=BILLING_DESK,
              effect=statement_file_posted),
-    ), probe=OADM),
+    ), probe=BILL),
     "billing:staff_open_account": Row({"org_slug": "riverside"}, (
         Case("POST", staff(BILLING_DESK, 302),
              body=lambda w: {"enrollment": w.patient_record.enrollments.get(organization=w.org_here).pk},
              ok=BILLING_DESK, effect=alex_account_opened),
-    ), probe=OADM),
-    "billing:staff_account": Row(_desk_account, (get(staff(BILLING_DESK)),), probe=OADM),
+    ), probe=BILL),
+    "billing:staff_account": Row(_desk_account, (get(staff(BILLING_DESK)),), probe=BILL),
     "billing:staff_post_entry": Row(_desk_account, (
         Case("POST", staff(BILLING_DESK, 302), body=_charge_body, ok=BILLING_DESK, effect=rosa_charged),
-    ), probe=OADM),
+    ), probe=BILL),
     "billing:staff_statement": Row(_desk_account, (
         Case("POST", staff(BILLING_DESK, 302),
              body=lambda w: {"due_on": (timezone.localdate() + timedelta(days=30)).isoformat()},
              ok=BILLING_DESK, effect=bill_sent),
-    ), probe=OADM),
+    ), probe=BILL),
     # The matrix's processor is unreachable: the refund is refused with the message, and nothing changes.
     "billing:staff_refund": Row(lambda w: {**_desk_account(w), "payment_id": w.rosa_payment.pk}, (
         Case("POST", staff(BILLING_DESK, 400), body={"amount": "5.00", "reason": "Matrix", "key": "r"}),
-    ), probe=OADM),
+    ), probe=BILL),
     # Bills in the API: a path naming Rosa needs the billing scope for her; the desk's, billing staff and admins.
     "api-bills": Row(rosa_path, (get(api(404, (200, CG_FULL), (404, TOKEN_REV))),), probe=CG_FULL),
     "api-bill": Row(lambda w: {**rosa_path(w), "account_id": w.rosa_account.pk},
@@ -1845,23 +1845,23 @@ MATRIX: dict[str, Row] = {
     "api-payment": Row(lambda w: {**rosa_path(w), "payment_id": w.rosa_payment.pk},
                        (get(api(404, (200, CG_FULL), (404, TOKEN_REV))),), probe=CG_FULL),
     "api-staff-billing-accounts": Row({"org_slug": "riverside"},
-                                      (get(api(404, (200, BILLING_DESK), (REFUSED, NOMFA))),), probe=OADM),
+                                      (get(api(404, (200, BILLING_DESK), (REFUSED, NOMFA))),), probe=BILL),
     "api-staff-billing-account": Row(_desk_account, (get(api(404, (200, BILLING_DESK), (REFUSED, NOMFA))),),
-                                     probe=OADM),
+                                     probe=BILL),
     "api-staff-billing-entries": Row(_desk_account, (
         Case("POST", api(404, (201, BILLING_DESK), (REFUSED, NOMFA)), kind="json",
              body={"kind": "charge", "amount_cents": 2500, "visit_number": "V-2", "service_date": "2026-01-05",
                    "description": "Lab test", "idempotency_key": "matrix-entry"}, ok=BILLING_DESK, effect=rosa_charged),
-    ), probe=OADM),
+    ), probe=BILL),
     "api-staff-billing-statements": Row(_desk_account, (
         Case("POST", api(404, (201, BILLING_DESK), (REFUSED, NOMFA)), kind="json",
              body=lambda w: {"due_on": (timezone.localdate() + timedelta(days=30)).isoformat()},
              ok=BILLING_DESK, effect=bill_sent),
-    ), probe=OADM),
+    ), probe=BILL),
     "api-staff-billing-refunds": Row(lambda w: {**_desk_account(w), "payment_id": w.rosa_payment.pk}, (
         Case("POST", api(404, (502, BILLING_DESK), (REFUSED, NOMFA)), kind="json",
              body={"amount_cents": 500, "reason": "Matrix", "idempotency_key": "r"}),
-    ), probe=OADM),
+    ), probe=BILL),
     "api-schema": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
     "api-docs": Row({}, (get(expand(200, (REFUSED, UNVER))),), probe=ANON),
     # The Django admin: platform staff with a verified second factor only.
