@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
+from django.db import connections
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -47,6 +49,12 @@ RULE_CODES = _codes_any_rule_counts()
 ALL_RULE_CODES = sorted(set().union(*RULE_CODES.values()))
 # The newest items read of each code: enough for the longest series (5 doses) from five sources each.
 PER_CODE = 25
+# Every (system, code) some rule counts, for the per-code read on Postgres.
+RULE_PAIRS = sorted((system, code) for system, codes in RULE_CODES.items() for code in codes)
+PER_CODE_HEAD = (
+    "SELECT newest.pk FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS wanted(patient, system, code) "
+    "CROSS JOIN LATERAL ("
+)
 
 
 class CareRow(NamedTuple):
@@ -59,25 +67,49 @@ class CareRow(NamedTuple):
     source: str
 
 
-def _rows(rows: QuerySet[FhirResource]) -> list[CareRow]:
+def _newest_of_each_code(rows: QuerySet[FhirResource], patient_ids: list[UUID]) -> Any:
+    """The ids of each person's newest PER_CODE dated items of every rule code.
+
+    On Postgres one index seek per person and code (a LATERAL read off the code index, however long the
+    record): the rule codes as a list of pairs, each pair's newest items read in index order. Elsewhere a
+    window over the items of the rule codes (SQLite has no LATERAL).
+    """
+    if connections[rows.db].vendor == "postgresql":
+        per_code = (
+            rows.filter(
+                patient_id=RawSQL("wanted.patient", ()),
+                code_system=RawSQL("wanted.system", ()),
+                code=RawSQL("wanted.code", ()),
+                effective_at__isnull=False,
+            )
+            .order_by("-effective_at", "-pk")
+            .values("pk")[:PER_CODE]
+        )
+        inner, params = per_code.query.sql_with_params()
+        triples = [(str(patient), system, code) for patient in patient_ids for system, code in RULE_PAIRS]
+        # The only text put into the SQL is what the ORM compiled from the selector's queryset; values are parameters.
+        sql = PER_CODE_HEAD + inner + ") AS newest"
+        columns = [list(column) for column in zip(*triples, strict=True)] if triples else [[], [], []]
+        return RawSQL(sql, (*columns, *params))  # noqa: S611
+    # The window's order is an expression, not the bare column: ordered by the bare column, the planner walks the
+    # person's whole code index in its order to skip a sort; this way it seeks each rule code and sorts what it found.
+    newest = Window(
+        RowNumber(),
+        partition_by=[F("patient_id"), F("code_system"), F("code")],
+        order_by=[ExpressionWrapper(F("effective_at") + Value(timedelta(0)), DateTimeField()).desc(), F("pk").desc()],
+    )
+    seek = Q(code_system__in=sorted(RULE_CODES), code__in=ALL_RULE_CODES, effective_at__isnull=False)
+    return rows.filter(seek).annotate(newest=newest).filter(newest__lte=PER_CODE).values("pk")
+
+
+def _rows(rows: QuerySet[FhirResource], patient_ids: list[UUID]) -> list[CareRow]:
     """The items any rule counts (dated), and the Patient resources that give the person's gender.
 
     Of each code, only the newest PER_CODE items: a rule looks at the latest one, or counts the doses of a
     series (a few, each maybe from several sources). A blood pressure taken at every visit for years is read
     as its latest few, so the read does not grow with the record.
     """
-    # The window's order is an expression, not the bare column: ordered by the bare column, the planner walks the
-    # person's whole code index in its order (every value of every code: 100,000 entries on a large record)
-    # to skip a sort; this way it seeks each rule code in the index and sorts what it found.
-    newest = Window(
-        RowNumber(),
-        partition_by=[F("patient_id"), F("code_system"), F("code")],
-        order_by=[ExpressionWrapper(F("effective_at") + Value(timedelta(0)), DateTimeField()).desc(), F("pk").desc()],
-    )
-    # Every system and every code (what the code index seeks, reading the index alone); the Patient resources
-    # beside them (UNION ALL: each half read by its own index).
-    seek = Q(code_system__in=sorted(RULE_CODES), code__in=ALL_RULE_CODES, effective_at__isnull=False)
-    counted = rows.filter(seek).annotate(newest=newest).filter(newest__lte=PER_CODE).values("pk")
+    counted = _newest_of_each_code(rows, patient_ids)
     # Only the gender out of the details (a counted item's details are not read at all); a Patient resource's
     # source is not needed (nor joined: the planner, expecting many, would hash every source in the database).
     fields = ("patient_id", "kind", "code_system", "code", "effective_at", "gender", "label")
@@ -114,7 +146,8 @@ def preventive_care(actor: Actor, *, today: date | None = None) -> list[CareItem
     """The subject's preventive care, due first (empty without the records scope)."""
     if actor.subject is None or Scope.RECORDS not in actor.scopes:
         return []
-    return _assess(actor.subject, _rows(visible_to(actor)), today or timezone.localdate(), get_language() or "en")
+    rows = _rows(visible_to(actor), [actor.subject.pk])
+    return _assess(actor.subject, rows, today or timezone.localdate(), get_language() or "en")
 
 
 def preventive_care_for_subjects(
@@ -122,7 +155,7 @@ def preventive_care_for_subjects(
 ) -> dict[UUID, list[CareItem]]:
     """The same for several people at once (the family view), in one query."""
     by_patient: dict[UUID, list[CareRow]] = defaultdict(list)
-    for row in _rows(visible_for_subjects(actor, subjects)):
+    for row in _rows(visible_for_subjects(actor, subjects), [subject.patient.pk for subject in subjects]):
         by_patient[row.patient_id].append(row)
     day = today or timezone.localdate()
     language = get_language() or "en"

@@ -1,15 +1,19 @@
 """The record's home page: what is new, what is current, what is due, what needs the person.
 
-A fixed number of queries whatever the size of the record: each part is one
-query with a limit, projections only.
+A fixed number of queries whatever the size of the record: each part is read
+with a limit, projections only. The lists of the record's rows (new, current
+problems, medicines and allergies, upcoming visits, results waiting) are one
+query on Postgres (UNION ALL), one each on SQLite.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.db import connections
+from django.db.models import IntegerField, Value
 from django.utils import timezone
 
 from accounts.actors import Actor, Scope
@@ -19,11 +23,15 @@ from records.models import Connection, ConnectionStatus, JournalEntry
 from records.patient_data import SUMMARY_QUESTIONS, MeasurementLine, latest_readings, measurement_lines, open_questions
 from records.preventive_care import preventive_care
 from records.results import ResultLine, result_lines
-from records.sections import RecordItem, current_rule, merge_copies, record_rows
+from records.sections import LIST_FIELDS, REFERENCE_KINDS, RecordItem, current_rule, merge_copies, record_rows
 from records.selectors import held_results
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from django.db.models import QuerySet
+
+    from records.models import FhirResource
 
 NEW_LIMIT = 10
 CURRENT_LIMIT = 12
@@ -54,9 +62,49 @@ class RecordSummary:
         return not (self.new or self.problems or self.medications or self.allergies or self.vitals or self.upcoming)
 
 
-def _current(actor: Actor, kind: str) -> list[RecordItem]:
-    rows = record_rows(actor).filter(current_rule(kind))
-    return merge_copies(rows.order_by("-effective_at", "-pk")[: CURRENT_LIMIT * 3])[:CURRENT_LIMIT]
+@dataclass(frozen=True)
+class _Part:
+    """One of the summary's lists of rows: which rows, in what order, how many at most."""
+
+    rows: QuerySet[FhirResource]
+    order: tuple[str, ...]  # field names, "-" for descending (as order_by takes them)
+    limit: int
+
+
+def _read_parts(parts: dict[str, _Part]) -> dict[str, list[FhirResource]]:
+    """Each part's rows, in its own order.
+
+    One query where the database orders and limits inside a compound select (Postgres): the parts joined by
+    UNION ALL, each row tagged with its part. Elsewhere (SQLite cannot) one query per part.
+    """
+    names = list(parts)
+    tagged = [
+        part.rows.annotate(summary_part=Value(number, IntegerField())).order_by(*part.order)[: part.limit]
+        for number, part in enumerate(parts.values())
+    ]
+    features = connections[tagged[0].db].features
+    if len(tagged) == 1 or not features.supports_slicing_ordering_in_compound:
+        return {name: list(rows) for name, rows in zip(names, tagged, strict=True)}
+    found: dict[str, list[FhirResource]] = {name: [] for name in names}
+    for row in tagged[0].union(*tagged[1:], all=True):
+        found[names[row.summary_part]].append(row)
+    # A UNION ALL promises no order: each part's rows are put back in the part's order as the database sorts
+    # (every order ends with the id, so there are no ties), whatever order they arrived in.
+    for name, part in parts.items():
+        for term in reversed(part.order):  # stable sorts, the last key first
+            key = _sort_key(term.removeprefix("-"), nulls_largest=features.nulls_order_largest)
+            found[name].sort(key=key, reverse=term.startswith("-"))
+    return found
+
+
+def _sort_key(name: str, *, nulls_largest: bool) -> Callable[[FhirResource], tuple[bool, Any]]:
+    """A row's field as the database orders it: NULL after every value where NULL is the largest (Postgres)."""
+
+    def key(row: FhirResource) -> tuple[bool, Any]:
+        value = getattr(row, name)
+        return (nulls_largest, 0) if value is None else (not nulls_largest, value)
+
+    return key
 
 
 def connections_needing_the_person(actor: Actor) -> QuerySet[Connection]:
@@ -71,24 +119,32 @@ def record_summary(actor: Actor) -> RecordSummary:
     summary = RecordSummary(since=since)
     if actor.subject is None or Scope.RECORDS not in actor.scopes:
         return summary
+    rows = record_rows(actor)
+    parts: dict[str, _Part] = {}
     if since is not None:
-        fresh = (
-            record_rows(actor)
-            .filter(first_seen_at__gt=since)
-            .exclude(kind__in=("patient", "practitioner", "organization", "location"))
-        )
-        summary.new = merge_copies(fresh.order_by("-first_seen_at", "-pk")[: NEW_LIMIT * 3])[:NEW_LIMIT]
-    summary.problems = _current(actor, "problem")
-    summary.medications = _current(actor, "medication")
-    summary.allergies = _current(actor, "allergy")
-    summary.vitals = result_lines(actor, "vital", cap=300, limit=VITALS_LIMIT)
-    upcoming = record_rows(actor).filter(kind="appointment", effective_at__gte=timezone.now())
+        fresh = rows.filter(first_seen_at__gt=since).exclude(kind__in=REFERENCE_KINDS)
+        parts["new"] = _Part(fresh, ("-first_seen_at", "-pk"), NEW_LIMIT * 3)
+    for kind in ("problem", "medication", "allergy"):
+        parts[kind] = _Part(rows.filter(current_rule(kind)), ("-effective_at", "-pk"), CURRENT_LIMIT * 3)
+    upcoming = rows.filter(kind="appointment", effective_at__gte=timezone.now())
     upcoming = upcoming.exclude(status__in=("cancelled", "noshow", "entered-in-error"))
-    summary.upcoming = merge_copies(upcoming.order_by("effective_at", "pk")[:UPCOMING_LIMIT])
+    parts["upcoming"] = _Part(upcoming, ("effective_at", "pk"), UPCOMING_LIMIT)
+    if actor.acts_for_self and actor.subject.results_after_discussion:
+        # Counted, not shown: any WAITING_CAP of them (projections only, as the other parts).
+        waiting = held_results(actor).select_related("source").only(*LIST_FIELDS)
+        parts["waiting"] = _Part(waiting, (), WAITING_CAP)
+    found = _read_parts(parts)
+    if since is not None:
+        summary.new = merge_copies(found["new"])[:NEW_LIMIT]
+    summary.problems = merge_copies(found["problem"])[:CURRENT_LIMIT]
+    summary.medications = merge_copies(found["medication"])[:CURRENT_LIMIT]
+    summary.allergies = merge_copies(found["allergy"])[:CURRENT_LIMIT]
+    summary.upcoming = merge_copies(found["upcoming"])
+    if "waiting" in parts:
+        summary.waiting = len(merge_copies(found["waiting"]))
+    summary.vitals = result_lines(actor, "vital", cap=300, limit=VITALS_LIMIT)
     summary.connections = list(connections_needing_the_person(actor))
     summary.care = preventive_care(actor)
-    if actor.acts_for_self and actor.subject is not None and actor.subject.results_after_discussion:
-        summary.waiting = len(merge_copies(held_results(actor).select_related("source")[:WAITING_CAP]))
     summary.questions = open_questions(actor, limit=SUMMARY_QUESTIONS)
     summary.home_readings = measurement_lines(actor, latest_readings(actor))
     return summary

@@ -44,7 +44,7 @@ def test_preventive_care_reads_the_newest_items_of_each_code(world: World) -> No
         for n in range(PER_CODE + 10)
     ]
     store(source, *pressures)
-    rows = _rows(visible_to(actor_for(world.user("patient"))))
+    rows = _rows(visible_to(actor_for(world.user("patient"))), [world.patient_record.pk])
     assert len(rows) == PER_CODE
     assert (
         max(row.effective_at for row in rows if row.effective_at).isoformat().startswith("2012-11-15")
