@@ -11,6 +11,7 @@ urlpatterns = [
     path(PATIENT + "bills/", views.BillsView.as_view(), name="api-bills"),
     path(PATIENT + "bills/<int:account_id>/", views.StatementView.as_view(), name="api-bill"),
     path(PATIENT + "bills/<int:account_id>/payments/", views.PaymentsView.as_view(), name="api-bill-payments"),
+    path(PATIENT + "bills/<int:account_id>/plan/", views.PlanView.as_view(), name="api-bill-plan"),
     path(PATIENT + "payments/<uuid:payment_id>/", views.PaymentView.as_view(), name="api-payment"),
     path(DESK + "accounts/", views.DeskAccountsView.as_view(), name="api-staff-billing-accounts"),
     path(DESK + "accounts/<int:account_id>/", views.DeskStatementView.as_view(), name="api-staff-billing-account"),

@@ -7,10 +7,12 @@ processor's page (`checkout_url`): the card never passes through the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -34,7 +36,7 @@ from billing.actions import issue_statement, post_entry, refund_payment
 from billing.gateways import GatewayError
 from billing.insurance import insurance_beside
 from billing.models import EntryKind, Payment, PaymentStatus, PlanStatus
-from billing.payments import ReturnUrls, settle_payment, start_payment
+from billing.payments import ReturnUrls, settle_payment, start_payment, start_plan, stop_plan
 from proxy.access import access_subject_by_id
 from proxy.api.base import PATIENT_KWARG, PortalAPIView
 
@@ -167,6 +169,16 @@ def _first_error(error: DjangoValidationError) -> list[str]:
 # The patient's side ---------------------------------------------------------------------------------------------
 
 
+def _urls_for(request: Request, return_url: str | None) -> Callable[[Payment], ReturnUrls]:
+    """Where the processor sends the person back: the caller's page, or the payment's page in the portal."""
+
+    def urls(payment: Payment) -> ReturnUrls:
+        back = return_url or request.build_absolute_uri(reverse("billing:payment", args=[payment.pk]))
+        return ReturnUrls(success=back, cancel=back)
+
+    return urls
+
+
 class BillsView(PortalAPIView):
     audience = Audience(
         Kind.SUBJECT, scope=Scope.BILLING, audit=AuditAction.BILLS_VIEWED, objects={PATIENT_KWARG: access_subject_by_id}
@@ -216,19 +228,13 @@ class PaymentsView(PortalAPIView):
         body = NewPaymentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data: dict[str, Any] = body.validated_data
-        page = request.build_absolute_uri
-
-        def urls(payment: Payment) -> ReturnUrls:
-            back = data.get("return_url") or page(reverse("billing:payment", args=[payment.pk]))
-            return ReturnUrls(success=back, cancel=back)
-
         try:
             payment = start_payment(
                 actor=self.actor,
                 account=account,
                 amount_cents=data["amount_cents"],
                 idempotency_key="api-" + data["idempotency_key"],
-                urls=urls,
+                urls=_urls_for(request, data.get("return_url")),
                 request=request._request,
             )
         except DjangoValidationError as error:
@@ -236,6 +242,66 @@ class PaymentsView(PortalAPIView):
         except GatewayError as error:
             return Response({"detail": error.message}, status=status.HTTP_502_BAD_GATEWAY)
         return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+
+class NewPlanSerializer(serializers.Serializer):
+    instalment_cents = serializers.IntegerField(min_value=1)
+    day_of_month = serializers.IntegerField(min_value=1, max_value=28)
+    idempotency_key = serializers.CharField(max_length=100)
+    return_url = serializers.URLField(required=False)
+
+
+class PlanView(PortalAPIView):
+    audience = Audience(
+        Kind.SUBJECT,
+        scope=Scope.BILLING,
+        objects={PATIENT_KWARG: access_subject_by_id, "account_id": access_account_by_id},
+    )
+
+    @extend_schema(
+        summary="Start a monthly payment plan; its first instalment is paid on `checkout_url`, which saves the card",
+        description="Day 1 to 28, at least $10 a month and at most 24 months. The same `idempotency_key` returns "
+        "the same first payment." + CSRF_NOTE,
+        tags=TAGS,
+        request=NewPlanSerializer,
+        responses={201: PaymentSerializer, 400: FIELD_ERRORS, 502: UNAVAILABLE},
+    )
+    def post(self, request: Request, patient: Patient, account: BillingAccount) -> Response:
+        body = NewPlanSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data: dict[str, Any] = body.validated_data
+        try:
+            payment = start_plan(
+                actor=self.actor,
+                account=account,
+                instalment_cents=data["instalment_cents"],
+                day_of_month=data["day_of_month"],
+                idempotency_key="api-" + data["idempotency_key"],
+                urls=_urls_for(request, data.get("return_url")),
+                request=request._request,
+            )
+        except DjangoValidationError as error:
+            raise ValidationError({"instalment_cents": _first_error(error)}) from error
+        except GatewayError as error:
+            return Response({"detail": error.message}, status=status.HTTP_502_BAD_GATEWAY)
+        return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Stop the bill's payment plan: nothing more is charged to its card",
+        description=CSRF_NOTE.strip(),
+        tags=TAGS,
+        request=None,
+        responses={204: None, 400: FIELD_ERRORS},
+    )
+    def delete(self, request: Request, patient: Patient, account: BillingAccount) -> Response:
+        plan = selectors.statement_of(account).plan
+        if plan is None:
+            raise ValidationError({"non_field_errors": [_("This bill has no payment plan.")]})
+        try:
+            stop_plan(actor=self.actor, plan=plan, request=request._request)
+        except DjangoValidationError as error:
+            raise ValidationError({"non_field_errors": _first_error(error)}) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PaymentView(PortalAPIView):

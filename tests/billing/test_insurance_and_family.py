@@ -170,3 +170,17 @@ def test_the_desk_api_posts_once_per_key_and_never_for_another_clinic(world: Wor
         ).status_code
         == 404
     )
+
+
+def test_a_plan_through_the_api(world: World, processor: Any) -> None:
+    maria = sign_in(Client(), world, "caregiver_full")
+    url = reverse("api-bill-plan", args=[world.people["rosa"].pk, world.rosa_account.pk])
+    assert maria.delete(url).status_code == 204  # the world's plan on hold, stopped
+    assert maria.delete(url).status_code == 400  # no plan left to stop
+    body = {"instalment_cents": 2000, "day_of_month": 5, "idempotency_key": "plan-1"}
+    started = maria.post(url, body, content_type="application/json")
+    assert started.status_code == 201
+    assert started.json()["checkout_url"].startswith(processor.url)
+    assert maria.post(url, body, content_type="application/json").json()["id"] == started.json()["id"]
+    too_small = {"instalment_cents": 100, "day_of_month": 5, "idempotency_key": "plan-2"}
+    assert maria.post(url, too_small, content_type="application/json").status_code == 400

@@ -1842,6 +1842,12 @@ MATRIX: dict[str, Row] = {
         Case("POST", api(404, (400, CG_FULL), (404, TOKEN_REV)), kind="json",
              body={"amount_cents": 999999, "idempotency_key": "matrix"}),
     ), probe=CG_FULL),
+    # A plan already on hold: starting another is refused with the message; stopping it works for who may pay.
+    "api-bill-plan": Row(lambda w: {**rosa_path(w), "account_id": w.rosa_account.pk}, (
+        Case("POST", api(404, (400, CG_FULL), (404, TOKEN_REV)), kind="json",
+             body={"instalment_cents": 2000, "day_of_month": 5, "idempotency_key": "matrix-plan"}),
+        Case("DELETE", api(404, (204, CG_FULL), (404, TOKEN_REV)), ok=(CG_FULL,), effect=plan_stopped),
+    ), probe=CG_FULL),
     "api-payment": Row(lambda w: {**rosa_path(w), "payment_id": w.rosa_payment.pk},
                        (get(api(404, (200, CG_FULL), (404, TOKEN_REV))),), probe=CG_FULL),
     "api-staff-billing-accounts": Row({"org_slug": "riverside"},
