@@ -209,6 +209,25 @@ class StatementView(PortalAPIView):
         return Response(StatementSerializer(_statement(self.actor, account)).data)
 
 
+def _started(
+    request: Request,
+    serializer: type[serializers.Serializer],
+    field: str,
+    start: Callable[[dict[str, Any], Callable[[Payment], ReturnUrls]], Payment],
+) -> Response:
+    """A payment started from a checked body: 201 with it, 400 with the action's message, 502 if the processor fails."""
+    body = serializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    data: dict[str, Any] = body.validated_data
+    try:
+        payment = start(data, _urls_for(request, data.get("return_url")))
+    except DjangoValidationError as error:
+        raise ValidationError({field: _first_error(error)}) from error
+    except GatewayError as error:
+        return Response({"detail": error.message}, status=status.HTTP_502_BAD_GATEWAY)
+    return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+
 class PaymentsView(PortalAPIView):
     audience = Audience(
         Kind.SUBJECT,
@@ -225,23 +244,17 @@ class PaymentsView(PortalAPIView):
         responses={201: PaymentSerializer, 400: FIELD_ERRORS, 502: UNAVAILABLE},
     )
     def post(self, request: Request, patient: Patient, account: BillingAccount) -> Response:
-        body = NewPaymentSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data: dict[str, Any] = body.validated_data
-        try:
-            payment = start_payment(
+        def start(data: dict[str, Any], urls: Callable[[Payment], ReturnUrls]) -> Payment:
+            return start_payment(
                 actor=self.actor,
                 account=account,
                 amount_cents=data["amount_cents"],
                 idempotency_key="api-" + data["idempotency_key"],
-                urls=_urls_for(request, data.get("return_url")),
+                urls=urls,
                 request=request._request,
             )
-        except DjangoValidationError as error:
-            raise ValidationError({"amount_cents": _first_error(error)}) from error
-        except GatewayError as error:
-            return Response({"detail": error.message}, status=status.HTTP_502_BAD_GATEWAY)
-        return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+        return _started(request, NewPaymentSerializer, "amount_cents", start)
 
 
 class NewPlanSerializer(serializers.Serializer):
@@ -267,24 +280,18 @@ class PlanView(PortalAPIView):
         responses={201: PaymentSerializer, 400: FIELD_ERRORS, 502: UNAVAILABLE},
     )
     def post(self, request: Request, patient: Patient, account: BillingAccount) -> Response:
-        body = NewPlanSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data: dict[str, Any] = body.validated_data
-        try:
-            payment = start_plan(
+        def start(data: dict[str, Any], urls: Callable[[Payment], ReturnUrls]) -> Payment:
+            return start_plan(
                 actor=self.actor,
                 account=account,
                 instalment_cents=data["instalment_cents"],
                 day_of_month=data["day_of_month"],
                 idempotency_key="api-" + data["idempotency_key"],
-                urls=_urls_for(request, data.get("return_url")),
+                urls=urls,
                 request=request._request,
             )
-        except DjangoValidationError as error:
-            raise ValidationError({"instalment_cents": _first_error(error)}) from error
-        except GatewayError as error:
-            return Response({"detail": error.message}, status=status.HTTP_502_BAD_GATEWAY)
-        return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+        return _started(request, NewPlanSerializer, "instalment_cents", start)
 
     @extend_schema(
         summary="Stop the bill's payment plan: nothing more is charged to its card",
