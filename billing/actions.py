@@ -23,14 +23,14 @@ from django.utils.translation import gettext_lazy
 from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor, Scope
 from accounts.audit_labels import AuditAction
-from accounts.models import Enrollment, Patient, User
+from accounts.models import Enrollment, Patient
 from accounts.notifications import send_notice
 from billing.access import BILLING_ROLES
 from billing.gateways import gateway
 from billing.models import BillingAccount, EntryKind, LedgerEntry, Payment, PaymentStatus, Statement
 from billing.selectors import balance_of, refunded_of
 from proxy.actions import NotAllowedError
-from proxy.selectors import active_grantees
+from proxy.selectors import person_and_helpers
 
 DESK_KINDS = (EntryKind.CHARGE, EntryKind.INSURANCE_PAYMENT, EntryKind.ADJUSTMENT)
 LATEST_DUE_DAYS = 366  # a due date further than a year ahead is a typo
@@ -129,12 +129,6 @@ def post_entry(
     return entry
 
 
-def people_to_tell(patient: Patient) -> list[User]:
-    """The patient's own login and everyone who holds the billing scope for them today."""
-    people = [patient.user] if patient.user_id and patient.user and patient.user.is_active else []
-    return people + [user for user in active_grantees(patient, scope=Scope.BILLING) if user not in people]
-
-
 # Emails with no health detail and no clinic's name (a clinic's name can say what it treats): (subject, body).
 NOTICES = {
     "statement": (
@@ -169,7 +163,7 @@ NOTICES = {
 def tell_about_bills(patient: Patient, notice: str) -> None:
     link = settings.PORTAL_URL + reverse("billing:bills")
     subject, body = NOTICES[notice]
-    for person in people_to_tell(patient):
+    for person in person_and_helpers(patient, scope=Scope.BILLING):
         with translation.override(person.language or settings.LANGUAGE_CODE):
             send_notice(to=person.email, subject=str(subject), body=str(body) % {"link": link})
 

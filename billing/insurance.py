@@ -85,11 +85,11 @@ def read_eob(raw: dict[str, Any], source: str) -> InsurerStatement:
     )
 
 
-def insurance_beside(actor: Actor, account: BillingAccount, visits: list[VisitLines]) -> dict[str, InsurerStatement]:
-    """For each visit of the statement (by visit number), the insurer's statement of it, when one is found."""
+def insurance_beside(actor: Actor, account: BillingAccount, visits: list[VisitLines]) -> None:
+    """Puts on each visit of the statement (`visit.insurer`) the insurer's statement of it, when one is found."""
     days = {visit.service_date for visit in visits if visit.service_date}
     if not days or Scope.RECORDS not in actor.scopes:
-        return {}
+        return
     window = {day + timedelta(days=shift) for day in days for shift in range(-MATCH_DAYS, MATCH_DAYS + 1)}
     rows = list(
         visible_to(actor)
@@ -98,7 +98,6 @@ def insurance_beside(actor: Actor, account: BillingAccount, visits: list[VisitLi
         .only("raw", "effective_at", "source__label", "source__health_system__organization_id")
         .order_by("effective_at", "pk")[:MAX_EOBS]
     )
-    matched: dict[str, InsurerStatement] = {}
     for visit in visits:
         if not visit.service_date:
             continue
@@ -111,8 +110,7 @@ def insurance_beside(actor: Actor, account: BillingAccount, visits: list[VisitLi
             if r.source.health_system and r.source.health_system.organization_id == account.organization_id
         ]
         best = (own or candidates)[0]
-        matched[visit.visit_number] = read_eob(best.raw if isinstance(best.raw, dict) else {}, best.source.label)
-    return matched
+        visit.insurer = read_eob(best.raw if isinstance(best.raw, dict) else {}, best.source.label)
 
 
 @dataclass(frozen=True)

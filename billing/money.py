@@ -7,7 +7,6 @@ error; a third decimal, a sign or letters are refused rather than rounded.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils.formats import number_format
@@ -18,15 +17,6 @@ DEFAULT_CURRENCY = "USD"
 MAX_CENTS = 10_000_000_00  # ten million: larger than any bill we expect, small enough to catch a typo
 
 _TYPED = re.compile(r"^\s*[$€£]?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:[.](\d{1,2}))?\s*$")
-
-
-@dataclass(frozen=True)
-class Money:
-    cents: int
-    currency: str = DEFAULT_CURRENCY
-
-    def __str__(self) -> str:
-        return format_money(self.cents, self.currency)
 
 
 def format_money(cents: int, currency: str = DEFAULT_CURRENCY) -> str:

@@ -19,10 +19,11 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import parse_uuid
 from accounts.actions.audit import record_audit_event
 from accounts.actors import Actor, Scope
 from accounts.audit_labels import AuditAction
@@ -40,7 +41,7 @@ from billing.models import (
     Statement,
     WebhookEvent,
 )
-from billing.selectors import balance_of
+from billing.selectors import balance_of, with_balance
 from proxy.actions import NotAllowedError
 
 logger = logging.getLogger(__name__)
@@ -237,8 +238,10 @@ def handle_event(event: GatewayEvent) -> bool:
         if event.checkout_id:
             payment = Payment.objects.filter(checkout_id=event.checkout_id).first()
         if payment is None and event.payment_id:
-            payment_id = _uuid_or_none(event.payment_id)
-            payment = Payment.objects.filter(pk=payment_id).first() if payment_id else None
+            try:
+                payment = Payment.objects.filter(pk=parse_uuid(event.payment_id)).first()
+            except Http404:  # not one of our ids: an event about something else
+                payment = None
         if payment is None or payment.status != PaymentStatus.STARTED:
             return True
         if event.type == "checkout.session.completed":
@@ -248,15 +251,6 @@ def handle_event(event: GatewayEvent) -> bool:
         elif event.type == "payment_intent.payment_failed" and not payment.checkout_id:
             _record_failure(payment, _("The card was declined."))
     return True
-
-
-def _uuid_or_none(text: str) -> str | None:
-    import uuid
-
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return None
 
 
 # Payment plans -------------------------------------------------------------------------------------------------
@@ -479,8 +473,6 @@ def send_plan_notices(today: date) -> int:
 
 def send_bill_reminders(today: date) -> int:
     """Remind of bills due within BILL_REMINDER_DAYS that still owe something (once per statement)."""
-    from billing.selectors import with_balance
-
     horizon = today + timedelta(days=settings.BILL_REMINDER_DAYS)
     sent = 0
     statements = Statement.objects.filter(due_on__gte=today, due_on__lte=horizon, reminded_on__isnull=True)

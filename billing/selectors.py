@@ -71,6 +71,7 @@ class VisitLines:
     visit_number: str
     service_date: date | None
     entries: list[LedgerEntry] = field(default_factory=list)
+    insurer: Any = None  # what the insurer says of this visit (billing.insurance.InsurerStatement), when asked
 
     def _sum(self, *kinds: str) -> int:
         return sum(entry.amount_cents for entry in self.entries if entry.kind in kinds)

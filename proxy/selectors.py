@@ -30,6 +30,18 @@ def requests_made_by(actor: Actor) -> QuerySet[AccessRequest]:
     )
 
 
+def person_and_helpers(patient: Patient, *, scope: str) -> list[User]:
+    """Whom a notice for `patient` goes to: their own login (when active) and everyone with `scope` for them today."""
+    people: list[User] = []
+    user = patient.user
+    if user is not None and user.is_active:
+        people.append(user)
+    for grantee in active_grantees(patient, scope=scope):
+        if grantee.is_active and all(grantee.pk != other.pk for other in people):
+            people.append(grantee)
+    return people
+
+
 def active_grantees(patient: Patient, *, scope: str) -> list[User]:
     """People who hold `scope` for `patient` today, by the age rules too (for notices: who may be told)."""
     from proxy.access import grant_access

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from accounts.actors import Scope
 from accounts.models import User
 from accounts.sms import send_text
-from proxy.selectors import active_grantees
+from proxy.selectors import person_and_helpers
 from scheduling.models import (
     Appointment,
     AppointmentReminder,
@@ -46,14 +46,7 @@ BATCH = 100
 
 def recipients(appointment: Appointment) -> list[User]:
     """The person (when they sign in) and everyone who holds the scheduling scope for them today."""
-    people: list[User] = []
-    user = appointment.patient.user
-    if user is not None and user.is_active:
-        people.append(user)
-    for grantee in active_grantees(appointment.patient, scope=Scope.SCHEDULING):
-        if grantee.is_active and all(grantee.pk != other.pk for other in people):
-            people.append(grantee)
-    return people
+    return person_and_helpers(appointment.patient, scope=Scope.SCHEDULING)
 
 
 def _offsets(policy: SchedulingPolicy | None) -> list[int]:

@@ -136,16 +136,17 @@ class StatementSerializer(serializers.Serializer):
 
 def _statement(actor: Any, account: BillingAccount) -> dict[str, Any]:
     view = selectors.statement_of(account)
-    insurers = insurance_beside(actor, account, view.visits) if actor.subject is not None else {}
-    account.balance = view.balance  # type: ignore[attr-defined]
-    account.due_on = view.due_on  # type: ignore[attr-defined]
-    visits = []
-    for visit in view.visits:
-        visit.insurer = insurers.get(visit.visit_number)  # type: ignore[attr-defined]
-        visits.append(visit)
+    if actor.subject is not None:  # the desk reads no record: the clinic's own lines only
+        insurance_beside(actor, account, view.visits)
     return {
-        "account": account,
-        "visits": visits,
+        "account": {
+            "id": account.pk,
+            "organization": account.organization,
+            "currency": account.currency,
+            "balance": view.balance,
+            "due_on": view.due_on,
+        },
+        "visits": view.visits,
         "other_entries": view.money_moves,
         "plan": view.plan,
         "payments": selectors.payments_of(account),

@@ -86,6 +86,7 @@ def _statement_page(
     status: int = 200,
 ) -> HttpResponse:
     view = selectors.statement_of(account)
+    insurance_beside(request.actor, account, view.visits)
     owing = max(view.balance, 0)
     return render(
         request,
@@ -93,7 +94,6 @@ def _statement_page(
         {
             "account": account,
             "view": view,
-            "insurance": insurance_beside(request.actor, account, view.visits),
             "coverages": coverage_on_file(request.actor),
             "payments": selectors.payments_of(account),
             "pay_form": pay_form or PayForm(initial={"amount": cents_to_text(owing), "key": uuid.uuid4().hex}),

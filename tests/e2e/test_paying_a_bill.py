@@ -84,6 +84,11 @@ def test_alex_pays_his_bill_on_his_phone(
     sign_in_through_form(page, "patient@example.test", TEST_PASSWORD)
     expect(page).to_have_url(HOME_URL)
 
+    # Every clinic's bill, listed.
+    page.goto(reverse("billing:bills"))
+    expect(page.get_by_role("heading", name="Your bills")).to_be_visible()
+    check_page(page)
+
     # The family view's card says a bill is due; it leads to the bill.
     page.goto(reverse("family"))
     page.get_by_role("link", name="A bill of $120.00 from Riverside Family Clinic is due").click()
