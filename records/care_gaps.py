@@ -712,14 +712,21 @@ def care_gaps(
     birth = _as_date(birth_date)
     gender = sex.strip().lower()
     words = language_of(language)
-    past = [e for e in map(_normalized, events) if e.when <= today]
+    # The events by code, so that each rule looks at the record's few distinct codes, not at every event.
+    by_code: dict[tuple[str, str], list[CareEvent]] = {}
+    for event in map(_normalized, events):
+        if event.when <= today:
+            by_code.setdefault((event.code_system, event.code), []).append(event)
 
     items: list[CareItem] = []
     for rule in RULES:
-        done = sorted(
-            (e for e in past if e.code in rule.codes.get(e.code_system, NO_CODES)),
-            key=lambda e: (-e.when.toordinal(), e.source),
-        )
+        counted = [
+            event
+            for (system, code), same_code in by_code.items()
+            if code in rule.codes.get(system, NO_CODES)
+            for event in same_code
+        ]
+        done = sorted(counted, key=lambda e: (-e.when.toordinal(), e.source))
         if not rule.applies(birth, today, gender, bool(done)):
             continue
         status, due_on = rule.assess(birth, today, done)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django import template
+from django.template.loader import render_to_string
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, localize, number_format
@@ -20,6 +21,7 @@ from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext, ngettext, pgettext
 
 from records.plain_language import flag_for
+from records.sections import SECTIONS
 
 register = template.Library()
 
@@ -113,6 +115,29 @@ def _words(text: str) -> SafeString:
 
 
 _SPOT = 918273645546372819  # a number no page's address holds: where a row's id goes
+
+
+@register.simple_tag(takes_context=True)
+def record_nav(context: template.Context) -> SafeString:
+    """The record's navigation, the same on every record page but for the part that is current.
+
+    It holds nothing of the person (addresses and our own words), so it is drawn once per language, address
+    prefix, current part and whether the reader is the patient (who alone has the privacy page), and remembered.
+    """
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    here = match.url_name if match else ""
+    slug = str(match.kwargs.get("section", "")) if match else ""
+    actor = context.get("actor")
+    for_self = bool(getattr(actor, "acts_for_self", False))
+    return _record_nav(get_language(), get_script_prefix(), get_urlconf(), here or "", slug, for_self)
+
+
+@functools.lru_cache(maxsize=512)
+def _record_nav(language: str, prefix: str, urlconf: str | None, here: str, slug: str, for_self: bool) -> SafeString:
+    # language, prefix and urlconf are the key only: the template reads them from the thread as {% url %} does.
+    context = {"here": here, "slug": slug, "for_self": for_self, "record_sections": SECTIONS.values()}
+    return mark_safe(render_to_string("records/parts/nav.html", context))  # noqa: S308  (a template, autoescaped)
 
 
 @register.filter

@@ -18,14 +18,13 @@ from accounts.models import Patient
 from accounts.requests import SignedInRequest
 from records.files import record_download
 from records.forms import DownloadForm
-from records.sections import SECTIONS
 
 
 def _form_page(request: SignedInRequest, subject: Patient, form: DownloadForm, *, status: int = 200) -> HttpResponse:
     return render(
         request,
         "records/download.html",
-        {"patient": subject, "form": form, "record_sections": SECTIONS.values()},
+        {"patient": subject, "form": form},
         status=status,
     )
 

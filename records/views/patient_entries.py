@@ -35,7 +35,6 @@ from records.patient_forms import (
     NewJournalEntryForm,
     QuestionStateForm,
 )
-from records.sections import SECTIONS
 from records.units import display_unit
 
 JOURNAL_PAGE_SIZE = 25
@@ -44,7 +43,7 @@ REFUSED = 403
 
 
 def _page(request: SignedInRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    return render(request, template, {"record_sections": SECTIONS.values(), **context}, status=status)
+    return render(request, template, context, status=status)
 
 
 def _not_yours(request: SignedInRequest, subject: Patient, error: NotAllowedError | None = None) -> HttpResponse:

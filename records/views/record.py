@@ -9,7 +9,7 @@ but the person are audited by the declaration.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -57,15 +57,10 @@ SECTION_PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 50
 
 
-def _page(request: SignedInRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    """Renders a record page with the record's own navigation."""
-    return render(request, template, {"record_sections": SECTIONS.values(), **context})
-
-
 @subject_page(Scope.RECORDS, audit=AuditAction.RECORDS_SUMMARY_VIEWED)
 @require_safe
 def summary(request: SignedInRequest, subject: Patient) -> HttpResponse:
-    return _page(request, "records/summary.html", {"patient": subject, "summary": record_summary(request.actor)})
+    return render(request, "records/summary.html", {"patient": subject, "summary": record_summary(request.actor)})
 
 
 def _number(value: str) -> int | None:
@@ -106,7 +101,7 @@ def timeline(request: SignedInRequest, subject: Patient) -> HttpResponse:
     page = open_page(timeline_rows(actor, chosen), request.GET.get("page"), TIMELINE_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
-    return _page(
+    return render(
         request,
         "records/timeline.html",
         {
@@ -126,7 +121,7 @@ def timeline(request: SignedInRequest, subject: Patient) -> HttpResponse:
 @require_safe
 def results(request: SignedInRequest, subject: Patient) -> HttpResponse:
     showing = "vital" if request.GET.get("show") == "measurements" else "lab"
-    return _page(
+    return render(
         request,
         "records/results.html",
         {"patient": subject, "lines": result_reads.result_lines(request.actor, showing), "showing": showing},
@@ -178,7 +173,7 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
         high=result.ref_high,
         abnormal=result.abnormal,
     )
-    return _page(
+    return render(
         request,
         "records/result.html",
         {
@@ -209,7 +204,7 @@ def section(request: SignedInRequest, subject: Patient, section: str) -> HttpRes
         raise Http404
     items = section_items(request.actor, chosen)
     page = Paginator(items, SECTION_PAGE_SIZE).get_page(request.GET.get("page"))
-    return _page(
+    return render(
         request,
         "records/section.html",
         {"patient": subject, "section": chosen, "page": page},
@@ -222,7 +217,7 @@ def item(request: SignedInRequest, subject: Patient, item: FhirResource) -> Http
     report_results = (
         result_reads.report_results(request.actor, item) if item.resource_type == "DiagnosticReport" else []
     )
-    return _page(
+    return render(
         request,
         "records/item.html",
         {
