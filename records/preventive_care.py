@@ -8,9 +8,11 @@ screening is suggested, and the page says to ask the care team).
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import reduce
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
@@ -23,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from accounts.actors import Actor, Scope
-from records.care_gaps import RULES, CareEvent, CareItem, care_gaps
+from records.care_gaps import RULES, CareEvent, CareItem, Rule, SeriesRule, care_gaps
 from records.selectors import visible_for_subjects, visible_to
 
 if TYPE_CHECKING:
@@ -32,25 +34,38 @@ if TYPE_CHECKING:
     from records.models import FhirResource
 
 
-def _codes_any_rule_counts() -> dict[str, frozenset[str]]:
-    """Per code system, every code some rule counts (a rule compares the system exactly)."""
+def _codes_counted(rules: Iterable[Rule]) -> dict[str, frozenset[str]]:
+    """Per code system, every code one of these rules counts (a rule compares the system exactly)."""
     codes: dict[str, set[str]] = defaultdict(set)
-    for rule in RULES:
+    for rule in rules:
         for system, values in rule.codes.items():
             codes[system].update(values)
             codes[system].update(value.lstrip("0") for value in values)  # CVX "03" is also sent as "3"
     return {system: frozenset(code for code in values if code) for system, values in codes.items()}
 
 
-RULE_CODES = _codes_any_rule_counts()
+RULE_CODES = _codes_counted(RULES)
 # The items any rule counts, by system and code (so that the database reads them off its code index). A code
 # of one system that some rule counts in another is read too (a few rows at most): the rules match each code in
 # its own system (records.care_gaps), and the query stays short to build.
 ALL_RULE_CODES = sorted(set().union(*RULE_CODES.values()))
-# The newest items read of each code: enough for the longest series (5 doses) from five sources each.
-PER_CODE = 25
-# Every (system, code) some rule counts, for the per-code read on Postgres.
-RULE_PAIRS = sorted((system, code) for system, codes in RULE_CODES.items() for code in codes)
+# How many of the newest items of a code are read. A series counts its doses (up to 5, each maybe from five
+# sources); the other rules look at the newest day alone (its copies from five sources: the source named is
+# the first by name among them), so a blood pressure taken at every visit for years is read as its latest few.
+SERIES_PER_CODE = 25
+LATEST_PER_CODE = 5
+_SERIES_CODES = _codes_counted(rule for rule in RULES if isinstance(rule, SeriesRule))
+_SERIES_SEEK = reduce(
+    operator.or_, (Q(code_system=system, code__in=sorted(codes)) for system, codes in sorted(_SERIES_CODES.items()))
+)
+# Every (system, code) some rule counts, for the per-code reads on Postgres: the codes of a series, the others.
+SERIES_PAIRS = sorted((system, code) for system, codes in _SERIES_CODES.items() for code in codes)
+LATEST_PAIRS = sorted(
+    (system, code)
+    for system, codes in RULE_CODES.items()
+    for code in codes
+    if code not in _SERIES_CODES.get(system, frozenset())
+)
 PER_CODE_HEAD = (
     "SELECT newest.pk FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS wanted(patient, system, code) "
     "CROSS JOIN LATERAL ("
@@ -67,30 +82,24 @@ class CareRow(NamedTuple):
     source: str
 
 
-def _newest_of_each_code(rows: QuerySet[FhirResource], patient_ids: list[UUID]) -> Any:
-    """The ids of each person's newest PER_CODE dated items of every rule code.
+def _newest_of_each_code(rows: QuerySet[FhirResource], patient_ids: list[UUID], today: date) -> Any:
+    """The ids of each person's newest dated items of every rule code, none after today (the rules ignore them).
 
     On Postgres one index seek per person and code (a LATERAL read off the code index, however long the
-    record): the rule codes as a list of pairs, each pair's newest items read in index order. Elsewhere a
-    window over the items of the rule codes (SQLite has no LATERAL).
+    record): the rule codes as lists of pairs, each pair's newest items read in index order, SERIES_PER_CODE
+    of a series' codes and LATEST_PER_CODE of the others'. Elsewhere a window over the items of the rule codes
+    (SQLite has no LATERAL).
     """
+    # The rules compare days (the UTC day of each moment, as care_gaps reads it): before the next day begins.
+    until = datetime.combine(today + timedelta(days=1), time.min, tzinfo=UTC)
+    dated = rows.filter(effective_at__isnull=False, effective_at__lt=until)
     if connections[rows.db].vendor == "postgresql":
-        per_code = (
-            rows.filter(
-                patient_id=RawSQL("wanted.patient", ()),
-                code_system=RawSQL("wanted.system", ()),
-                code=RawSQL("wanted.code", ()),
-                effective_at__isnull=False,
-            )
-            .order_by("-effective_at", "-pk")
-            .values("pk")[:PER_CODE]
-        )
-        inner, params = per_code.query.sql_with_params()
-        triples = [(str(patient), system, code) for patient in patient_ids for system, code in RULE_PAIRS]
+        reads = [
+            _per_code_read(dated, patient_ids, pairs, limit)
+            for pairs, limit in ((SERIES_PAIRS, SERIES_PER_CODE), (LATEST_PAIRS, LATEST_PER_CODE))
+        ]
         # The only text put into the SQL is what the ORM compiled from the selector's queryset; values are parameters.
-        sql = PER_CODE_HEAD + inner + ") AS newest"
-        columns = [list(column) for column in zip(*triples, strict=True)] if triples else [[], [], []]
-        return RawSQL(sql, (*columns, *params))  # noqa: S611
+        return RawSQL(" UNION ALL ".join(sql for sql, _ in reads), tuple(p for _, params in reads for p in params))  # noqa: S611
     # The window's order is an expression, not the bare column: ordered by the bare column, the planner walks the
     # person's whole code index in its order to skip a sort; this way it seeks each rule code and sorts what it found.
     newest = Window(
@@ -98,18 +107,37 @@ def _newest_of_each_code(rows: QuerySet[FhirResource], patient_ids: list[UUID]) 
         partition_by=[F("patient_id"), F("code_system"), F("code")],
         order_by=[ExpressionWrapper(F("effective_at") + Value(timedelta(0)), DateTimeField()).desc(), F("pk").desc()],
     )
-    seek = Q(code_system__in=sorted(RULE_CODES), code__in=ALL_RULE_CODES, effective_at__isnull=False)
-    return rows.filter(seek).annotate(newest=newest).filter(newest__lte=PER_CODE).values("pk")
+    seek = Q(code_system__in=sorted(RULE_CODES), code__in=ALL_RULE_CODES)
+    kept = Q(newest__lte=LATEST_PER_CODE) | (Q(newest__lte=SERIES_PER_CODE) & _SERIES_SEEK)
+    return dated.filter(seek).annotate(newest=newest).filter(kept).values("pk")
 
 
-def _rows(rows: QuerySet[FhirResource], patient_ids: list[UUID]) -> list[CareRow]:
+def _per_code_read(
+    dated: QuerySet[FhirResource], patient_ids: list[UUID], pairs: list[tuple[str, str]], limit: int
+) -> tuple[str, tuple[Any, ...]]:
+    """One LATERAL read: for each person and (system, code) pair, the ids of its newest `limit` items."""
+    per_code = (
+        dated.filter(
+            patient_id=RawSQL("wanted.patient", ()),
+            code_system=RawSQL("wanted.system", ()),
+            code=RawSQL("wanted.code", ()),
+        )
+        .order_by("-effective_at", "-pk")
+        .values("pk")[:limit]
+    )
+    inner, params = per_code.query.sql_with_params()
+    triples = [(str(patient), system, code) for patient in patient_ids for system, code in pairs]
+    columns = [list(column) for column in zip(*triples, strict=True)] if triples else [[], [], []]
+    return f"({PER_CODE_HEAD}{inner}) AS newest)", (*columns, *params)
+
+
+def _rows(rows: QuerySet[FhirResource], patient_ids: list[UUID], today: date) -> list[CareRow]:
     """The items any rule counts (dated), and the Patient resources that give the person's gender.
 
-    Of each code, only the newest PER_CODE items: a rule looks at the latest one, or counts the doses of a
-    series (a few, each maybe from several sources). A blood pressure taken at every visit for years is read
-    as its latest few, so the read does not grow with the record.
+    Of each code, only the newest few items: a rule looks at the latest one, or counts the doses of a series
+    (a few, each maybe from several sources), so the read does not grow with the record.
     """
-    counted = _newest_of_each_code(rows, patient_ids)
+    counted = _newest_of_each_code(rows, patient_ids, today)
     # Only the gender out of the details (a counted item's details are not read at all); a Patient resource's
     # source is not needed (nor joined: the planner, expecting many, would hash every source in the database).
     fields = ("patient_id", "kind", "code_system", "code", "effective_at", "gender", "label")
@@ -146,18 +174,18 @@ def preventive_care(actor: Actor, *, today: date | None = None) -> list[CareItem
     """The subject's preventive care, due first (empty without the records scope)."""
     if actor.subject is None or Scope.RECORDS not in actor.scopes:
         return []
-    rows = _rows(visible_to(actor), [actor.subject.pk])
-    return _assess(actor.subject, rows, today or timezone.localdate(), get_language() or "en")
+    day = today or timezone.localdate()
+    return _assess(actor.subject, _rows(visible_to(actor), [actor.subject.pk], day), day, get_language() or "en")
 
 
 def preventive_care_for_subjects(
     actor: Actor, subjects: list[Subject], *, today: date | None = None
 ) -> dict[UUID, list[CareItem]]:
     """The same for several people at once (the family view), in one query."""
-    by_patient: dict[UUID, list[CareRow]] = defaultdict(list)
-    for row in _rows(visible_for_subjects(actor, subjects), [subject.patient.pk for subject in subjects]):
-        by_patient[row.patient_id].append(row)
     day = today or timezone.localdate()
+    by_patient: dict[UUID, list[CareRow]] = defaultdict(list)
+    for row in _rows(visible_for_subjects(actor, subjects), [subject.patient.pk for subject in subjects], day):
+        by_patient[row.patient_id].append(row)
     language = get_language() or "en"
     return {
         subject.patient.pk: _assess(subject.patient, by_patient.get(subject.patient.pk, []), day, language)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.test import Client
 from django.urls import reverse
 
 from accounts.actors import actor_for
-from records.preventive_care import PER_CODE, _rows
+from records.preventive_care import LATEST_PER_CODE, SERIES_PER_CODE, _rows
 from records.results import TREND_CAP, result_lines
 from records.selectors import visible_to
 from tests.conftest import World, sign_in
-from tests.records.record_data import lab, source_for, store
+from tests.records.record_data import immunization, lab, source_for, store
 
 
 def _moment(n: int) -> str:
@@ -39,16 +41,25 @@ def test_results_lines_group_the_newest_results_by_test_with_copies_counted_once
 
 def test_preventive_care_reads_the_newest_items_of_each_code(world: World) -> None:
     source = source_for(world.patient_record, "Riverside")
+    count = SERIES_PER_CODE + 10
     pressures = [
         lab(f"bp{n}", code="8480-6", display="Systolic blood pressure", unit="mm[Hg]", value=120, when=_moment(n))
-        for n in range(PER_CODE + 10)
+        for n in range(count)
     ]
-    store(source, *pressures)
-    rows = _rows(visible_to(actor_for(world.user("patient"))), [world.patient_record.pk])
-    assert len(rows) == PER_CODE
-    assert (
-        max(row.effective_at for row in rows if row.effective_at).isoformat().startswith("2012-11-15")
-    )  # the newest is read
+    # A vaccine of a series (hepatitis B, CVX 08): its doses are counted, so more of them are read.
+    doses = [
+        immunization(f"hepb{n}", cvx="08", display="Hepatitis B vaccine", when=_moment(n)[:10]) for n in range(count)
+    ]
+    later = lab(
+        "bp-later", code="8480-6", display="Systolic blood pressure", unit="mm[Hg]", when="2031-01-15T09:00:00Z"
+    )
+    store(source, *pressures, *doses, later)
+    rows = _rows(visible_to(actor_for(world.user("patient"))), [world.patient_record.pk], date(2030, 1, 1))
+    pressure_days = sorted(row.effective_at.date().isoformat() for row in rows if row.code == "8480-6")
+    dose_days = [row for row in rows if row.code == "08"]
+    assert len(pressure_days) == LATEST_PER_CODE  # a blood pressure: its newest few, not the years of them
+    assert pressure_days[-1] == "2012-11-15"  # the newest up to the day asked for; the one after it is not read
+    assert len(dose_days) == SERIES_PER_CODE
 
 
 def test_the_timeline_pages_without_counting_the_record(client: Client, world: World) -> None:
