@@ -30,6 +30,7 @@ from records.models import HealthSystem
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_KEY = "dGVzdC1rZXktb25lLWZvci10aGUtdGVzdC1zdWl0ZSE="
+START_SECONDS = 180.0  # the most the demo may take to answer (migrations and demo data on a new database)
 STOP_SECONDS = 12.0  # the script's own deadline is 10 s; a clean stop takes 5 to 9
 linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
 
@@ -210,8 +211,10 @@ class Demo:
                 start_new_session=True,  # its own session: every process it starts can be found
             )
         portal = f"http://127.0.0.1:{self.portal_port}/healthz"
-        wait_for(lambda: answers(portal), 45, "no portal", self.log)
-        wait_for(lambda: bool(get_json(f"{self.sandbox}/")["systems"]), 10, "no sandbox", self.log)
+        # Bounds, not targets: the demo migrates and seeds a new database first, which took over 45 s on a slow
+        # machine running the rest of the suite beside it.
+        wait_for(lambda: answers(portal), START_SECONDS, "no portal", self.log)
+        wait_for(lambda: bool(get_json(f"{self.sandbox}/")["systems"]), 60, "no sandbox", self.log)
         running = " | ".join(command for _, command in self.processes().values())
         for part in ("fhir_sandbox", "celery -A portal worker", "celery -A portal beat", "runserver"):
             assert part in running, running
@@ -256,7 +259,7 @@ class Demo:
             routes = get_json(f"{self.sandbox}/riverside/_sandbox/stats")["routes"]
             return routes.get("search", 0) >= 1
 
-        wait_for(sync_under_way, 20, "the worker did not start the sync", self.log)
+        wait_for(sync_under_way, 60, "the worker did not start the sync", self.log)
 
     def kill_leftovers(self) -> None:
         if self.process is None:
