@@ -42,14 +42,10 @@ MEASUREMENTS_PAGE_SIZE = 50
 REFUSED = 403
 
 
-def _page(request: SignedInRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    return render(request, template, context, status=status)
-
-
 def _not_yours(request: SignedInRequest, subject: Patient, error: NotAllowedError | None = None) -> HttpResponse:
     """403: someone who may read an entry, but not change it (nothing was changed)."""
     message = str(error) if error else _("Only the person who entered this, or the patient, may change or delete it.")
-    return _page(request, "records/not_yours.html", {"patient": subject, "message": message}, status=REFUSED)
+    return render(request, "records/not_yours.html", {"patient": subject, "message": message}, status=REFUSED)
 
 
 # The journal --------------------------------------------------------------------------------------------
@@ -80,7 +76,7 @@ def journal(request: SignedInRequest, subject: Patient) -> HttpResponse:
     chosen = JournalFilterForm(request.GET)
     kind = chosen.cleaned_data["kind"] if chosen.is_valid() else ""
     page = Paginator(patient_data.journal_list(actor, kind), JOURNAL_PAGE_SIZE).get_page(request.GET.get("page"))
-    return _page(
+    return render(
         request,
         "records/journal.html",
         {
@@ -118,7 +114,7 @@ def journal_edit(request: SignedInRequest, subject: Patient, entry: JournalEntry
             return _not_yours(request, subject, error)
         messages.success(request, _("The entry is changed."))
         return redirect("records:journal")
-    return _page(request, "records/journal_edit.html", {"patient": subject, "entry": entry, "form": form})
+    return render(request, "records/journal_edit.html", {"patient": subject, "entry": entry, "form": form})
 
 
 @subject_page(Scope.RECORDS, objects={"entry_id": access_journal_entry_by_id})
@@ -218,7 +214,7 @@ def measurements(request: SignedInRequest, subject: Patient) -> HttpResponse:
                 messages.success(request, _("The reading is saved."))
                 return redirect("records:measurements")
     page = Paginator(patient_data.measurement_list(actor), MEASUREMENTS_PAGE_SIZE).get_page(request.GET.get("page"))
-    return _page(
+    return render(
         request,
         "records/measurements.html",
         {
