@@ -58,17 +58,23 @@ _SERIES_CODES = _codes_counted(rule for rule in RULES if isinstance(rule, Series
 _SERIES_SEEK = reduce(
     operator.or_, (Q(code_system=system, code__in=sorted(codes)) for system, codes in sorted(_SERIES_CODES.items()))
 )
-# Every (system, code) some rule counts, for the per-code reads on Postgres: the codes of a series, the others.
-SERIES_PAIRS = sorted((system, code) for system, codes in _SERIES_CODES.items() for code in codes)
-LATEST_PAIRS = sorted(
-    (system, code)
+# Every (system, code) some rule counts, with how many of its newest items are read: for the per-code read on
+# Postgres, sent as three arrays (the person's id is sent once, not once per code: the statement stays short).
+RULE_PAIRS = sorted(
+    (system, code, SERIES_PER_CODE if code in _SERIES_CODES.get(system, frozenset()) else LATEST_PER_CODE)
     for system, codes in RULE_CODES.items()
     for code in codes
-    if code not in _SERIES_CODES.get(system, frozenset())
+)
+RULE_SYSTEMS = sorted(RULE_CODES)
+# The systems by their number in RULE_SYSTEMS (from 1, as Postgres counts an array's items): a URL once, not per code.
+_RULE_COLUMNS = (
+    [RULE_SYSTEMS.index(system) + 1 for system, _code, _keep in RULE_PAIRS],
+    [code for _system, code, _keep in RULE_PAIRS],
+    [keep for _system, _code, keep in RULE_PAIRS],
 )
 PER_CODE_HEAD = (
-    "SELECT newest.pk FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS wanted(patient, system, code) "
-    "CROSS JOIN LATERAL ("
+    "SELECT newest.pk FROM unnest(%s::uuid[]) AS person(patient) "
+    "CROSS JOIN unnest(%s::int[], %s::text[], %s::int[]) AS wanted(system, code, keep) CROSS JOIN LATERAL ("
 )
 
 
@@ -86,20 +92,16 @@ def _newest_of_each_code(rows: QuerySet[FhirResource], patient_ids: list[UUID], 
     """The ids of each person's newest dated items of every rule code, none after today (the rules ignore them).
 
     On Postgres one index seek per person and code (a LATERAL read off the code index, however long the
-    record): the rule codes as lists of pairs, each pair's newest items read in index order, SERIES_PER_CODE
-    of a series' codes and LATEST_PER_CODE of the others'. Elsewhere a window over the items of the rule codes
-    (SQLite has no LATERAL).
+    record): the rule codes as arrays (system, code, how many), each code's newest items read in index order,
+    SERIES_PER_CODE of a series' codes and LATEST_PER_CODE of the others'. Elsewhere a window over the items of
+    the rule codes (SQLite has no LATERAL).
     """
     # The rules compare days (the UTC day of each moment, as care_gaps reads it): before the next day begins.
     until = datetime.combine(today + timedelta(days=1), time.min, tzinfo=UTC)
     dated = rows.filter(effective_at__isnull=False, effective_at__lt=until)
     if connections[rows.db].vendor == "postgresql":
-        reads = [
-            _per_code_read(dated, patient_ids, pairs, limit)
-            for pairs, limit in ((SERIES_PAIRS, SERIES_PER_CODE), (LATEST_PAIRS, LATEST_PER_CODE))
-        ]
         # The only text put into the SQL is what the ORM compiled from the selector's queryset; values are parameters.
-        return RawSQL(" UNION ALL ".join(sql for sql, _ in reads), tuple(p for _, params in reads for p in params))  # noqa: S611
+        return RawSQL(*_per_code_read(dated, patient_ids))  # noqa: S611
     # The window's order is an expression, not the bare column: ordered by the bare column, the planner walks the
     # person's whole code index in its order to skip a sort; this way it seeks each rule code and sorts what it found.
     newest = Window(
@@ -112,23 +114,20 @@ def _newest_of_each_code(rows: QuerySet[FhirResource], patient_ids: list[UUID], 
     return dated.filter(seek).annotate(newest=newest).filter(kept).values("pk")
 
 
-def _per_code_read(
-    dated: QuerySet[FhirResource], patient_ids: list[UUID], pairs: list[tuple[str, str]], limit: int
-) -> tuple[str, tuple[Any, ...]]:
-    """One LATERAL read: for each person and (system, code) pair, the ids of its newest `limit` items."""
+def _per_code_read(dated: QuerySet[FhirResource], patient_ids: list[UUID]) -> tuple[str, tuple[Any, ...]]:
+    """One LATERAL read: for each person and rule code, the ids of its newest items (as many as the code keeps)."""
     per_code = (
         dated.filter(
-            patient_id=RawSQL("wanted.patient", ()),
-            code_system=RawSQL("wanted.system", ()),
+            patient_id=RawSQL("person.patient", ()),
+            code_system=RawSQL("(%s::text[])[wanted.system]", (RULE_SYSTEMS,)),
             code=RawSQL("wanted.code", ()),
         )
         .order_by("-effective_at", "-pk")
-        .values("pk")[:limit]
+        .values("pk")
     )
     inner, params = per_code.query.sql_with_params()
-    triples = [(str(patient), system, code) for patient in patient_ids for system, code in pairs]
-    columns = [list(column) for column in zip(*triples, strict=True)] if triples else [[], [], []]
-    return f"({PER_CODE_HEAD}{inner}) AS newest)", (*columns, *params)
+    people = [str(patient) for patient in patient_ids]
+    return f"{PER_CODE_HEAD}{inner} LIMIT wanted.keep) AS newest", (people, *_RULE_COLUMNS, *params)
 
 
 def _rows(rows: QuerySet[FhirResource], patient_ids: list[UUID], today: date) -> list[CareRow]:
