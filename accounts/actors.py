@@ -124,10 +124,16 @@ def actor_for(user: User | AnonymousUser | None) -> Actor:
     if user is None or not user.is_authenticated:
         return ANONYMOUS_ACTOR
     assert isinstance(user, User)
-    memberships = tuple(
-        Membership.objects.filter(user=user).select_related("organization").order_by("organization__name", "role")
-    )
-    subject = Patient.objects.filter(user=user).first()
+    memberships: tuple[Membership, ...] = ()
+    # accounts.backends reads whether the user has any (most people have none: no query for them); else asked here.
+    if getattr(user, "has_memberships", True):
+        memberships = tuple(
+            Membership.objects.filter(user=user).select_related("organization").order_by("organization__name", "role")
+        )
+    try:
+        subject: Patient | None = user.own_patient  # read with the user by accounts.backends
+    except Patient.DoesNotExist:
+        subject = None
     return Actor(
         user=user,
         subject=subject,
