@@ -23,6 +23,7 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -235,6 +236,8 @@ def _lookup(text: str) -> str | None:
     return None
 
 
+# Remembered: a trend's page asks about the same few spellings hundreds of times (each value, each point's label).
+@functools.lru_cache(maxsize=4096)
 def normalize_unit(unit: str) -> str:
     """One canonical key per unit (its UCUM code where it has one); unknown spellings come back stripped."""
     given = unit.strip()
