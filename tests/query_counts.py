@@ -16,8 +16,10 @@ def count_queries(client: Client, url: str, *, expected_status: int = 200) -> in
     return len(context.captured_queries)
 
 
-def queries_made(client: Client, url: str) -> list[str]:
-    """The SQL a page ran, for a readable failure message."""
+def queries_made(client: Client, url: str, *, expected_status: int | None = None) -> list[str]:
+    """The SQL a page ran, in order (for a readable failure message, or to see which tables a page reads)."""
     with CaptureQueriesContext(connection) as context:
-        client.get(url)
+        response = client.get(url)
+    if expected_status is not None:
+        assert response.status_code == expected_status, f"{url}: {response.status_code}"
     return [q["sql"] for q in context.captured_queries]

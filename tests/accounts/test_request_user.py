@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import re
 
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Membership
 from tests.conftest import World, sign_in
 from tests.factories import PatientFactory
+from tests.query_counts import queries_made
 
 
 def _tables_read(client: Client, url: str) -> list[str]:
     """The table of each query's first column, in order."""
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return [match[1] for query in captured if (match := re.match(r'SELECT "(\w+)"\.', query["sql"]))]
+    sql = queries_made(client, url, expected_status=200)
+    return [match[1] for query in sql if (match := re.match(r'SELECT "(\w+)"\.', query))]
 
 
 def test_a_patients_page_reads_the_user_their_record_and_their_workplaces_in_one_query(
