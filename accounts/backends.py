@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef
 from accounts.models import Membership, User
 
 
-class OwnRecordMixin:
+class RequestUserMixin:
     """The session's user, with their own Patient row and whether they work anywhere (for accounts.actors.actor_for)."""
 
     def get_user(self, user_id: Any) -> User | None:
@@ -23,9 +23,9 @@ class OwnRecordMixin:
         return user if self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
 
 
-class ModelBackend(OwnRecordMixin, DjangoModelBackend):
+class ModelBackend(RequestUserMixin, DjangoModelBackend):
     pass
 
 
-class AuthenticationBackend(OwnRecordMixin, AllauthBackend):
+class AuthenticationBackend(RequestUserMixin, AllauthBackend):
     pass

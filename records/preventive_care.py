@@ -60,7 +60,7 @@ _SERIES_SEEK = reduce(
 )
 # Every (system, code) some rule counts, with how many of its newest items are read: for the per-code read on
 # Postgres, sent as three arrays (the person's id is sent once, not once per code: the statement stays short).
-RULE_PAIRS = sorted(
+RULE_CODES_KEPT = sorted(
     (system, code, SERIES_PER_CODE if code in _SERIES_CODES.get(system, frozenset()) else LATEST_PER_CODE)
     for system, codes in RULE_CODES.items()
     for code in codes
@@ -68,9 +68,9 @@ RULE_PAIRS = sorted(
 RULE_SYSTEMS = sorted(RULE_CODES)
 # The systems by their number in RULE_SYSTEMS (from 1, as Postgres counts an array's items): a URL once, not per code.
 _RULE_COLUMNS = (
-    [RULE_SYSTEMS.index(system) + 1 for system, _code, _keep in RULE_PAIRS],
-    [code for _system, code, _keep in RULE_PAIRS],
-    [keep for _system, _code, keep in RULE_PAIRS],
+    [RULE_SYSTEMS.index(system) + 1 for system, _code, _keep in RULE_CODES_KEPT],
+    [code for _system, code, _keep in RULE_CODES_KEPT],
+    [keep for _system, _code, keep in RULE_CODES_KEPT],
 )
 PER_CODE_HEAD = (
     "SELECT newest.pk FROM unnest(%s::uuid[]) AS person(patient) "
