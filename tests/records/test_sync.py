@@ -21,7 +21,7 @@ from django.test import TestCase
 from accounts.models import AuditEvent
 from fhir_sandbox.server import RunningSandbox
 from records.models import Connection, ConnectionStatus, FhirResource, HealthSystem, RecordSource, SourceKind
-from records.sync import connection_lock, sync_connection
+from records.sync import LOCK_NAMESPACE, connection_lock, sync_connection
 from tests.conftest import World
 from tests.records.clinic import EXPECTED, PATIENT, TOTAL, clinic_sandbox
 
@@ -221,6 +221,9 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(world: World, san
     worker.wait(timeout=10)
     partial = FhirResource.objects.filter(source=connection.source).count()
     assert 0 < partial < TOTAL, "the worker was killed part-way"
+    # The server ends the killed worker's session (and its lock) only when it next
+    # reads from the dead socket, a moment after the process is gone.
+    wait_until_the_sync_lock_is_free(connection.pk)
 
     sandbox.switches("clinic", latency_ms=0)
     run = sync_connection(connection.pk)  # the killed worker's lock died with its database session
@@ -228,6 +231,20 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(world: World, san
     assert run.status == "succeeded", run.error
     assert run.new == TOTAL - partial
     assert stored_counts(connection) == EXPECTED
+
+
+def wait_until_the_sync_lock_is_free(connection_id: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s",
+                [LOCK_NAMESPACE, connection_id],
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.05)
+    pytest.fail("the killed worker's database session still holds the sync lock after 10 s")
 
 
 def test_a_token_about_to_expire_is_renewed_before_the_run(world: World, sandbox: RunningSandbox) -> None:
