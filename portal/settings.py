@@ -200,8 +200,8 @@ PROXY_TRANSITIONS_HOUR_UTC = env.int("PROXY_TRANSITIONS_HOUR_UTC", default=6)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "accounts.backends.ModelBackend",
-    "accounts.backends.AuthenticationBackend",
+    "proxy.backends.ModelBackend",
+    "proxy.backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {

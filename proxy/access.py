@@ -77,6 +77,8 @@ def subjects_for(actor: Actor, *, now: datetime | None = None) -> list[Subject]:
     subjects: list[Subject] = []
     if actor.own_record is not None:
         subjects.append(Subject(patient=actor.own_record, basis=Basis.SELF, scopes=Scope.ALL, grant=None))
+    if not getattr(actor.user, "holds_grants", True):  # read with the user by proxy.backends: no grant, no query
+        return subjects
     for grant in live_grant_candidates(actor.user):
         access = grant_access(grant, now)
         if access is not None:

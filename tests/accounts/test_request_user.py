@@ -1,13 +1,18 @@
-"""Each request reads its user with what the actor needs (accounts.backends), and never keeps it between requests."""
+"""Each request reads its user with what its actor needs (accounts.backends, proxy.backends), never kept."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.actors import Scope
 from accounts.models import Membership
+from accounts.models.audit import Basis
+from proxy.models import GrantStatus, ProxyGrant
 from tests.conftest import World, sign_in
 from tests.factories import PatientFactory
 from tests.query_counts import queries_made
@@ -41,3 +46,34 @@ def test_a_record_made_after_signing_in_is_the_persons_on_their_next_request(cli
     assert client.get(reverse("records:summary")).status_code != 200
     PatientFactory(user=world.user("staff_here"))
     assert client.get(reverse("records:summary")).status_code == 200
+
+
+def test_someone_who_holds_no_grant_is_not_asked_for_grants(client: Client, world: World) -> None:
+    sign_in(client, world, "patient")
+    tables = _tables_read(client, reverse("records:journal"))
+    assert "proxy_proxygrant" not in tables  # the user's query said they hold none
+
+
+def test_a_grant_given_after_signing_in_is_offered_on_the_next_request(client: Client, world: World) -> None:
+    sign_in(client, world, "patient")
+    assert 'id="subject-select"' not in client.get(reverse("home")).content.decode()
+    ProxyGrant.objects.create(
+        grantee=world.user("patient"),
+        patient=world.people["new_adult"],
+        legal_basis=Basis.PATIENT_CONSENT,
+        scopes=[Scope.RECORDS],
+        status=GrantStatus.ACTIVE,
+        starts_at=timezone.now() - timedelta(days=1),
+    )
+    page = client.get(reverse("home")).content.decode()
+    assert 'id="subject-select"' in page
+    assert "Nora Grown" in page
+
+
+def test_a_grant_revoked_after_signing_in_is_gone_on_the_next_request(client: Client, world: World) -> None:
+    client.force_login(world.user("caregiver_records"))  # acting for no one yet
+    assert "Rosa" in client.get(reverse("home")).content.decode()
+    ProxyGrant.objects.filter(pk=world.grants["caregiver_records"].pk).update(status=GrantStatus.REVOKED)
+    page = client.get(reverse("home")).content.decode()
+    assert 'id="subject-select"' not in page
+    assert "Rosa" not in page
