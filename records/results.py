@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Cast, Coalesce, Concat, Lower, Trim, TruncMinute
+from django.db import connections
+from django.db.models import Case, CharField, F, Max, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Lower, Trim, Trunc
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.actors import Actor
 from records.charts import TrendPoint
 from records.projections import LOINC, REVISED_STATUSES
-from records.sections import OpenPage, RecordItem, duplicate_key, merge_copies, open_page, record_rows
+from records.sections import OpenPage, RecordItem, duplicate_key, merge_copies, open_page, page_number, record_rows
 from records.selectors import visible_to
 from records.units import choose_unit, convert
 
@@ -67,20 +70,6 @@ def _test_name() -> Case:
     return Case(When(code="", then=Lower(Trim("display"))), default=Value(""), output_field=CharField())
 
 
-def _value_key() -> Concat:
-    """What makes two values of one test the same item (duplicate_key for results: the minute and the value)."""
-    return Concat(
-        TruncMinute("effective_at"),
-        Value("|"),
-        Cast("value_number", CharField()),
-        Value("|"),
-        "value_text",
-        Value("|"),
-        "unit",
-        output_field=CharField(),
-    )
-
-
 def result_lines(actor: Actor, kind: str, *, cap: int = RESULTS_CAP, limit: int | None = None) -> list[ResultLine]:
     """One line per test of `kind` ("lab" or "vital"), newest first by its latest result.
 
@@ -101,7 +90,7 @@ def result_lines(actor: Actor, kind: str, *, cap: int = RESULTS_CAP, limit: int 
     grouped = of_kind.filter(window).values("code_system", "code", name=_test_name())
     tests: list[Mapping[str, Any]]
     if limit is None:
-        tests = list(grouped.annotate(values=Count(_value_key(), distinct=True), latest=Max("effective_at")).order_by())
+        tests = _tests_with_counts(of_kind.filter(window))
     else:
         newest = grouped.annotate(latest=Max("effective_at")).order_by(F("latest").desc(nulls_last=True), "code")
         tests = list(newest[:limit])
@@ -134,6 +123,48 @@ def result_lines(actor: Actor, kind: str, *, cap: int = RESULTS_CAP, limit: int 
     return sorted(lines.values(), key=_newest_first, reverse=True)
 
 
+def _tests_with_counts(rows: QuerySet[FhirResource]) -> list[Mapping[str, Any]]:
+    """Each test of the rows with how many values it has (copies counted once) and when its latest is.
+
+    The rows are grouped twice: into values (a test's minute, number, text and unit, as duplicate_key has
+    them), then the values into tests. Counting distinct values within each test instead (a text key per row,
+    then a sort per test) took twice as long; the ORM cannot group a grouped query, so the outer grouping
+    wraps the ORM's own query of the values, whose rows are what `rows` (from visible_to) allows.
+    """
+    values = (
+        rows.values(
+            "code_system",
+            "code",
+            "value_number",
+            "value_text",
+            "unit",
+            name=_test_name(),
+            minute=Trunc("effective_at", "minute", tzinfo=UTC),
+        )
+        .annotate(latest=Max("effective_at"))
+        .order_by()
+    )
+    inner, params = values.query.sql_with_params()  # the ORM's statement; every value stays a parameter
+    outer = f"SELECT code_system, code, name, count(*), max(latest) FROM ({inner}) AS test_values GROUP BY 1, 2, 3"  # noqa: S608
+    with connections[values.db].cursor() as cursor:
+        cursor.execute(outer, params)
+        found = cursor.fetchall()
+    return [
+        {"code_system": system, "code": code, "name": name, "values": count, "latest": _moment(latest)}
+        for system, code, name, count, latest in found
+    ]
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A time from a query the ORM did not read: SQLite gives it as text in UTC."""
+    if value is None or isinstance(value, datetime):
+        return value
+    moment = parse_datetime(value)
+    if moment is not None and timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
 def _key(code_system: str, code: str, name: str) -> tuple[str, str]:
     return (code_system, code) if code else ("", name)
 
@@ -156,11 +187,13 @@ class ResultContext:
     report: FhirResource | None
     components: list[dict[str, Any]] = field(default_factory=list)
     history: list[RecordItem] = field(default_factory=list)  # the test's newest TREND_CAP values, for the chart
+    newest_rows: list[FhirResource] | None = None  # the rows behind `history`, newest first (see history_page)
 
 
 def result_context(actor: Actor, row: FhirResource) -> ResultContext:
     """A result (already checked by access_resource_by_id) with its report, its copies and its test's history."""
-    history = merge_copies(result_rows(actor).filter(same_test(row)).order_by("-effective_at", "-pk")[:TREND_CAP])
+    newest_rows = list(_values_of_test(actor, row)[:TREND_CAP])
+    history = merge_copies(newest_rows)
     # This row, with every source's name of the item it is a copy of (its own row, even when another copy leads).
     key = duplicate_key(row)
     merged = next((entry for entry in history if duplicate_key(entry.row) == key), RecordItem(row=row))
@@ -170,12 +203,26 @@ def result_context(actor: Actor, row: FhirResource) -> ResultContext:
         report=report_of(actor, row),
         components=[c for c in (row.details or {}).get("components", []) if isinstance(c, dict)],
         history=history,
+        newest_rows=newest_rows,
     )
 
 
-def history_page(actor: Actor, row: FhirResource, number: object, size: int) -> OpenPage:
-    """A page of every value of the row's test, newest first, copies merged (the table under the chart)."""
-    page = open_page(result_rows(actor).filter(same_test(row)).order_by("-effective_at", "-pk"), number, size)
+def _values_of_test(actor: Actor, row: FhirResource) -> QuerySet[FhirResource]:
+    return result_rows(actor).filter(same_test(row)).order_by("-effective_at", "-pk")
+
+
+def history_page(
+    actor: Actor, row: FhirResource, number: object, size: int, *, newest_rows: list[FhirResource] | None = None
+) -> OpenPage:
+    """A page of every value of the row's test, newest first, copies merged (the table under the chart).
+
+    `newest_rows`, the test's newest TREND_CAP rows that result_context read for the chart, hold the first
+    pages (the same rows in the same order): those pages are cut from them instead of read again. Whether a
+    page is depends on its number alone, so a page makes the same queries whatever the record's size.
+    """
+    wanted = page_number(number)
+    rows = newest_rows if newest_rows is not None and wanted * size + 1 <= TREND_CAP else _values_of_test(actor, row)
+    page = open_page(rows, wanted, size)
     page.object_list = merge_copies(page.object_list)
     return page
 

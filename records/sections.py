@@ -314,16 +314,21 @@ class OpenPage:
 MAX_PAGE = 10_000
 
 
-def open_page(rows: QuerySet[FhirResource], number: object, size: int) -> OpenPage:
+def page_number(number: object) -> int:
+    """The page asked for: a number that is not one gives the first page (as Paginator.get_page does)."""
+    try:
+        return min(max(int(str(number)), 1), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+def open_page(rows: QuerySet[FhirResource] | Sequence[FhirResource], number: object, size: int) -> OpenPage:
     """Page `number` of `rows` (one query: a row more than the page says whether another follows).
 
-    A number that is not one, or past the end, gives the first page (as Paginator.get_page does for the
-    former; the latter costs a second query, only then).
+    A number that is not one, or past the end, gives the first page (the latter costs a second query, only
+    then). `rows` may also be rows already read, in their order: all of them, or at least up to the page's end.
     """
-    try:
-        wanted = min(max(int(str(number)), 1), MAX_PAGE)
-    except ValueError:
-        wanted = 1
+    wanted = page_number(number)
     start = (wanted - 1) * size
     if wanted == 1:
         found = list(rows[: size + 1])

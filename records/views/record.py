@@ -144,7 +144,9 @@ def result(request: SignedInRequest, subject: Patient, result: FhirResource) -> 
     trend = result_reads.trend_of(context.history, loinc)
     # The person's own readings of the same test: drawn apart (hollow squares, a dashed line), never merged.
     home = home_on_result(request.actor, loinc, trend.unit) if loinc else NO_HOME
-    history = result_reads.history_page(request.actor, result, request.GET.get("page"), HISTORY_PAGE_SIZE)
+    history = result_reads.history_page(
+        request.actor, result, request.GET.get("page"), HISTORY_PAGE_SIZE, newest_rows=context.newest_rows
+    )
     title = result.display or gettext("Test result")
     points = [*trend.points, *home.points]
     chart = (

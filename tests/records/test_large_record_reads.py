@@ -6,10 +6,11 @@ from datetime import date
 
 from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
 from accounts.actors import actor_for
 from records.preventive_care import LATEST_PER_CODE, SERIES_PER_CODE, _rows
-from records.results import TREND_CAP, result_lines
+from records.results import TREND_CAP, history_page, result_context, result_lines
 from records.selectors import visible_to
 from tests.conftest import World, sign_in
 from tests.records.record_data import immunization, lab, source_for, store
@@ -97,3 +98,28 @@ def test_a_results_history_table_pages_through_every_value_and_the_chart_draws_t
     assert "5.159 %" in pages[0]
     assert "5.000 %" in pages[1] or "5 %" in pages[1]  # the oldest value, left off the chart, is in the table
     assert "Next page" not in pages[1]
+
+
+def test_a_tests_table_cuts_its_first_pages_from_the_rows_read_for_the_chart(
+    world: World, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    source = source_for(world.patient_record, "Riverside")
+    count = TREND_CAP + 30
+    store(source, *(lab(f"g{n}", code="2345-7", display="Glucose", value=n, when=_moment(n)) for n in range(count)))
+    actor = actor_for(world.user("patient"))
+    newest = visible_to(actor).get(resource_id=f"g{count - 1}")
+    context = result_context(actor, newest)
+    assert context.newest_rows is not None
+    assert len(context.newest_rows) == TREND_CAP
+    size = 50
+    for number in range(1, count // size + 3):  # every page, and one past the end (the first page again)
+        read = history_page(actor, newest, number, size)
+        cut = history_page(actor, newest, number, size, newest_rows=context.newest_rows)
+        assert [item.row.pk for item in cut.object_list] == [item.row.pk for item in read.object_list], number
+        assert (cut.number, cut.has_next) == (read.number, read.has_next), number
+    with django_assert_num_queries(0):  # the first pages: nothing read again
+        page = history_page(actor, newest, 3, size, newest_rows=context.newest_rows)
+    assert page.object_list[0].row.value_number == count - 1 - 2 * size
+    with django_assert_num_queries(1):  # past the chart's rows: read
+        page = history_page(actor, newest, 4, size, newest_rows=context.newest_rows)
+    assert page.object_list[-1].row.value_number == count - 4 * size
