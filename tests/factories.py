@@ -1,11 +1,15 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
+from accounts.actors import Scope
 from accounts.models import Enrollment, Membership, Organization, Patient, Role, TOTPDevice, User
+from accounts.models.audit import Basis
+from proxy.models import GrantStatus, ProxyGrant
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 TOTP_KEY_HEX = "3132333435363738393031323334353637383930"
@@ -70,3 +74,17 @@ class TOTPDeviceFactory(factory.django.DjangoModelFactory):
     name = "Authenticator app"
     key = TOTP_KEY_HEX
     confirmed = True
+
+
+class ProxyGrantFactory(factory.django.DjangoModelFactory):
+    """A live grant: the patient's consent, the records only, started yesterday, no end."""
+
+    class Meta:
+        model = ProxyGrant
+
+    grantee = factory.SubFactory(UserFactory)
+    patient = factory.SubFactory(PatientFactory)
+    legal_basis = Basis.PATIENT_CONSENT
+    scopes = factory.LazyFunction(lambda: [Scope.RECORDS])
+    status = GrantStatus.ACTIVE
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))

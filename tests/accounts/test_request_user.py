@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
-from accounts.actors import Scope
 from accounts.models import Membership
-from accounts.models.audit import Basis
 from proxy.models import GrantStatus, ProxyGrant
 from tests.conftest import World, sign_in
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, ProxyGrantFactory
 from tests.query_counts import queries_made
 
 
@@ -57,14 +53,7 @@ def test_someone_who_holds_no_grant_is_not_asked_for_grants(client: Client, worl
 def test_a_grant_given_after_signing_in_is_offered_on_the_next_request(client: Client, world: World) -> None:
     sign_in(client, world, "patient")
     assert 'id="subject-select"' not in client.get(reverse("home")).content.decode()
-    ProxyGrant.objects.create(
-        grantee=world.user("patient"),
-        patient=world.people["new_adult"],
-        legal_basis=Basis.PATIENT_CONSENT,
-        scopes=[Scope.RECORDS],
-        status=GrantStatus.ACTIVE,
-        starts_at=timezone.now() - timedelta(days=1),
-    )
+    ProxyGrantFactory(grantee=world.user("patient"), patient=world.people["new_adult"])
     page = client.get(reverse("home")).content.decode()
     assert 'id="subject-select"' in page
     assert "Nora Grown" in page

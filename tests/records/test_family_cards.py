@@ -97,18 +97,9 @@ def test_new_results_outside_the_usual_range_are_counted_apart(client: Client, w
 
 
 def test_a_card_for_someone_else_opens_its_page_acting_for_them(client: Client, world: World) -> None:
-    from accounts.actors import Scope
-    from accounts.models.audit import Basis
-    from proxy.models import GrantStatus, ProxyGrant
+    from tests.factories import ProxyGrantFactory
 
-    ProxyGrant.objects.create(
-        grantee=world.user("patient"),
-        patient=world.people["rosa"],
-        legal_basis=Basis.PATIENT_CONSENT,
-        scopes=[Scope.RECORDS],
-        status=GrantStatus.ACTIVE,
-        starts_at=timezone.now() - timedelta(days=1),
-    )
+    ProxyGrantFactory(grantee=world.user("patient"), patient=world.people["rosa"])
     world.rosa_connection.status = ConnectionStatus.NEEDS_REAUTHORIZATION
     world.rosa_connection.save()
     sign_in(client, world, "patient")  # acting for himself
