@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections
 from django.db.models import Case, CharField, F, Max, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Lower, Trim, Trunc
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.actors import Actor
 from records.charts import TrendPoint
@@ -87,13 +85,13 @@ def result_lines(actor: Actor, kind: str, *, cap: int = RESULTS_CAP, limit: int 
         visible_to(actor).filter(kind=kind, effective_at__isnull=False).order_by("-effective_at").values("effective_at")
     )[cap - 1 : cap]
     window = Q(effective_at__gte=Coalesce(Subquery(oldest_read), Value(EARLIEST))) | Q(effective_at__isnull=True)
-    grouped = of_kind.filter(window).values("code_system", "code", name=_test_name())
+    in_window = of_kind.filter(window)
     tests: list[Mapping[str, Any]]
     if limit is None:
-        tests = _tests_with_counts(of_kind.filter(window))
+        tests = _tests_with_counts(in_window)
     else:
-        newest = grouped.annotate(latest=Max("effective_at")).order_by(F("latest").desc(nulls_last=True), "code")
-        tests = list(newest[:limit])
+        grouped = in_window.values("code_system", "code", name=_test_name()).annotate(latest=Max("effective_at"))
+        tests = list(grouped.order_by(F("latest").desc(nulls_last=True), "code")[:limit])
     # The latest rows of each test: per moment some test's latest value has, the rows then of those tests' codes
     # (a condition per moment rather than one per test: a query built of a condition per test costs more to build
     # than to run), and here only the rows of the test whose latest moment it is. It starts from nothing (a pk is
@@ -146,23 +144,19 @@ def _tests_with_counts(rows: QuerySet[FhirResource]) -> list[Mapping[str, Any]]:
     )
     inner, params = values.query.sql_with_params()  # the ORM's statement; every value stays a parameter
     outer = f"SELECT code_system, code, name, count(*), max(latest) FROM ({inner}) AS test_values GROUP BY 1, 2, 3"  # noqa: S608
-    with connections[values.db].cursor() as cursor:
+    connection = connections[values.db]
+    with connection.cursor() as cursor:
         cursor.execute(outer, params)
         found = cursor.fetchall()
-    return [
-        {"code_system": system, "code": code, "name": name, "values": count, "latest": _moment(latest)}
-        for system, code, name, count, latest in found
-    ]
-
-
-def _moment(value: datetime | str | None) -> datetime | None:
-    """A time from a query the ORM did not read: SQLite gives it as text in UTC."""
-    if value is None or isinstance(value, datetime):
-        return value
-    moment = parse_datetime(value)
-    if moment is not None and timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+    # The latest moment as the ORM would have read it: the backend's own converters (SQLite's gives text).
+    column = values.model._meta.get_field("effective_at").get_col(values.model._meta.db_table)
+    converters = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
+    tests: list[Mapping[str, Any]] = []
+    for system, code, name, count, latest in found:
+        for convert_value in converters:
+            latest = convert_value(latest, column, connection)
+        tests.append({"code_system": system, "code": code, "name": name, "values": count, "latest": latest})
+    return tests
 
 
 def _key(code_system: str, code: str, name: str) -> tuple[str, str]:
