@@ -10,10 +10,7 @@ from django.test.utils import CaptureQueriesContext
 def count_queries(client: Client, url: str, *, expected_status: int = 200) -> int:
     """Queries for one request of `url`, after a first request has warmed the session."""
     client.get(url)
-    with CaptureQueriesContext(connection) as context:
-        response = client.get(url)
-    assert response.status_code == expected_status, f"{url}: {response.status_code}"
-    return len(context.captured_queries)
+    return len(queries_made(client, url, expected_status=expected_status))
 
 
 def queries_made(client: Client, url: str, *, expected_status: int | None = None) -> list[str]:

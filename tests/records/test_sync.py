@@ -21,7 +21,7 @@ from django.test import TestCase
 from accounts.models import AuditEvent
 from fhir_sandbox.server import RunningSandbox
 from records.models import Connection, ConnectionStatus, FhirResource, HealthSystem, RecordSource, SourceKind
-from records.sync import LOCK_NAMESPACE, connection_lock, sync_connection
+from records.sync import AlreadySyncingError, connection_lock, sync_connection
 from tests.conftest import World
 from tests.records.clinic import EXPECTED, PATIENT, TOTAL, clinic_sandbox
 
@@ -236,14 +236,11 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(world: World, san
 def wait_until_the_sync_lock_is_free(connection_id: int) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        with db_connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s",
-                [LOCK_NAMESPACE, connection_id],
-            )
-            if cursor.fetchone()[0] == 0:
+        try:
+            with connection_lock(connection_id):
                 return
-        time.sleep(0.05)
+        except AlreadySyncingError:
+            time.sleep(0.05)
     pytest.fail("the killed worker's database session still holds the sync lock after 10 s")
 
 
