@@ -117,6 +117,9 @@ def environment(mail_dir: Path, url: str) -> dict[str, str]:
             "API_THROTTLE_FLOOD": "100000/min",
             "API_THROTTLE_USER": "100000/min",
             "PORTAL_VAR_DIR": str(mail_dir.parent / "var"),
+            # Required with DEBUG off; nothing here pays (the processor is never called).
+            "PAYMENT_API_KEY": "sk_test_bench_only",
+            "PAYMENT_WEBHOOK_SECRET": "whsec_bench_only",
         }
     )
     return env

@@ -3,7 +3,7 @@
 One patient with 10,000 resources from 5 sources, in a database of 1,000,000 resources (other patients fill
 the rest), then the same patient ten times larger (100,000 resources) in a database of 10,000,000 (see
 X10_DATABASE). For each page: the number of queries (the same at both sizes) and the server time, p50 and p95
-over BENCH_REQUESTS requests (default 200) in each of BENCH_ROUNDS rounds (default 3: the sizes take turns, and each
+over BENCH_REQUESTS requests (default 200) in each of BENCH_ROUNDS rounds (default 5: the sizes take turns, and each
 figure is the median of its rounds), through the whole Django stack in process (django.test.Client signed in as the patient:
 middleware, session, the view, its queries, the templates; not the network, the WSGI server or the proxy).
 
@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 # The sizes take turns (the small one, the large one, and again) for this many rounds: a slower spell of a shared machine then falls
 # on both sizes rather than on one, and each figure is the median of its rounds (every round's p95 is shown).
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 WARMUP = 10
 TARGET_P95_MS = 30.0
 GROWTH_LIMIT = 0.20
