@@ -210,7 +210,7 @@ def write_report(results: dict[str, Any]) -> None:
     path = ROOT / "bench" / "REPORT.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     marker = "\n## Slot search\n"
-    text = text.split(marker)[0].rstrip("\n") + "\n"
+    text = text.split(marker)[0].rstrip("\n") + "\n\n"  # a blank line between sections
     data = results["data"]
     lines = [
         marker.strip("\n"),

@@ -273,7 +273,7 @@ def write_report(results: dict[str, Any]) -> None:
     path = ROOT / "bench" / "REPORT.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     marker = "\n## Staff inbox\n"
-    text = text.split(marker)[0].rstrip("\n") + "\n"
+    text = text.split(marker)[0].rstrip("\n") + "\n\n"  # a blank line between sections
     lines = [
         marker.strip("\n"),
         "",
