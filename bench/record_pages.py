@@ -1100,13 +1100,9 @@ def floor_sentence(results: dict[str, Any]) -> str:
 
 def write_report(path: Path, results: dict[str, Any]) -> None:
     """Replaces the report's record pages section (the ingest section is written by bench/ingest.py)."""
-    heading = "## Record pages"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    before, _, rest = text.partition(heading)
-    before = before.rstrip() + "\n\n"
-    # The sections after this one (the staff inbox, the slot search: other benchmarks write them) stay.
-    after = rest[rest.index("\n## ") :] if "\n## " in rest else ""
-    lines = [heading, "", "Written by `bench/record_pages.py` (run by `make bench` after the ingest).", ""]
+    from bench.report_sections import replace_section
+
+    lines = ["Written by `bench/record_pages.py` (run by `make bench` after the ingest).", ""]
     for scale, result in results["scales"].items():
         load_info = result["load"]
         weight = result["summary_weight"]
@@ -1200,7 +1196,7 @@ def write_report(path: Path, results: dict[str, Any]) -> None:
         "machine. The load average says how busy the machine was with other work while it ran.",
         "",
     ]
-    path.write_text(before + "\n".join(lines) + after)
+    replace_section("Record pages", lines, report=path)
 
 
 if __name__ == "__main__":

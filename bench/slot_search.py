@@ -206,15 +206,11 @@ def measure() -> dict[str, Any]:
 
 
 def write_report(results: dict[str, Any]) -> None:
-    """The slot search's section of bench/REPORT.md (replaced on each run; make bench runs it last)."""
-    path = ROOT / "bench" / "REPORT.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    marker = "\n## Slot search\n"
-    text = text.split(marker)[0].rstrip("\n") + "\n\n"  # a blank line between sections
+    """The slot search's section of bench/REPORT.md (replaced on each run)."""
+    from bench.report_sections import replace_section
+
     data = results["data"]
     lines = [
-        marker.strip("\n"),
-        "",
         f"Written by `bench/slot_search.py` (run by `make bench`). {data['providers']} providers at one organization, "
         f"each free Monday to Friday 08:00–12:00 and 13:00–17:00 for a 20-minute visit, a week of vacation each, "
         f"two closed days, {data['appointments']:,} appointments already booked over the {data['days']} days "
@@ -235,9 +231,8 @@ def write_report(results: dict[str, Any]) -> None:
         "First available makes each window's possible times lazily, soonest first, and reads busy time only as far "
         "as the candidates in hand need: a few hours here; up to two more reads (six queries) when the soonest "
         "free times are weeks away. A search of the whole range reads its busy time at once.",
-        "",
     ]
-    path.write_text(text + "\n".join(lines))
+    replace_section("Slot search", lines)
 
 
 def main() -> None:

@@ -270,13 +270,9 @@ def measure() -> dict[str, Any]:
 
 def write_report(results: dict[str, Any]) -> None:
     """The inbox's section of bench/REPORT.md (replaced on each run)."""
-    path = ROOT / "bench" / "REPORT.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    marker = "\n## Staff inbox\n"
-    text = text.split(marker)[0].rstrip("\n") + "\n\n"  # a blank line between sections
+    from bench.report_sections import replace_section
+
     lines = [
-        marker.strip("\n"),
-        "",
         "Written by `bench/staff_inbox.py` (run by `make bench`). A nurse's inbox page at an organization with "
         f"{results['threads'].get('bench-large', 0):,} threads in 5 care teams (20,000 patients), and at one with "
         f"{results['threads'].get('bench-small', 0):,}; {REQUESTS} requests per view after {WARMUP} warm-up "
@@ -300,9 +296,8 @@ def write_report(results: dict[str, Any]) -> None:
         "Each page reads its 50 rows in one query in the order of an index (no count of the whole inbox: the page "
         "links to the next one when there is a 51st row); every listed thread is written to the audit log in one "
         "statement.",
-        "",
     ]
-    path.write_text(text + "\n".join(lines))
+    replace_section("Staff inbox", lines)
 
 
 def main() -> None:
