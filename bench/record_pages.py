@@ -1007,23 +1007,22 @@ MEASURES = ("p50_ms", "p95_ms", "sql_p50_ms", "cpu_p50_ms", "cpu_p95_ms")
 def combine_rounds(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One size's figures over its rounds: each measure's median, every round's p95 beside it.
 
-    The data, the load and the page weight are the first round's (a later round reuses its database); the query
-    counts and the page sizes must not differ between rounds.
+    The data, the load and the page weight are the first round's (a later round reuses its database).
     """
     combined = {**runs[0], "seconds": round(sum(run["seconds"] for run in runs), 1)}
     combined["load_average_after"] = runs[-1]["load_average_after"]
-    combined["pages"] = {}
-    pages = [(name, [run["pages"][name] for run in runs]) for name in runs[0]["pages"]]
-    for name, measured in [*pages, ("floor", [run["floor"] for run in runs])]:
-        if len({page["queries"] for page in measured}) != 1:
-            raise SystemExit(f"{name}: the query count differs between rounds: {[p['queries'] for p in measured]}")
-        page = {**measured[0], **{key: round(statistics.median(p[key] for p in measured), 1) for key in MEASURES}}
-        page["p95_rounds_ms"] = [p["p95_ms"] for p in measured]
-        if name == "floor":
-            combined["floor"] = page
-        else:
-            combined["pages"][name] = page
+    combined["pages"] = {name: _combined_page(name, [run["pages"][name] for run in runs]) for name in runs[0]["pages"]}
+    combined["floor"] = _combined_page("floor", [run["floor"] for run in runs])
     return combined
+
+
+def _combined_page(name: str, measured: list[dict[str, Any]]) -> dict[str, Any]:
+    """A page's rounds as one: the medians, and every round's p95; its query count must not differ between rounds."""
+    if len({page["queries"] for page in measured}) != 1:
+        raise SystemExit(f"{name}: the query count differs between rounds: {[p['queries'] for p in measured]}")
+    page = {**measured[0], **{key: round(statistics.median(p[key] for p in measured), 1) for key in MEASURES}}
+    page["p95_rounds_ms"] = [p["p95_ms"] for p in measured]
+    return page
 
 
 def print_table(scale: int, result: dict[str, Any]) -> None:
@@ -1057,7 +1056,7 @@ def print_table(scale: int, result: dict[str, Any]) -> None:
 
 
 def _rounds(page: dict[str, Any]) -> str:
-    return " / ".join(str(p95) for p95 in page.get("p95_rounds_ms", [page["p95_ms"]]))
+    return " / ".join(str(p95) for p95 in page["p95_rounds_ms"])
 
 
 def growth(results: dict[str, Any], key: str = "p95_ms") -> dict[str, float]:
@@ -1184,7 +1183,7 @@ def write_report(path: Path, results: dict[str, Any]) -> None:
         "### How it was measured",
         "",
         f"Each page {results['requests']} times after {WARMUP} warm-up requests in each of "
-        f"{results.get('rounds', 1)} rounds (×1 then ×10 in each; a figure is the median of its rounds), in process through the whole Django "
+        f"{results['rounds']} rounds (×1 then ×10 in each; a figure is the median of its rounds), in process through the whole Django "
         "stack (django.test.Client signed in as the patient with force_login): the middleware, the session (read and "
         "saved), the view with every query, the templates. Not included: the network, TLS, the WSGI server and the "
         "proxy. SQL p50: the time spent in the database driver per request; CPU: the Django process's own CPU time "
