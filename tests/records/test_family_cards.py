@@ -11,8 +11,12 @@ from django.utils import timezone
 
 from accounts.actions.audit import record_audit_event
 from accounts.audit_labels import AuditAction
+from accounts.models.audit import Basis
 from records.models import ConnectionStatus, FhirResource, RecordSource, SourceKind
 from tests.conftest import World, sign_in
+from tests.factories import EnrollmentFactory, PatientFactory, ProxyGrantFactory
+from tests.query_counts import count_queries
+from tests.records.record_data import lab, source_for, store
 
 
 def add_record(source: RecordSource, rid: str, *, sensitivity: str = "normal") -> None:
@@ -50,17 +54,10 @@ def test_new_records_since_the_last_visit_hide_what_a_parent_may_not_see(client:
 
 def test_new_records_are_counted_for_the_whole_family_in_one_query(client: Client, world: World) -> None:
     """Maria's family view: her own record, Rosa (full access) and Theo (13: limited), then more children."""
-    from accounts.models.audit import Basis
-    from proxy.models import GrantStatus, ProxyGrant
-    from tests.factories import EnrollmentFactory, PatientFactory
-    from tests.query_counts import count_queries
-
     caregiver = world.user("caregiver")
 
     def look_after(patient: object, basis: str, *, sensitivity: str) -> None:
-        ProxyGrant.objects.create(
-            grantee=caregiver, patient=patient, legal_basis=basis, scopes=["records"], status=GrantStatus.ACTIVE
-        )
+        ProxyGrantFactory(grantee=caregiver, patient=patient, legal_basis=basis)
         source = RecordSource.objects.create(patient=patient, kind=SourceKind.UPLOAD, label="Files")
         add_record(source, "first")
         add_record(source, "second", sensitivity=sensitivity)
@@ -84,8 +81,6 @@ def test_new_records_are_counted_for_the_whole_family_in_one_query(client: Clien
 
 
 def test_new_results_outside_the_usual_range_are_counted_apart(client: Client, world: World) -> None:
-    from tests.records.record_data import lab, source_for, store
-
     with time_machine.travel(timezone.now() - timedelta(days=3)):
         record_audit_event(action=AuditAction.LOGIN, user=world.user("caregiver_full"))  # the last visit
     source = source_for(world.people["rosa"], "Riverside Family Clinic")
@@ -97,8 +92,6 @@ def test_new_results_outside_the_usual_range_are_counted_apart(client: Client, w
 
 
 def test_a_card_for_someone_else_opens_its_page_acting_for_them(client: Client, world: World) -> None:
-    from tests.factories import ProxyGrantFactory
-
     ProxyGrantFactory(grantee=world.user("patient"), patient=world.people["rosa"])
     world.rosa_connection.status = ConnectionStatus.NEEDS_REAUTHORIZATION
     world.rosa_connection.save()
